@@ -1,0 +1,1 @@
+"""The Starlette application, settings, authentication and the command line."""

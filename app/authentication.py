@@ -1,0 +1,95 @@
+"""Bearer-token authentication as an ASGI middleware.
+
+A request without ``Authorization`` is anonymous. A request with a bad, expired, unsigned or
+tampered token, or one whose account is deactivated or whose tokens were revoked, is refused
+with a GraphQL-shaped ``UNAUTHENTICATED`` error before any resolver runs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.security import TokenError, decode_token
+from models.people import User
+from resolvers.context import Viewer
+
+log = logging.getLogger("riverchief.auth")
+
+UNAUTHENTICATED_BODY = json.dumps(
+    {
+        "data": None,
+        "errors": [
+            {
+                "message": "The bearer token is invalid, expired or revoked. Log in again.",
+                "extensions": {"code": "UNAUTHENTICATED"},
+            }
+        ],
+    }
+).encode()
+
+
+class AuthenticationError(Exception):
+    pass
+
+
+async def viewer_for_token(token: str, secret: str) -> Viewer:
+    try:
+        claims = decode_token(token, secret)
+    except TokenError as exc:
+        raise AuthenticationError(str(exc)) from exc
+    row = (
+        await User.filter(id=claims.user_id)
+        .values("id", "username", "person_id", "is_active", "token_version")
+    )
+    if not row or not row[0]["is_active"] or row[0]["token_version"] != claims.token_version:
+        raise AuthenticationError("account inactive or token revoked")
+    return Viewer(id=row[0]["id"], username=row[0]["username"], person_id=row[0]["person_id"])
+
+
+def bearer_token(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The token of the ``Authorization`` header; '' for a header that is not a bearer token."""
+    for name, value in headers:
+        if name.lower() == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() if scheme.lower() == "bearer" else ""
+    return None
+
+
+class BearerAuthMiddleware:
+    def __init__(self, app: ASGIApp, secret: str) -> None:
+        self.app = app
+        self.secret = secret
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        token = bearer_token(scope.get("headers", []))
+        viewer = None
+        if token is not None:
+            try:
+                viewer = await viewer_for_token(token, self.secret)
+            except AuthenticationError as exc:
+                log.info("refused bearer token: %s", exc)
+                await _refuse(send)
+                return
+        scope.setdefault("state", {})["viewer"] = viewer
+        await self.app(scope, receive, send)
+
+
+async def _refuse(send: Send) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 401,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"www-authenticate", b'Bearer error="invalid_token"'),
+                (b"content-length", str(len(UNAUTHENTICATED_BODY)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": UNAUTHENTICATED_BODY})

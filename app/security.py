@@ -1,0 +1,71 @@
+"""Password hashing (argon2id) and signed, expiring bearer tokens (HS256 JWT)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_hasher = PasswordHasher()
+TOKEN_ALGORITHM = "HS256"
+TOKEN_ISSUER = "riverchief"
+# Verifying against this keeps a login for an unknown user as slow as one for a known user.
+_DUMMY_HASH = _hasher.hash("riverchief-timing-equaliser")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Constant work whether or not the account exists."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+class TokenError(Exception):
+    """The bearer token is malformed, tampered, expired, not yet valid or unsigned."""
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: int
+    token_version: int
+    expires_at: int
+
+
+def issue_token(user_id: int, token_version: int, secret: str, ttl_seconds: int) -> str:
+    now = int(time.time())
+    payload = {
+        "sub": str(user_id),
+        "ver": token_version,
+        "iat": now,
+        "nbf": now,
+        "exp": now + ttl_seconds,
+        "iss": TOKEN_ISSUER,
+    }
+    return jwt.encode(payload, secret, algorithm=TOKEN_ALGORITHM)
+
+
+def decode_token(token: str, secret: str) -> TokenClaims:
+    """Only HS256 is accepted: ``alg: none`` and algorithm confusion fail here."""
+    try:
+        payload = jwt.decode(
+            token,
+            secret,
+            algorithms=[TOKEN_ALGORITHM],
+            issuer=TOKEN_ISSUER,
+            options={"require": ["sub", "exp", "iat", "nbf", "iss"]},
+        )
+        return TokenClaims(
+            user_id=int(payload["sub"]),
+            token_version=int(payload.get("ver", 0)),
+            expires_at=int(payload["exp"]),
+        )
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        raise TokenError(str(exc)) from exc

@@ -1,0 +1,79 @@
+"""Settings, read once from environment variables (documented in the README)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_DATABASE_URL = "sqlite://data/riverchief.sqlite3"
+DEV_SECRET_NOTICE = "RIVERCHIEF_SECRET is not set: using a random secret for this process only"
+
+
+class SettingsError(RuntimeError):
+    """The environment describes a configuration the service must not start with."""
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    secret: str
+    secret_generated: bool
+    env: str
+    debug: bool
+    graphiql: bool
+    introspection: bool
+    token_ttl_seconds: int
+    redis_url: str
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env_vars = os.environ if environ is None else environ
+        env = env_vars.get("RIVERCHIEF_ENV", "development").strip().lower()
+        if env not in {"development", "production", "test"}:
+            raise SettingsError(f"RIVERCHIEF_ENV must be development, production or test, not {env!r}")
+        production = env == "production"
+        secret = env_vars.get("RIVERCHIEF_SECRET", "")
+        generated = False
+        if not secret:
+            if production:
+                raise SettingsError("RIVERCHIEF_SECRET must be set when RIVERCHIEF_ENV=production")
+            secret, generated = secrets.token_urlsafe(48), True
+        elif len(secret) < 32:
+            raise SettingsError("RIVERCHIEF_SECRET must be at least 32 characters long")
+        try:
+            ttl = int(env_vars.get("RIVERCHIEF_TOKEN_TTL", "28800"))
+        except ValueError as exc:
+            raise SettingsError("RIVERCHIEF_TOKEN_TTL must be a number of seconds") from exc
+        if ttl <= 0:
+            raise SettingsError("RIVERCHIEF_TOKEN_TTL must be positive")
+        return cls(
+            database_url=env_vars.get("DATABASE_URL", "") or DEFAULT_DATABASE_URL,
+            secret=secret,
+            secret_generated=generated,
+            env=env,
+            debug=_flag(env_vars.get("RIVERCHIEF_DEBUG"), False),
+            graphiql=_flag(env_vars.get("RIVERCHIEF_GRAPHIQL"), not production),
+            introspection=_flag(env_vars.get("RIVERCHIEF_INTROSPECTION"), not production),
+            token_ttl_seconds=ttl,
+            redis_url=env_vars.get("REDIS_URL", ""),
+        )
+
+
+def ensure_sqlite_directory(database_url: str) -> None:
+    """An SQLite file under ``./data/`` needs its folder before the first connection."""
+    prefix = "sqlite://"
+    if database_url.startswith(prefix) and ":memory:" not in database_url:
+        Path(database_url[len(prefix):]).expanduser().parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,1 @@
+"""Query and mutation logic, dataloaders and domain errors. Imports models and policies."""

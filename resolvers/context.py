@@ -1,0 +1,36 @@
+"""What every resolver receives: who is asking, for which request, with per-request caches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """An authenticated account, as the bearer token and the database agree it is."""
+
+    id: int
+    username: str
+    person_id: int | None
+
+    @property
+    def subject(self) -> str:
+        return f"user:{self.id}"
+
+
+@dataclass
+class RequestContext:
+    """Built once per GraphQL operation; caches here live and die with the request."""
+
+    viewer: Viewer | None
+    request_id: str
+    secret: str
+    token_ttl_seconds: int
+    client_address: str = ""
+    request: Any = None
+    response: Any = None
+    cache: dict[Any, Any] = field(default_factory=dict)
+
+    def memo(self, key: Any) -> Any:
+        return self.cache.get(key)

@@ -1,0 +1,31 @@
+"""Domain errors: what a client did wrong, with a code it can act on."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from graphql import GraphQLError
+
+
+class ErrorCode(StrEnum):
+    NOT_FOUND = "NOT_FOUND"
+    INVALID_TRANSITION = "INVALID_TRANSITION"
+    CONFLICT = "CONFLICT"
+    VALIDATION = "VALIDATION"
+    FORBIDDEN = "FORBIDDEN"
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+
+
+class DomainError(Exception):
+    """Raised by resolvers, returned to clients in a mutation payload's ``errors``."""
+
+    def __init__(self, code: ErrorCode, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+def bad_input(message: str) -> GraphQLError:
+    """A top-level error for malformed query arguments (bad cursor, page size, ID)."""
+    return GraphQLError(message, extensions={"code": ErrorCode.VALIDATION.value})

@@ -1,0 +1,39 @@
+"""Per-request dataloaders: one query per relation per level of a GraphQL query."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from strawberry.dataloader import DataLoader
+from tortoise.models import Model
+
+from models.org import OrgUnit
+from models.people import Person, User
+from models.task import Task
+from resolvers.context import RequestContext
+
+
+def _by_id(model: type[Model]) -> DataLoader[int, Any]:
+    async def load(ids: Sequence[int]) -> list[Any]:
+        rows = {row.pk: row for row in await model.filter(pk__in=list(set(ids)))}
+        return [rows.get(i) for i in ids]
+
+    return DataLoader(load_fn=load)
+
+
+class Loaders:
+    """Created lazily per request: a module-level loader would cache across users."""
+
+    def __init__(self) -> None:
+        self.unit: DataLoader[int, OrgUnit | None] = _by_id(OrgUnit)
+        self.person: DataLoader[int, Person | None] = _by_id(Person)
+        self.user: DataLoader[int, User | None] = _by_id(User)
+        self.task: DataLoader[int, Task | None] = _by_id(Task)
+
+
+def loaders(context: RequestContext) -> Loaders:
+    found = context.cache.get(Loaders)
+    if found is None:
+        found = context.cache[Loaders] = Loaders()
+    return found  # type: ignore[no-any-return]

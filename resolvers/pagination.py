@@ -1,0 +1,108 @@
+"""Keyset pagination for Relay connections.
+
+A cursor encodes the sort key of the last row seen, so a page costs the same whatever its
+position and rows inserted meanwhile never shift it. ``totalCount`` runs only if asked for.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
+
+from resolvers.errors import bad_input
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+Row = TypeVar("Row")
+
+
+@dataclass(frozen=True)
+class OrderKey:
+    """Sort by ``field`` (not null), then by id in the same direction."""
+
+    field: str = "id"
+    descending: bool = False
+
+
+@dataclass
+class Page(Generic[Row]):
+    rows: list[Row]
+    cursors: list[str]
+    has_next_page: bool
+    count: Callable[[], Awaitable[int]]
+
+    @property
+    def end_cursor(self) -> str | None:
+        return self.cursors[-1] if self.cursors else None
+
+    @property
+    def start_cursor(self) -> str | None:
+        return self.cursors[0] if self.cursors else None
+
+
+def page_size(first: int | None) -> int:
+    if first is None:
+        return DEFAULT_PAGE_SIZE
+    if first < 0 or first > MAX_PAGE_SIZE:
+        raise bad_input(f"`first` must be between 0 and {MAX_PAGE_SIZE}, not {first}.")
+    return first
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(values), default=str).encode()).decode()
+
+
+def decode_cursor(cursor: str, arity: int) -> list[Any]:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii") + b"=="))
+    except (ValueError, UnicodeError, binascii.Error) as exc:
+        raise bad_input("`after` is not a cursor this list issued.") from exc
+    if not isinstance(values, list) or len(values) != arity:
+        raise bad_input("`after` is not a cursor this list issued.")
+    return values
+
+
+def _after(order: OrderKey, values: list[Any]) -> Q:
+    op = "lt" if order.descending else "gt"
+    if order.field == "id":
+        return Q(**{f"id__{op}": values[0]})
+    return Q(**{f"{order.field}__{op}": values[0]}) | Q(
+        **{order.field: values[0], f"id__{op}": values[1]}
+    )
+
+
+async def paginate(
+    query: QuerySet[Any],
+    *,
+    first: int | None,
+    after: str | None,
+    order: OrderKey = OrderKey(),
+) -> Page[Any]:
+    """One page of ``query`` plus a lazy count of the whole (already scoped) query."""
+    size = page_size(first)
+    keys = ["id"] if order.field == "id" else [order.field, "id"]
+    page_query = query
+    if after:
+        page_query = page_query.filter(_after(order, decode_cursor(after, len(keys))))
+    prefix = "-" if order.descending else ""
+    rows = (
+        await page_query.order_by(*(prefix + key for key in keys)).limit(size + 1)
+        if size
+        else []
+    )
+    has_next = len(rows) > size
+    rows = rows[:size]
+
+    async def count() -> int:
+        return int(await query.count())
+
+    cursors = [encode_cursor([getattr(row, key) for key in keys]) for row in rows]
+    return Page(rows=list(rows), cursors=cursors, has_next_page=has_next, count=count)

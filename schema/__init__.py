@@ -1,0 +1,1 @@
+"""Strawberry types, inputs, enums and the Query/Mutation classes that make the Schema."""

@@ -1,0 +1,41 @@
+"""Global object identification: opaque IDs that say which type an id belongs to."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import strawberry
+from graphql import GraphQLError
+
+INVALID_ID = "VALIDATION"
+
+
+@strawberry.interface(description="An object with a globally unique, opaque ID.")
+class Node:
+    id: strawberry.ID = strawberry.field(description="The object's global ID.")
+
+
+def to_global_id(type_name: str, pk: int | str) -> strawberry.ID:
+    return strawberry.ID(base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode())
+
+
+def from_global_id(global_id: str) -> tuple[str, int]:
+    """Split a global ID; a malformed one is a typed ``VALIDATION`` error, never a 500."""
+    try:
+        raw = base64.urlsafe_b64decode(global_id.encode("ascii") + b"==").decode()
+        type_name, _, pk = raw.partition(":")
+        value = int(pk)
+        if not type_name or value <= 0 or value > 2**63:
+            raise ValueError(raw)
+    except (ValueError, UnicodeError, binascii.Error) as exc:
+        raise GraphQLError(
+            f"{global_id[:80]!r} is not a valid ID.", extensions={"code": INVALID_ID}
+        ) from exc
+    return type_name, value
+
+
+def pk_of(global_id: str, expected_type: str) -> int | None:
+    """The primary key if ``global_id`` names an object of ``expected_type``, else None."""
+    type_name, pk = from_global_id(global_id)
+    return pk if type_name == expected_type else None
