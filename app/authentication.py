@@ -12,7 +12,7 @@ import logging
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.security import TokenError, decode_token
+from resolvers.security import TokenError, decode_token
 from models.people import User
 from resolvers.context import Viewer
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from policies.engine import PolicyEngine
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,7 @@ class RequestContext:
     """Built once per GraphQL operation; caches here live and die with the request."""
 
     viewer: Viewer | None
+    policy: PolicyEngine
     request_id: str
     secret: str
     token_ttl_seconds: int
@@ -31,6 +35,3 @@ class RequestContext:
     request: Any = None
     response: Any = None
     cache: dict[Any, Any] = field(default_factory=dict)
-
-    def memo(self, key: Any) -> Any:
-        return self.cache.get(key)

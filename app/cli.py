@@ -1,0 +1,124 @@
+"""``riverchief``: serve, migrate, export the schema, create accounts."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from tortoise import Tortoise
+
+from app.db import apply_migrations, tortoise_config
+from app.settings import Settings, SettingsError, ensure_sqlite_directory
+
+log = logging.getLogger("riverchief")
+
+
+async def prepare_database(settings: Settings, *, demo: bool = False) -> None:
+    """Migrate, seed the role policy on first start, and load the demo if asked."""
+    from policies.engine import PolicyEngine
+
+    ensure_sqlite_directory(settings.database_url)
+    await apply_migrations(settings.database_url)
+    await Tortoise.init(config=tortoise_config(settings.database_url))
+    try:
+        await PolicyEngine().seed_if_empty()
+        if demo:
+            from demo.loader import load_demo
+
+            loaded = await load_demo()
+            log.info("demo data %s", "loaded" if loaded else "already present: left as it is")
+    finally:
+        await Tortoise.close_connections()
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.main import create_app
+
+    asyncio.run(prepare_database(settings, demo=args.demo))
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    asyncio.run(prepare_database(settings))
+    print("database is up to date")
+    return 0
+
+
+def cmd_export_schema(_settings: Settings | None, args: argparse.Namespace) -> int:
+    from schema.build import schema
+
+    Path(args.output).write_text(schema.as_str() + "\n", encoding="utf-8")
+    print(f"wrote {args.output}")
+    return 0
+
+
+async def create_user(settings: Settings, username: str, password: str) -> int:
+    from models.people import User
+    from resolvers.security import hash_password
+
+    await prepare_database(settings)
+    await Tortoise.init(config=tortoise_config(settings.database_url))
+    try:
+        if await User.exists(username=username):
+            raise SystemExit(f"a user named {username!r} already exists")
+        user = await User.create(username=username, password_hash=hash_password(password))
+        return int(user.id)
+    finally:
+        await Tortoise.close_connections()
+
+
+def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass()
+    if len(password) < 8:
+        print("the password must have at least 8 characters", file=sys.stderr)
+        return 2
+    user_id = asyncio.run(create_user(settings, args.username, password))
+    print(f"created user {args.username} (id {user_id})")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="riverchief", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the service (migrating the database first)")
+    serve.add_argument("--demo", action="store_true", help="load the demo data into an empty database")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = commands.add_parser("migrate", help="apply pending schema migrations")
+    migrate.set_defaults(func=cmd_migrate)
+
+    export = commands.add_parser("export-schema", help="write the GraphQL SDL")
+    export.add_argument("--output", default="schema.graphql")
+    export.set_defaults(func=cmd_export_schema, no_settings=True)
+
+    create = commands.add_parser("create-user", help="create a login account")
+    create.add_argument("username")
+    create.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    create.set_defaults(func=cmd_create_user)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = parser().parse_args(argv)
+    try:
+        settings = None if getattr(args, "no_settings", False) else Settings.from_env()
+    except SettingsError as exc:
+        print(f"riverchief: {exc}", file=sys.stderr)
+        return 2
+    return int(args.func(settings, args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,78 @@
+"""The Starlette application: lifespan, routes and middleware."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from tortoise import connections
+from tortoise.contrib.starlette import RegisterTortoise
+
+from app.authentication import BearerAuthMiddleware
+from app.db import tortoise_config
+from app.graphql import GraphQLApp
+from app.settings import DEV_SECRET_NOTICE, Settings
+from policies.engine import PolicyEngine
+from policies.watcher import PgPolicyWatcher
+from schema.build import schema
+
+log = logging.getLogger("riverchief")
+
+
+async def healthz(_: Request) -> JSONResponse:
+    """The process is alive."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(_: Request) -> JSONResponse:
+    """The database answers: safe to route traffic here."""
+    try:
+        await connections.get("default").execute_query("SELECT 1")
+    except Exception as exc:  # any failure means "not ready"; the reason goes to the log
+        log.warning("readiness check failed: %s", type(exc).__name__)
+        return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "up"})
+
+
+def is_postgres(database_url: str) -> bool:
+    return database_url.startswith(("postgres://", "postgresql://", "asyncpg://"))
+
+
+def create_app(settings: Settings) -> Starlette:
+    if settings.secret_generated:
+        log.warning(DEV_SECRET_NOTICE)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
+            engine = PolicyEngine()
+            await engine.reload()
+            app.state.policy = engine
+            watcher = None
+            if is_postgres(settings.database_url):
+                watcher = PgPolicyWatcher(engine, settings.database_url)
+                await watcher.start()
+            app.state.watcher = watcher
+            try:
+                yield
+            finally:
+                if watcher is not None:
+                    await watcher.stop()
+
+    graphql = GraphQLApp(schema, settings)
+    return Starlette(
+        debug=False,
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+        ],
+        middleware=[Middleware(BearerAuthMiddleware, secret=settings.secret)],
+        lifespan=lifespan,
+    )

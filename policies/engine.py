@@ -1,0 +1,202 @@
+"""The process-wide policy engine: pycasbin's AsyncEnforcer plus the indexes that let the
+scope filter turn a viewer's grants into SQL without calling ``enforce`` per row."""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import casbin
+
+from models.enums import OrgLevel
+from models.org import OrgLink
+from models.policy import CasbinRule
+from models.paths import path_ids
+from policies.adapter import TortoiseAdapter, rule_fields
+
+log = logging.getLogger("riverchief.policy")
+
+POLICY_DIR = Path(__file__).parent
+MODEL_PATH = POLICY_DIR / "model.conf"
+ROLES_PATH = POLICY_DIR / "roles.csv"
+ALL_LEVELS = "*"
+ROLES = (
+    "county_admin",
+    "township_head",
+    "village_secretary",
+    "grid_leader",
+    "department_head",
+    "inspector",
+    "enterprise_chief",
+)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """``role`` held at the unit whose path is ``prefix`` (the domain without its ``*``)."""
+
+    subject: str
+    role: str
+    prefix: str
+
+    @property
+    def domain(self) -> str:
+        return f"{self.prefix}*"
+
+
+@dataclass(frozen=True)
+class Permission:
+    role: str
+    level: str
+    resource: str
+    action: str
+
+
+def read_role_policy(path: Path = ROLES_PATH) -> list[Permission]:
+    """The shipped role policy (``policies/roles.csv``)."""
+    rules = []
+    with path.open(encoding="utf-8") as handle:
+        for row in csv.reader(handle, skipinitialspace=True):
+            if not row or row[0].startswith("#"):
+                continue
+            ptype, role, level, resource, action = (cell.strip() for cell in row)
+            if ptype != "p" or role not in ROLES:
+                raise ValueError(f"bad role policy line: {row}")
+            if level != ALL_LEVELS:
+                OrgLevel(level)
+            rules.append(Permission(role, level, resource, action))
+    return rules
+
+
+def grant_prefix(domain: str) -> str:
+    return domain[:-1] if domain.endswith("*") else domain
+
+
+class Watcher(Protocol):
+    async def publish(self) -> None: ...
+
+
+class PolicyEngine:
+    """Owns the enforcer. Reload after any change to rules or pairings."""
+
+    def __init__(self) -> None:
+        self.enforcer = casbin.AsyncEnforcer(str(MODEL_PATH), TortoiseAdapter())
+        self.enforcer.enable_auto_save(False)
+        self.enforcer.add_named_domain_matching_func("g", self._domain_covers)
+        self.enforcer.add_function("holdsBelow", self._holds_below)
+        self._links: dict[str, tuple[str, ...]] = {}
+        self._grants: dict[str, list[Grant]] = {}
+        self._permissions: dict[tuple[str, str], dict[str, frozenset[str]]] = {}
+        self.generation = 0
+        self.watcher: Watcher | None = None
+
+    # -- loading ---------------------------------------------------------------------------
+
+    async def seed_if_empty(self) -> bool:
+        """Load the shipped role policy into an empty rule table (first start)."""
+        if await CasbinRule.filter(ptype="p").exists():
+            return False
+        await CasbinRule.bulk_create(
+            [
+                CasbinRule(**rule_fields("p", [r.role, r.level, r.resource, r.action]))
+                for r in read_role_policy()
+            ]
+        )
+        log.info("seeded the role policy from %s", ROLES_PATH.name)
+        return True
+
+    async def reload(self) -> None:
+        await self.enforcer.load_policy()
+        self._links = await self._load_links()
+        self._index()
+        self.generation += 1
+
+    async def _load_links(self) -> dict[str, tuple[str, ...]]:
+        """Pairings, as the extra path prefixes each unit's grants reach."""
+        reach: dict[str, set[str]] = defaultdict(set)
+        for link in await OrgLink.all().prefetch_related("unit", "partner", "water_body__units"):
+            if link.partner is not None:
+                reach[link.unit.path].add(link.partner.path)
+            if link.water_body is not None:
+                for unit in link.water_body.units:
+                    reach[link.unit.path].add(unit.path)
+        return {path: tuple(sorted(paths)) for path, paths in reach.items()}
+
+    def _index(self) -> None:
+        grants: dict[str, list[Grant]] = defaultdict(list)
+        for subject, role, domain, *_ in self.enforcer.get_grouping_policy():
+            grants[subject].append(Grant(subject, role, grant_prefix(domain)))
+        permissions: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(
+            lambda: defaultdict(set)
+        )
+        for role, level, resource, action, *_ in self.enforcer.get_policy():
+            permissions[(resource, action)][role].add(level)
+        self._grants = dict(grants)
+        self._permissions = {
+            key: {role: frozenset(levels) for role, levels in by_role.items()}
+            for key, by_role in permissions.items()
+        }
+
+    # -- the decisions ---------------------------------------------------------------------
+
+    def enforce(self, subject: str, path: str, level: str, resource: str, action: str) -> bool:
+        if not subject or not path:
+            return False
+        return bool(self.enforcer.enforce(subject, path, level, resource, action))
+
+    def grants_of(self, subject: str) -> list[Grant]:
+        return list(self._grants.get(subject, ())) if subject else []
+
+    def roles_with(self, resource: str, action: str) -> dict[str, frozenset[str]]:
+        """Roles that may do ``action`` on ``resource``, each with the levels (or ``*``)."""
+        return self._permissions.get((resource, action), {})
+
+    def permissions_of_role(self, role: str) -> list[tuple[str, str, str]]:
+        return [
+            (level, resource, action)
+            for (resource, action), by_role in self._permissions.items()
+            for level in by_role.get(role, ())
+        ]
+
+    def reach(self, prefix: str) -> tuple[str, ...]:
+        """Every path prefix a grant at ``prefix`` covers: the subtree and its pairings."""
+        return (prefix, *self._links.get(prefix, ()))
+
+    # -- functions the Casbin matcher calls ------------------------------------------------
+
+    def _domain_covers(self, request_path: str, domain: str) -> bool:
+        return any(request_path.startswith(p) for p in self.reach(grant_prefix(domain)))
+
+    def _holds_below(self, subject: str, role: str, request_path: str) -> bool:
+        return any(
+            g.role == role and g.prefix.startswith(request_path)
+            for g in self._grants.get(subject, ())
+        )
+
+    # -- changes ---------------------------------------------------------------------------
+
+    async def apply_grant(self, grant: Grant) -> None:
+        """Mirror a grant already committed to the database into this process."""
+        await self.enforcer.add_named_grouping_policy("g", grant.subject, grant.role, grant.domain)
+        self._index()
+
+    async def publish_change(self) -> None:
+        """Tell every other server process to reload (no-op with a single process)."""
+        if self.watcher is not None:
+            await self.watcher.publish()
+
+    async def apply_revoke(self, grant: Grant) -> None:
+        await self.enforcer.remove_named_grouping_policy(
+            "g", grant.subject, grant.role, grant.domain
+        )
+        self._index()
+
+
+def ancestors(path: str) -> list[str]:
+    """The paths of every unit above the one at ``path``."""
+    ids = path_ids(path)
+    return ["/" + "".join(f"{i}/" for i in ids[:n]) for n in range(1, len(ids))]

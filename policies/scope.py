@@ -1,0 +1,114 @@
+"""The one scope filter: a viewer's grants, turned once per request into path ranges.
+
+The same ``Scope`` narrows SQL (``scope(query, …)``) and checks rows already loaded
+(``Scope.allows``), so a list, its ``totalCount``, a nested field and a rollup can never
+disagree. A property test holds it equal to ``enforce`` row by row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
+
+from models.paths import upper_bound
+from policies.engine import ALL_LEVELS, PolicyEngine, ancestors
+from resolvers.context import RequestContext
+
+M = TypeVar("M")
+
+
+@dataclass(frozen=True)
+class PathRange:
+    prefix: str
+    levels: frozenset[str] | None  # None: every level
+
+    def allows(self, path: str, level: str) -> bool:
+        return path.startswith(self.prefix) and (self.levels is None or level in self.levels)
+
+
+@dataclass(frozen=True)
+class Scope:
+    ranges: tuple[PathRange, ...]
+    exact_paths: frozenset[str] = frozenset()  # units seen from below (org/read only)
+
+    @property
+    def empty(self) -> bool:
+        return not self.ranges and not self.exact_paths
+
+    def allows(self, path: str, level: str) -> bool:
+        return path in self.exact_paths or any(r.allows(path, level) for r in self.ranges)
+
+    def q(self, path_field: str, level_field: str) -> Q:
+        """The SQL form: index-friendly half-open ranges, never ``LIKE``."""
+        parts = []
+        for r in self.ranges:
+            condition = Q(**{f"{path_field}__gte": r.prefix, f"{path_field}__lt": upper_bound(r.prefix)})
+            if r.levels is not None:
+                condition &= Q(**{f"{level_field}__in": sorted(r.levels)})
+            parts.append(condition)
+        if self.exact_paths:
+            parts.append(Q(**{f"{path_field}__in": sorted(self.exact_paths)}))
+        return Q(*parts, join_type="OR")
+
+
+def compile_scope(engine: PolicyEngine, subject: str, resource: str, action: str) -> Scope:
+    if not subject:
+        return Scope(ranges=())
+    roles = engine.roles_with(resource, action)
+    ranges: dict[tuple[str, frozenset[str] | None], PathRange] = {}
+    exact: set[str] = set()
+    for grant in engine.grants_of(subject):
+        levels = roles.get(grant.role)
+        if levels is None:
+            continue
+        allowed = None if ALL_LEVELS in levels else levels
+        for prefix in engine.reach(grant.prefix):
+            ranges[(prefix, allowed)] = PathRange(prefix, allowed)
+        if (resource, action) == ("org", "read") and allowed is None:
+            exact.update(ancestors(grant.prefix))
+    return Scope(ranges=_without_nested(list(ranges.values())), exact_paths=frozenset(exact))
+
+
+def _without_nested(ranges: list[PathRange]) -> tuple[PathRange, ...]:
+    """Drop a range that a wider one with at least its levels already covers."""
+    kept = []
+    for r in ranges:
+        covered = any(
+            o is not r
+            and r.prefix.startswith(o.prefix)
+            and (o.levels is None or (r.levels is not None and r.levels <= o.levels))
+            and (o.prefix != r.prefix or o.levels != r.levels)
+            for o in ranges
+        )
+        if not covered:
+            kept.append(r)
+    return tuple(sorted(kept, key=lambda r: r.prefix))
+
+
+def scope_for(context: RequestContext, resource: str, action: str) -> Scope:
+    """Memoised per request."""
+    key = ("scope", resource, action)
+    found = context.cache.get(key)
+    if found is None:
+        subject = context.viewer.subject if context.viewer else ""
+        found = context.cache[key] = compile_scope(context.policy, subject, resource, action)
+    return found  # type: ignore[no-any-return]
+
+
+def scope(
+    query: QuerySet[Any],
+    context: RequestContext,
+    resource: str,
+    action: str = "read",
+    *,
+    path_field: str = "org_unit__path",
+    level_field: str = "org_unit__level",
+) -> QuerySet[Any]:
+    """Narrow ``query`` to the rows the viewer may ``action``."""
+    found = scope_for(context, resource, action)
+    if found.empty:
+        return query.filter(id__lt=0)
+    return query.filter(found.q(path_field, level_field))

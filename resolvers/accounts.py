@@ -1,0 +1,30 @@
+"""Logging in, and what an account may see of itself."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from tortoise.transactions import in_transaction
+
+from resolvers.security import issue_token, verify_password
+from models.people import User
+from resolvers.audit import append_event
+from resolvers.context import RequestContext
+from resolvers.errors import DomainError, ErrorCode
+
+BAD_CREDENTIALS = "Unknown username or wrong password."
+
+
+async def login(context: RequestContext, username: str, password: str) -> str:
+    """A signed token, or one error that does not say which half was wrong."""
+    user = await User.get_or_none(username=username)
+    valid = verify_password(user.password_hash if user else None, password)
+    if user is None or not valid or not user.is_active:
+        async with in_transaction() as conn:
+            await append_event(
+                conn, context, action="user.login_failed", entity_type="user",
+                entity_id=user.id if user else "", after={"username": username[:64]},
+            )
+        raise DomainError(ErrorCode.INVALID_CREDENTIALS, BAD_CREDENTIALS)
+    await User.filter(id=user.id).update(last_login_at=datetime.now(UTC))
+    return issue_token(user.id, user.token_version, context.secret, context.token_ttl_seconds)

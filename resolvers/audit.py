@@ -1,0 +1,84 @@
+"""Appending to the hash-chained audit trail, inside the transaction of the change.
+
+``hash = sha256(prev_hash + canonical event)``. The chain head is serialised: on PostgreSQL
+by a transaction-scoped advisory lock, on SQLite by its single writer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from models.audit import AuditEvent
+from resolvers.context import RequestContext
+
+GENESIS_HASH = "0" * 64
+CHAIN_LOCK_KEY = 0x72697665  # any constant shared by every process
+
+
+def canonical(event: dict[str, Any]) -> str:
+    return json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def event_body(event: AuditEvent) -> dict[str, Any]:
+    """The fields the hash covers, in a form that survives a round trip through the DB."""
+    return {
+        "seq": event.seq,
+        "at": event.at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "action": event.action,
+        "entity_type": event.entity_type,
+        "entity_id": event.entity_id,
+        "actor_id": event.actor_id,
+        "org_path": event.org_path,
+        "before": event.before,
+        "after": event.after,
+        "request_id": event.request_id,
+    }
+
+
+def chain_hash(prev_hash: str, event: AuditEvent) -> str:
+    return hashlib.sha256((prev_hash + canonical(event_body(event))).encode()).hexdigest()
+
+
+def _jsonable(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if value is None else json.loads(canonical(value))
+
+
+async def append_event(
+    conn: BaseDBAsyncClient,
+    context: RequestContext | None,
+    *,
+    action: str,
+    entity_type: str,
+    entity_id: int | str,
+    org_path: str = "",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    actor_id: int | None = None,
+) -> AuditEvent:
+    """Append one event; call inside the transaction (``conn``) that makes the change."""
+    if conn.capabilities.dialect == "postgres":
+        await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [CHAIN_LOCK_KEY])
+    head = await AuditEvent.all().using_db(conn).order_by("-seq").first().values("seq", "hash")
+    event = AuditEvent(
+        seq=(head["seq"] + 1) if head else 1,
+        at=datetime.now(UTC),
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        actor_id=actor_id if actor_id is not None else (
+            context.viewer.id if context and context.viewer else None
+        ),
+        org_path=org_path,
+        before=_jsonable(before),
+        after=_jsonable(after),
+        request_id=context.request_id if context else "",
+        prev_hash=head["hash"] if head else GENESIS_HASH,
+    )
+    event.hash = chain_hash(event.prev_hash, event)
+    await event.save(using_db=conn, force_create=True)
+    return event

@@ -1,0 +1,34 @@
+"""Why a decision came out as it did: the grant and the rule that decided it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from models.org import OrgUnit
+from policies.engine import ALL_LEVELS, Grant, PolicyEngine
+
+
+@dataclass(frozen=True)
+class Explanation:
+    allowed: bool
+    grant: Grant | None
+    rule: str | None
+
+
+def explain(engine: PolicyEngine, user_id: int, resource: str, action: str, unit: OrgUnit) -> Explanation:
+    subject = f"user:{user_id}"
+    level = unit.level.value
+    allowed = engine.enforce(subject, unit.path, level, resource, action)
+    if not allowed:
+        return Explanation(False, None, None)
+    roles = engine.roles_with(resource, action)
+    for grant in engine.grants_of(subject):
+        levels = roles.get(grant.role, frozenset())
+        rule_level = ALL_LEVELS if ALL_LEVELS in levels else level if level in levels else None
+        if rule_level is None:
+            continue
+        covers = any(unit.path.startswith(p) for p in engine.reach(grant.prefix))
+        seen_from_below = (resource, action) == ("org", "read") and grant.prefix.startswith(unit.path)
+        if covers or seen_from_below:
+            return Explanation(True, grant, f"p, {grant.role}, {rule_level}, {resource}, {action}")
+    return Explanation(True, None, None)

@@ -1,0 +1,100 @@
+"""Granting and revoking roles: never beyond the granter's own scope or rights."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tortoise.transactions import in_transaction
+
+from models.enums import OrgLevel
+from models.org import OrgUnit
+from models.people import User
+from models.policy import CasbinRule
+from policies.engine import ALL_LEVELS, ROLES, Grant
+from policies.guard import allowed, require
+from resolvers.audit import append_event
+from resolvers.context import RequestContext
+from resolvers.errors import DomainError, ErrorCode
+from resolvers.org import get_unit
+
+
+@dataclass(frozen=True)
+class RoleGrantRow:
+    role: str
+    unit: OrgUnit
+
+
+async def grants_of_user(context: RequestContext, user_id: int) -> list[RoleGrantRow]:
+    """The roles an account holds, at units the viewer may see."""
+    rows = []
+    for grant in context.policy.grants_of(f"user:{user_id}"):
+        unit = await OrgUnit.get_or_none(path=grant.prefix)
+        visible_unit = await get_unit(context, unit.id) if unit else None
+        if visible_unit is not None:
+            rows.append(RoleGrantRow(grant.role, visible_unit))
+    return rows
+
+
+async def _target(context: RequestContext, user_id: int, role: str, unit_id: int) -> tuple[User, OrgUnit]:
+    if role not in ROLES:
+        raise DomainError(ErrorCode.VALIDATION, f"Unknown role {role!r}.", "role")
+    unit = await get_unit(context, unit_id)
+    if unit is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "No such org unit.", "orgUnitId")
+    user = await User.get_or_none(id=user_id)
+    if user is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "No such user.", "userId")
+    if context.viewer is not None and user.id == context.viewer.id:
+        raise DomainError(ErrorCode.FORBIDDEN, "Nobody grants or revokes their own roles.", "userId")
+    require(context, "grant", "grant", unit.path, unit.level.value, field="orgUnitId", read_resource="org")
+    _require_rights_of(context, role, unit)
+    return user, unit
+
+
+def _require_rights_of(context: RequestContext, role: str, unit: OrgUnit) -> None:
+    """No escalation: the granter must itself hold, at ``unit``, every right of ``role``."""
+    for level, resource, action in context.policy.permissions_of_role(role):
+        levels = [lvl.value for lvl in OrgLevel] if level == ALL_LEVELS else [level]
+        for lvl in levels:
+            if not allowed(context, resource, action, unit.path, lvl):
+                raise DomainError(
+                    ErrorCode.FORBIDDEN,
+                    f"{role} may {action} {resource}, which you may not do here.",
+                    "role",
+                )
+
+
+async def grant_role(context: RequestContext, user_id: int, role: str, unit_id: int) -> RoleGrantRow:
+    user, unit = await _target(context, user_id, role, unit_id)
+    grant = Grant(f"user:{user.id}", role, unit.path)
+    async with in_transaction() as conn:
+        _, created = await CasbinRule.get_or_create(
+            ptype="g", v0=grant.subject, v1=role, v2=grant.domain, using_db=conn
+        )
+        if not created:
+            raise DomainError(ErrorCode.CONFLICT, "That role is already granted there.", "role")
+        await append_event(
+            conn, context, action="role.grant", entity_type="user", entity_id=user.id,
+            org_path=unit.path, after={"user_id": user.id, "role": role, "unit": unit.path},
+        )
+    await context.policy.apply_grant(grant)
+    await context.policy.publish_change()
+    return RoleGrantRow(role, unit)
+
+
+async def revoke_role(context: RequestContext, user_id: int, role: str, unit_id: int) -> RoleGrantRow:
+    user, unit = await _target(context, user_id, role, unit_id)
+    grant = Grant(f"user:{user.id}", role, unit.path)
+    async with in_transaction() as conn:
+        deleted = await CasbinRule.filter(
+            ptype="g", v0=grant.subject, v1=role, v2=grant.domain
+        ).using_db(conn).delete()
+        if not deleted:
+            raise DomainError(ErrorCode.NOT_FOUND, "That role is not granted there.", "role")
+        await append_event(
+            conn, context, action="role.revoke", entity_type="user", entity_id=user.id,
+            org_path=unit.path, before={"user_id": user.id, "role": role, "unit": unit.path},
+        )
+    await context.policy.apply_revoke(grant)
+    await context.policy.publish_change()
+    return RoleGrantRow(role, unit)

@@ -1,0 +1,45 @@
+"""Reading the hierarchy, always through the viewer's scope."""
+
+from __future__ import annotations
+
+from models.enums import OrgLevel
+from models.org import OrgUnit
+from policies.scope import scope, scope_for
+from resolvers.context import RequestContext
+from resolvers.loaders import loaders
+from resolvers.pagination import OrderKey, Page, paginate
+
+PATH_ORDER = OrderKey(field="path")
+
+
+def visible(context: RequestContext, unit: OrgUnit | None) -> OrgUnit | None:
+    """``unit`` if the viewer may read it, else None (out of scope reads as not found)."""
+    if unit is None:
+        return None
+    return unit if scope_for(context, "org", "read").allows(unit.path, unit.level.value) else None
+
+
+async def get_unit(context: RequestContext, unit_id: int | None) -> OrgUnit | None:
+    if unit_id is None:
+        return None
+    return visible(context, await loaders(context).unit.load(unit_id))
+
+
+async def list_units(
+    context: RequestContext,
+    *,
+    level: OrgLevel | None,
+    parent_id: int | None,
+    first: int | None,
+    after: str | None,
+) -> Page[OrgUnit]:
+    query = scope(OrgUnit.all(), context, "org", path_field="path", level_field="level")
+    if level is not None:
+        query = query.filter(level=level)
+    if parent_id is not None:
+        query = query.filter(parent_id=parent_id)
+    return await paginate(query, first=first, after=after, order=PATH_ORDER)
+
+
+async def get_unit_by_path(context: RequestContext, path: str) -> OrgUnit | None:
+    return visible(context, await OrgUnit.get_or_none(path=path))

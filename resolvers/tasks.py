@@ -1,0 +1,81 @@
+"""Reading tasks: one filter, always narrowed by the viewer's scope."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
+
+from models.enums import CLOSED_STATUSES, TaskCategory, TaskStatus
+from models.paths import upper_bound
+from models.task import Task
+from policies.scope import scope, scope_for
+from resolvers.context import RequestContext
+from resolvers.loaders import loaders
+from resolvers.org import get_unit
+from resolvers.pagination import OrderKey, Page, paginate
+
+
+@dataclass(frozen=True)
+class TaskQuery:
+    org_unit_id: int | None = None
+    include_descendants: bool = False
+    statuses: tuple[TaskStatus, ...] = ()
+    category: TaskCategory | None = None
+    assignee_id: int | None = None
+    overdue: bool | None = None
+    parent_id: int | None = None
+
+
+def overdue_q(now: datetime) -> Q:
+    return Q(due_at__lt=now) & ~Q(status__in=[s.value for s in CLOSED_STATUSES])
+
+
+async def filtered(context: RequestContext, spec: TaskQuery) -> QuerySet[Task] | None:
+    """The scoped task query for ``spec``; None when the unit it names is not visible."""
+    query = scope(Task.all(), context, "task")
+    if spec.org_unit_id is not None:
+        unit = await get_unit(context, spec.org_unit_id)
+        if unit is None:
+            return None
+        if spec.include_descendants:
+            query = query.filter(
+                org_unit__path__gte=unit.path, org_unit__path__lt=upper_bound(unit.path)
+            )
+        else:
+            query = query.filter(org_unit_id=unit.id)
+    if spec.parent_id is not None:
+        query = query.filter(parent_id=spec.parent_id)
+    if spec.statuses:
+        query = query.filter(status__in=[s.value for s in spec.statuses])
+    if spec.category is not None:
+        query = query.filter(category=spec.category)
+    if spec.assignee_id is not None:
+        query = query.filter(assignee_id=spec.assignee_id)
+    if spec.overdue is not None:
+        condition = overdue_q(datetime.now(UTC))
+        query = query.filter(condition if spec.overdue else ~condition)
+    return query
+
+
+async def list_tasks(
+    context: RequestContext, spec: TaskQuery, *, first: int | None, after: str | None
+) -> Page[Task]:
+    query = await filtered(context, spec)
+    if query is None:
+        query = Task.filter(id__lt=0)
+    return await paginate(query, first=first, after=after, order=OrderKey(descending=True))
+
+
+async def get_task(context: RequestContext, task_id: int | None) -> Task | None:
+    if task_id is None:
+        return None
+    task = await loaders(context).task.load(task_id)
+    if task is None:
+        return None
+    unit = await loaders(context).unit.load(task.org_unit_id)
+    if unit is None:
+        return None
+    return task if scope_for(context, "task", "read").allows(unit.path, unit.level.value) else None

@@ -1,0 +1,10 @@
+"""Typed access to the request context from a resolver's ``info``."""
+
+from strawberry.types import Info
+
+from resolvers.context import RequestContext
+
+
+def ctx(info: Info) -> RequestContext:
+    context: RequestContext = info.context
+    return context

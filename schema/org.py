@@ -1,0 +1,94 @@
+"""``OrgUnit``: a unit of the party-committee hierarchy."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from models.org import OrgUnit as OrgUnitModel
+from resolvers import org as org_resolvers
+from resolvers import stats
+from resolvers.tasks import TaskQuery, list_tasks
+from schema.connection import AFTER_DESCRIPTION, FIRST_DESCRIPTION, Connection
+from schema.context import ctx
+from schema.enums import OrgLevel, TaskStatus
+from schema.node import Node, to_global_id
+
+if TYPE_CHECKING:
+    from schema.task import Task, TaskFilter
+
+
+@strawberry.type(description="How many tasks of one status.")
+class StatusCount:
+    status: TaskStatus
+    count: int
+
+
+@strawberry.type(description="Task counts for a unit's whole subtree, within the viewer's scope.")
+class TaskStats:
+    total: int
+    overdue: int
+    by_status: list[StatusCount]
+
+
+@strawberry.type(description="A party organisation or administrative unit: county, township, "
+                 "village, grid, county department or enterprise.")
+class OrgUnit(Node):
+    code: str = strawberry.field(description="A stable code, unique across the system.")
+    name: str
+    level: OrgLevel
+    path: str = strawberry.field(description="The ids from the root down to this unit.")
+    _model: strawberry.Private[OrgUnitModel]
+
+    @classmethod
+    def of(cls, unit: OrgUnitModel) -> OrgUnit:
+        return cls(
+            id=to_global_id("OrgUnit", unit.id), code=unit.code, name=unit.name,
+            level=unit.level, path=unit.path, _model=unit,
+        )
+
+    @classmethod
+    def maybe(cls, unit: OrgUnitModel | None) -> OrgUnit | None:
+        return cls.of(unit) if unit is not None else None
+
+    @strawberry.field(description="The unit above, or null at a root or outside your scope.")
+    async def parent(self, info: Info) -> OrgUnit | None:
+        return OrgUnit.maybe(await org_resolvers.get_unit(ctx(info), self._model.parent_id))
+
+    @strawberry.field(description="The units directly below, in path order.")
+    async def children(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = None,
+        after: Annotated[str | None, strawberry.argument(description=AFTER_DESCRIPTION)] = None,
+    ) -> Connection[OrgUnit]:
+        page = await org_resolvers.list_units(
+            ctx(info), level=None, parent_id=self._model.id, first=first, after=after
+        )
+        return Connection.of(page, [OrgUnit.of(u) for u in page.rows])
+
+    @strawberry.field(description="Tasks assigned to this unit (and, if asked, to those below).")
+    async def tasks(
+        self,
+        info: Info,
+        filter: Annotated[TaskFilter, strawberry.lazy("schema.task")] | None = None,
+        first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = None,
+        after: Annotated[str | None, strawberry.argument(description=AFTER_DESCRIPTION)] = None,
+    ) -> Connection[Annotated[Task, strawberry.lazy("schema.task")]]:
+        from schema.task import Task, task_query
+
+        base = task_query(filter) if filter is not None else TaskQuery()
+        spec = TaskQuery(**{**base.__dict__, "org_unit_id": self._model.id})
+        page = await list_tasks(ctx(info), spec, first=first, after=after)
+        return Connection.of(page, [Task.of(t) for t in page.rows])
+
+    @strawberry.field(description="Task counts over this unit's subtree.")
+    async def task_stats(self, info: Info) -> TaskStats:
+        counts = await stats.task_stats(ctx(info), self._model)
+        return TaskStats(
+            total=counts.total,
+            overdue=counts.overdue,
+            by_status=[StatusCount(status=s, count=n) for s, n in counts.by_status.items()],
+        )

@@ -1,0 +1,68 @@
+"""People and accounts. Phone and ID numbers are masked outside your management scope."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from models.people import Person as PersonModel
+from models.people import User as UserModel
+from resolvers import org as org_resolvers
+from resolvers.grants import RoleGrantRow, grants_of_user
+from resolvers.people import mask, may_see_pii
+from schema.context import ctx
+from schema.node import Node, to_global_id
+from schema.org import OrgUnit
+
+
+@strawberry.type(description="A party member, cadre, river cleaner or enterprise river chief.")
+class Person(Node):
+    name: str
+    title: str
+    party_member: bool
+    _model: strawberry.Private[PersonModel]
+
+    @classmethod
+    def of(cls, person: PersonModel) -> Person:
+        return cls(
+            id=to_global_id("Person", person.id), name=person.name, title=person.title,
+            party_member=person.party_member, _model=person,
+        )
+
+    @strawberry.field(description="Masked unless the person is in your management scope.")
+    async def phone(self, info: Info) -> str:
+        shown = await may_see_pii(ctx(info), self._model)
+        return self._model.phone if shown else mask(self._model.phone, 3, 4)
+
+    @strawberry.field(description="Masked unless the person is in your management scope.")
+    async def id_number(self, info: Info) -> str:
+        shown = await may_see_pii(ctx(info), self._model)
+        return self._model.id_number if shown else mask(self._model.id_number, 0, 4)
+
+    @strawberry.field(description="The unit the person belongs to.")
+    async def org_unit(self, info: Info) -> OrgUnit | None:
+        return OrgUnit.maybe(await org_resolvers.get_unit(ctx(info), self._model.org_unit_id))
+
+
+@strawberry.type(description="A role held at a unit; it covers the unit's whole subtree.")
+class RoleGrant:
+    role: str
+    org_unit: OrgUnit
+
+    @classmethod
+    def of(cls, row: RoleGrantRow) -> RoleGrant:
+        return cls(role=row.role, org_unit=OrgUnit.of(row.unit))
+
+
+@strawberry.type(description="A login account.")
+class User(Node):
+    username: str
+    _model: strawberry.Private[UserModel]
+
+    @classmethod
+    def of(cls, user: UserModel) -> User:
+        return cls(id=to_global_id("User", user.id), username=user.username, _model=user)
+
+    @strawberry.field(description="The roles this account holds, at units you can see.")
+    async def roles(self, info: Info) -> list[RoleGrant]:
+        return [RoleGrant.of(row) for row in await grants_of_user(ctx(info), self._model.id)]

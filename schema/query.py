@@ -1,0 +1,124 @@
+"""The read side of the graph. Every field carries the guard."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from models.people import User as UserModel
+from policies.guard import Anyone, Can, LoggedIn, guard
+from resolvers import org as org_resolvers
+from resolvers.explain import explain
+from resolvers.loaders import loaders
+from resolvers.people import visible_person
+from resolvers.tasks import TaskQuery, get_task, list_tasks
+from schema.connection import AFTER_DESCRIPTION, FIRST_DESCRIPTION, Connection
+from schema.context import ctx
+from schema.enums import OrgLevel
+from schema.node import Node, from_global_id, pk_of
+from schema.org import OrgUnit
+from schema.people import Person, RoleGrant, User
+from schema.task import Task, TaskFilter, task_query
+
+First = Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)]
+After = Annotated[str | None, strawberry.argument(description=AFTER_DESCRIPTION)]
+
+
+@strawberry.type(description="Whether a user may act, and the grant and rule that allow it.")
+class AccessExplanation:
+    allowed: bool
+    grant: RoleGrant | None
+    rule: str | None = strawberry.field(description="The permission line, as in roles.csv.")
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(extensions=guard(Anyone()), description="The logged-in account, or null.")
+    async def me(self, info: Info) -> User | None:
+        viewer = ctx(info).viewer
+        if viewer is None:
+            return None
+        user = await loaders(ctx(info)).user.load(viewer.id)
+        return User.of(user) if user is not None else None
+
+    @strawberry.field(extensions=guard(LoggedIn()), description="Any object by its global ID.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        type_name, pk = from_global_id(id)
+        context = ctx(info)
+        if type_name == "OrgUnit":
+            return OrgUnit.maybe(await org_resolvers.get_unit(context, pk))
+        if type_name == "Task":
+            return Task.maybe(await get_task(context, pk))
+        if type_name == "Person":
+            found = await visible_person(context, await loaders(context).person.load(pk))
+            return Person.of(found) if found is not None else None
+        if type_name == "User" and context.viewer is not None and pk == context.viewer.id:
+            user = await loaders(context).user.load(pk)
+            return User.of(user) if user is not None else None
+        return None
+
+    @strawberry.field(extensions=guard(Can("org", "read")), description="One unit, or null.")
+    async def org_unit(self, info: Info, id: strawberry.ID) -> OrgUnit | None:
+        return OrgUnit.maybe(await org_resolvers.get_unit(ctx(info), pk_of(id, "OrgUnit")))
+
+    @strawberry.field(
+        extensions=guard(Can("org", "read")), description="Units you can see, in path order."
+    )
+    async def org_units(
+        self,
+        info: Info,
+        level: OrgLevel | None = None,
+        parent_id: strawberry.ID | None = None,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[OrgUnit]:
+        parent = (pk_of(parent_id, "OrgUnit") or -1) if parent_id is not None else None
+        page = await org_resolvers.list_units(
+            ctx(info), level=level, parent_id=parent, first=first, after=after
+        )
+        return Connection.of(page, [OrgUnit.of(u) for u in page.rows])
+
+    @strawberry.field(extensions=guard(Can("task", "read")), description="One task, or null.")
+    async def task(self, info: Info, id: strawberry.ID) -> Task | None:
+        return Task.maybe(await get_task(ctx(info), pk_of(id, "Task")))
+
+    @strawberry.field(
+        extensions=guard(Can("task", "read")), description="Tasks you can see, newest first."
+    )
+    async def tasks(
+        self, info: Info, filter: TaskFilter | None = None, first: First = None, after: After = None
+    ) -> Connection[Task]:
+        spec = task_query(filter) if filter is not None else TaskQuery()
+        page = await list_tasks(ctx(info), spec, first=first, after=after)
+        return Connection.of(page, [Task.of(t) for t in page.rows])
+
+    @strawberry.field(
+        extensions=guard(Can("grant", "read")),
+        description="Whether a user may do `action` on `resource` at a unit, and why.",
+    )
+    async def explain_access(
+        self,
+        info: Info,
+        user_id: strawberry.ID,
+        resource: str,
+        action: str,
+        org_unit_id: strawberry.ID,
+    ) -> AccessExplanation | None:
+        context = ctx(info)
+        unit = await org_resolvers.get_unit(context, pk_of(org_unit_id, "OrgUnit"))
+        user_pk = pk_of(user_id, "User")
+        if unit is None or user_pk is None or not await UserModel.exists(id=user_pk):
+            return None
+        found = explain(context.policy, user_pk, resource, action, unit)
+        grant_unit = None
+        if found.grant is not None:
+            grant_unit = await org_resolvers.get_unit_by_path(context, found.grant.prefix)
+        return AccessExplanation(
+            allowed=found.allowed,
+            grant=RoleGrant(role=found.grant.role, org_unit=OrgUnit.of(grant_unit))
+            if found.grant is not None and grant_unit is not None
+            else None,
+            rule=found.rule,
+        )

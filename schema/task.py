@@ -1,0 +1,123 @@
+"""``Task``: work handed down the hierarchy, and the filter every task list shares."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from models.enums import CLOSED_STATUSES
+from models.task import Task as TaskModel
+from resolvers import org as org_resolvers
+from resolvers.loaders import loaders
+from resolvers.people import visible_person
+from resolvers.tasks import TaskQuery, get_task, list_tasks
+from schema.connection import AFTER_DESCRIPTION, FIRST_DESCRIPTION, Connection
+from schema.context import ctx
+from schema.enums import TaskCategory, TaskStatus
+from schema.node import Node, pk_of, to_global_id
+from schema.org import OrgUnit
+from schema.people import Person
+
+
+@strawberry.input(description="Narrows a task list. Every condition given must hold.")
+class TaskFilter:
+    org_unit_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only tasks assigned to this unit."
+    )
+    include_descendants: bool = strawberry.field(
+        default=False, description="With `orgUnitId`: also the tasks of every unit below it."
+    )
+    status: list[TaskStatus] | None = strawberry.field(
+        default=None, description="Only tasks in one of these statuses."
+    )
+    category: TaskCategory | None = None
+    assignee_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only tasks assigned to this person."
+    )
+    overdue: bool | None = strawberry.field(
+        default=None, description="true: only overdue tasks; false: only tasks not overdue."
+    )
+
+
+def task_query(spec: TaskFilter) -> TaskQuery:
+    return TaskQuery(
+        org_unit_id=_pk(spec.org_unit_id, "OrgUnit"),
+        include_descendants=spec.include_descendants,
+        statuses=tuple(spec.status or ()),
+        category=spec.category,
+        assignee_id=_pk(spec.assignee_id, "Person"),
+        overdue=spec.overdue,
+    )
+
+
+def _pk(global_id: strawberry.ID | None, type_name: str) -> int | None:
+    if global_id is None:
+        return None
+    return pk_of(global_id, type_name) or -1
+
+
+@strawberry.type(description="A task issued by one unit to another, possibly split into subtasks.")
+class Task(Node):
+    title: str
+    description: str
+    status: TaskStatus
+    category: TaskCategory
+    due_at: datetime | None
+    version: int = strawberry.field(description="Increases on every change (optimistic locking).")
+    created_at: datetime
+    _model: strawberry.Private[TaskModel]
+
+    @classmethod
+    def of(cls, task: TaskModel) -> Task:
+        return cls(
+            id=to_global_id("Task", task.id), title=task.title, description=task.description,
+            status=task.status, category=task.category, due_at=task.due_at,
+            version=task.version, created_at=task.created_at, _model=task,
+        )
+
+    @classmethod
+    def maybe(cls, task: TaskModel | None) -> Task | None:
+        return cls.of(task) if task is not None else None
+
+    @strawberry.field(description="Due date passed and the task is neither verified nor cancelled.")
+    def overdue(self) -> bool:
+        task = self._model
+        return (
+            task.due_at is not None
+            and task.due_at < datetime.now(UTC)
+            and task.status not in CLOSED_STATUSES
+        )
+
+    @strawberry.field(description="The unit the task is assigned to.")
+    async def org_unit(self, info: Info) -> OrgUnit | None:
+        return OrgUnit.maybe(await org_resolvers.get_unit(ctx(info), self._model.org_unit_id))
+
+    @strawberry.field(description="The unit that issued the task (the side that verifies it).")
+    async def issuer(self, info: Info) -> OrgUnit | None:
+        return OrgUnit.maybe(await org_resolvers.get_unit(ctx(info), self._model.issuer_unit_id))
+
+    @strawberry.field(description="The person the task is assigned to, if any.")
+    async def assignee(self, info: Info) -> Person | None:
+        if self._model.assignee_id is None:
+            return None
+        found = await loaders(ctx(info)).person.load(self._model.assignee_id)
+        return await visible_person(ctx(info), found)
+
+    @strawberry.field(description="The task this one was split from.")
+    async def parent(self, info: Info) -> Task | None:
+        return Task.maybe(await get_task(ctx(info), self._model.parent_id))
+
+    @strawberry.field(description="The tasks this one was split into.")
+    async def subtasks(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = None,
+        after: Annotated[str | None, strawberry.argument(description=AFTER_DESCRIPTION)] = None,
+    ) -> Connection[Task]:
+        page = await list_tasks(
+            ctx(info), TaskQuery(parent_id=self._model.id), first=first, after=after
+        )
+        return Connection.of(page, [Task.of(t) for t in page.rows])
