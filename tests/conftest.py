@@ -14,6 +14,7 @@ import pytest
 from tortoise.context import TortoiseContext, tortoise_test_context
 
 from models import MODEL_MODULES
+from tests.fixtures import Tree, build_tree
 
 TEST_DATABASE_URL = os.environ.get("RIVERCHIEF_TEST_DATABASE_URL", "sqlite://:memory:")
 ON_POSTGRES = TEST_DATABASE_URL.startswith(("postgres", "asyncpg"))
@@ -23,3 +24,8 @@ ON_POSTGRES = TEST_DATABASE_URL.startswith(("postgres", "asyncpg"))
 async def db() -> AsyncIterator[TortoiseContext]:
     async with tortoise_test_context(MODEL_MODULES, db_url=TEST_DATABASE_URL) as ctx:
         yield ctx
+
+
+@pytest.fixture
+async def tree(db: TortoiseContext) -> Tree:
+    return await build_tree()
