@@ -12,9 +12,9 @@ import logging
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from resolvers.security import TokenError, decode_token
 from models.people import User
 from resolvers.context import Viewer
+from resolvers.security import TokenError, decode_token
 
 log = logging.getLogger("riverchief.auth")
 
@@ -40,9 +40,8 @@ async def viewer_for_token(token: str, secret: str) -> Viewer:
         claims = decode_token(token, secret)
     except TokenError as exc:
         raise AuthenticationError(str(exc)) from exc
-    row = (
-        await User.filter(id=claims.user_id)
-        .values("id", "username", "person_id", "is_active", "token_version")
+    row = await User.filter(id=claims.user_id).values(
+        "id", "username", "person_id", "is_active", "token_version"
     )
     if not row or not row[0]["is_active"] or row[0]["token_version"] != claims.token_version:
         raise AuthenticationError("account inactive or token revoked")

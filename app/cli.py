@@ -90,7 +90,9 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the service (migrating the database first)")
-    serve.add_argument("--demo", action="store_true", help="load the demo data into an empty database")
+    serve.add_argument(
+        "--demo", action="store_true", help="load the demo data into an empty database"
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(func=cmd_serve)
@@ -104,13 +106,17 @@ def parser() -> argparse.ArgumentParser:
 
     create = commands.add_parser("create-user", help="create a login account")
     create.add_argument("username")
-    create.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin"
+    )
     create.set_defaults(func=cmd_create_user)
     return root
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     args = parser().parse_args(argv)
     try:
         settings = None if getattr(args, "no_settings", False) else Settings.from_env()

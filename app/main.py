@@ -44,26 +44,40 @@ def is_postgres(database_url: str) -> bool:
     return database_url.startswith(("postgres://", "postgresql://", "asyncpg://"))
 
 
-def create_app(settings: Settings) -> Starlette:
+@asynccontextmanager
+async def policy_running(app: Starlette, settings: Settings) -> AsyncIterator[None]:
+    """Load the policy and, on PostgreSQL, keep it in step with the other processes."""
+    engine = PolicyEngine()
+    await engine.reload()
+    app.state.policy = engine
+    watcher = None
+    if is_postgres(settings.database_url):
+        watcher = PgPolicyWatcher(engine, settings.database_url)
+        await watcher.start()
+    app.state.watcher = watcher
+    try:
+        yield
+    finally:
+        if watcher is not None:
+            await watcher.stop()
+
+
+def create_app(settings: Settings, *, register_database: bool = True) -> Starlette:
+    """The service. ``register_database=False`` reuses a Tortoise context already open (tests)."""
     if settings.secret_generated:
         log.warning(DEV_SECRET_NOTICE)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
-            engine = PolicyEngine()
-            await engine.reload()
-            app.state.policy = engine
-            watcher = None
-            if is_postgres(settings.database_url):
-                watcher = PgPolicyWatcher(engine, settings.database_url)
-                await watcher.start()
-            app.state.watcher = watcher
-            try:
+        if not register_database:
+            async with policy_running(app, settings):
                 yield
-            finally:
-                if watcher is not None:
-                    await watcher.stop()
+            return
+        async with (
+            RegisterTortoise(app, config=tortoise_config(settings.database_url)),
+            policy_running(app, settings),
+        ):
+            yield
 
     graphql = GraphQLApp(schema, settings)
     return Starlette(

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_DATABASE_URL = "sqlite://data/riverchief.sqlite3"
-DEV_SECRET_NOTICE = "RIVERCHIEF_SECRET is not set: using a random secret for this process only"
+DEV_SECRET_NOTICE = "RIVERCHIEF_SECRET is not set: using a random secret for this process only"  # noqa: S105 - a message, not a secret
 
 
 class SettingsError(RuntimeError):
@@ -43,7 +43,9 @@ class Settings:
         env_vars = os.environ if environ is None else environ
         env = env_vars.get("RIVERCHIEF_ENV", "development").strip().lower()
         if env not in {"development", "production", "test"}:
-            raise SettingsError(f"RIVERCHIEF_ENV must be development, production or test, not {env!r}")
+            raise SettingsError(
+                f"RIVERCHIEF_ENV must be development, production or test, not {env!r}"
+            )
         production = env == "production"
         secret = env_vars.get("RIVERCHIEF_SECRET", "")
         generated = False
@@ -76,4 +78,4 @@ def ensure_sqlite_directory(database_url: str) -> None:
     """An SQLite file under ``./data/`` needs its folder before the first connection."""
     prefix = "sqlite://"
     if database_url.startswith(prefix) and ":memory:" not in database_url:
-        Path(database_url[len(prefix):]).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        Path(database_url[len(prefix) :]).expanduser().parent.mkdir(parents=True, exist_ok=True)

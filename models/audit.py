@@ -19,7 +19,10 @@ class AuditEvent(Model):
     entity_type = fields.CharField(max_length=32)
     entity_id = fields.CharField(max_length=64)
     actor: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
-        "models.User", related_name="audit_events", null=True, on_delete=fields.RESTRICT,
+        "models.User",
+        related_name="audit_events",
+        null=True,
+        on_delete=fields.RESTRICT,
         db_constraint=False,
     )
     org_path = fields.CharField(max_length=255, default="", db_index=True)

@@ -71,9 +71,7 @@ class OrgUnit(Model):
     ) -> OrgUnit:
         """Create a unit under ``parent``, enforcing the level rules and setting its path."""
         check_parent(level, parent.level if parent else None)
-        unit = await cls.create(
-            code=code, name=name, level=level, parent=parent, using_db=using_db
-        )
+        unit = await cls.create(code=code, name=name, level=level, parent=parent, using_db=using_db)
         unit.path = child_path(parent.path if parent else None, unit.id)
         unit.depth = (parent.depth + 1) if parent else 0
         await unit.save(update_fields=["path", "depth"], using_db=using_db)
@@ -93,8 +91,7 @@ class OrgUnit(Model):
                     "UPDATE org_unit SET path = ? || substr(path, ?), depth = depth + ? "
                     "WHERE path >= ? AND path < ?"
                 ),
-                [new_prefix, len(old_prefix) + 1, depth_delta, old_prefix,
-                 upper_bound(old_prefix)],
+                [new_prefix, len(old_prefix) + 1, depth_delta, old_prefix, upper_bound(old_prefix)],
             )
             await OrgUnit.filter(id=self.id).using_db(conn).update(parent_id=new_parent.id)
         self.parent_id = new_parent.id

@@ -38,7 +38,9 @@ class AccountabilityRecord(Model):
         "models.WaterBody", related_name="records", null=True, on_delete=fields.SET_NULL
     )
     corrects: fields.ForeignKeyNullableRelation[AccountabilityRecord] = fields.ForeignKeyField(
-        "models.AccountabilityRecord", related_name="corrections", null=True,
+        "models.AccountabilityRecord",
+        related_name="corrections",
+        null=True,
         on_delete=fields.RESTRICT,
     )
     occurred_at = fields.DatetimeField(db_index=True)

@@ -11,7 +11,7 @@ from models.policy import CasbinRule
 FIELDS = ("v0", "v1", "v2", "v3", "v4", "v5")
 
 
-def rule_fields(ptype: str, rule: list[str]) -> dict[str, str]:
+def rule_fields(ptype: str, rule: list[str]) -> dict[str, Any]:
     values = dict(zip(FIELDS, rule, strict=False))
     return {"ptype": ptype, **values}
 

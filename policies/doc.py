@@ -6,7 +6,17 @@ from collections import defaultdict
 
 from policies.engine import ALL_LEVELS, ROLES, Permission, read_role_policy
 
-RESOURCES = ("org", "person", "person_pii", "task", "record", "finding", "indicator", "audit", "grant")
+RESOURCES = (
+    "org",
+    "person",
+    "person_pii",
+    "task",
+    "record",
+    "finding",
+    "indicator",
+    "audit",
+    "grant",
+)
 ACTIONS = ("read", "create", "update", "assign", "transition", "verify", "grant")
 BEGIN = "<!-- permissions:begin (generated from policies/roles.csv) -->"
 END = "<!-- permissions:end -->"

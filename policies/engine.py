@@ -14,8 +14,8 @@ import casbin
 
 from models.enums import OrgLevel
 from models.org import OrgLink
-from models.policy import CasbinRule
 from models.paths import path_ids
+from models.policy import CasbinRule
 from policies.adapter import TortoiseAdapter, rule_fields
 
 log = logging.getLogger("riverchief.policy")

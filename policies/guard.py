@@ -34,7 +34,11 @@ def log_denial(context: RequestContext, resource: str, action: str, target: str)
     viewer = context.viewer.id if context.viewer else None
     log.warning(
         "access denied viewer=%s resource=%s action=%s target=%s request=%s",
-        viewer, resource, action, target, context.request_id,
+        viewer,
+        resource,
+        action,
+        target,
+        context.request_id,
     )
 
 
@@ -48,12 +52,11 @@ class Anyone(BasePermission):
 class Can(BasePermission):
     """The viewer holds some role that allows ``action`` on ``resource`` somewhere."""
 
-    error_extensions = {"code": FORBIDDEN}
-
     def __init__(self, resource: str, action: str) -> None:
         self.resource = resource
         self.action = action
         self.message = f"You may not {action} {resource}."
+        self.error_extensions = {"code": FORBIDDEN}
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         context: RequestContext = info.context
@@ -74,9 +77,7 @@ def guard(*permissions: BasePermission) -> list[FieldExtension]:
     return [PermissionExtension(permissions=list(permissions))]
 
 
-def allowed(
-    context: RequestContext, resource: str, action: str, path: str, level: str
-) -> bool:
+def allowed(context: RequestContext, resource: str, action: str, path: str, level: str) -> bool:
     """The authoritative single-object decision (``enforce``), memoised per request."""
     if context.viewer is None or not path:
         return False
@@ -118,3 +119,19 @@ class LoggedIn(BasePermission):
                 extensions={"code": UNAUTHENTICATED},
             )
         return True
+
+
+def require_action(
+    context: RequestContext,
+    resource: str,
+    action: str,
+    path: str,
+    level: str,
+    *,
+    field: str | None = None,
+) -> None:
+    """For an object the viewer already sees: ``FORBIDDEN`` unless the action is allowed."""
+    if allowed(context, resource, action, path, level):
+        return
+    log_denial(context, resource, action, path)
+    raise DomainError(ErrorCode.FORBIDDEN, f"You may not {action} this {resource}.", field)

@@ -41,16 +41,28 @@ class Scope:
     def allows(self, path: str, level: str) -> bool:
         return path in self.exact_paths or any(r.allows(path, level) for r in self.ranges)
 
-    def q(self, path_field: str, level_field: str) -> Q:
-        """The SQL form: index-friendly half-open ranges, never ``LIKE``."""
+    def q(self, path_field: str, level_field: str | None) -> Q:
+        """The SQL form: index-friendly half-open ranges, never ``LIKE``.
+
+        Without a ``level_field`` (rows that carry only a path, like audit events), a range
+        limited to some levels is left out: it could not be checked.
+        """
         parts = []
         for r in self.ranges:
-            condition = Q(**{f"{path_field}__gte": r.prefix, f"{path_field}__lt": upper_bound(r.prefix)})
-            if r.levels is not None:
-                condition &= Q(**{f"{level_field}__in": sorted(r.levels)})
+            if r.levels is not None and level_field is None:
+                continue
+            bounds: dict[str, Any] = {
+                f"{path_field}__gte": r.prefix,
+                f"{path_field}__lt": upper_bound(r.prefix),
+            }
+            condition = Q(**bounds)
+            if r.levels is not None and level_field is not None:
+                levels: dict[str, Any] = {f"{level_field}__in": sorted(r.levels)}
+                condition &= Q(**levels)
             parts.append(condition)
         if self.exact_paths:
-            parts.append(Q(**{f"{path_field}__in": sorted(self.exact_paths)}))
+            exact: dict[str, Any] = {f"{path_field}__in": sorted(self.exact_paths)}
+            parts.append(Q(**exact))
         return Q(*parts, join_type="OR")
 
 
@@ -95,7 +107,7 @@ def scope_for(context: RequestContext, resource: str, action: str) -> Scope:
     if found is None:
         subject = context.viewer.subject if context.viewer else ""
         found = context.cache[key] = compile_scope(context.policy, subject, resource, action)
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def scope(
@@ -105,10 +117,11 @@ def scope(
     action: str = "read",
     *,
     path_field: str = "org_unit__path",
-    level_field: str = "org_unit__level",
+    level_field: str | None = "org_unit__level",
 ) -> QuerySet[Any]:
     """Narrow ``query`` to the rows the viewer may ``action``."""
     found = scope_for(context, resource, action)
-    if found.empty:
-        return query.filter(id__lt=0)
-    return query.filter(found.q(path_field, level_field))
+    condition = found.q(path_field, level_field)
+    if not condition.children:
+        return query.filter(pk__in=[])
+    return query.filter(condition)

@@ -28,7 +28,9 @@ def asyncpg_dsn(database_url: str) -> str:
 
 
 class PgPolicyWatcher:
-    def __init__(self, engine: PolicyEngine, database_url: str, *, check_every: float = 1.0) -> None:
+    def __init__(
+        self, engine: PolicyEngine, database_url: str, *, check_every: float = 1.0
+    ) -> None:
         self.engine = engine
         self.dsn = asyncpg_dsn(database_url)
         self.check_every = check_every

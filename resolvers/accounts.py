@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 from tortoise.transactions import in_transaction
 
-from resolvers.security import issue_token, verify_password
 from models.people import User
 from resolvers.audit import append_event
 from resolvers.context import RequestContext
 from resolvers.errors import DomainError, ErrorCode
+from resolvers.security import issue_token, verify_password
 
 BAD_CREDENTIALS = "Unknown username or wrong password."
 
@@ -22,8 +22,12 @@ async def login(context: RequestContext, username: str, password: str) -> str:
     if user is None or not valid or not user.is_active:
         async with in_transaction() as conn:
             await append_event(
-                conn, context, action="user.login_failed", entity_type="user",
-                entity_id=user.id if user else "", after={"username": username[:64]},
+                conn,
+                context,
+                action="user.login_failed",
+                entity_type="user",
+                entity_id=user.id if user else "",
+                after={"username": username[:64]},
             )
         raise DomainError(ErrorCode.INVALID_CREDENTIALS, BAD_CREDENTIALS)
     await User.filter(id=user.id).update(last_login_at=datetime.now(UTC))

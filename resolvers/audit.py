@@ -70,9 +70,9 @@ async def append_event(
         action=action,
         entity_type=entity_type,
         entity_id=str(entity_id),
-        actor_id=actor_id if actor_id is not None else (
-            context.viewer.id if context and context.viewer else None
-        ),
+        actor_id=actor_id
+        if actor_id is not None
+        else (context.viewer.id if context and context.viewer else None),
         org_path=org_path,
         before=_jsonable(before),
         after=_jsonable(after),

@@ -15,7 +15,9 @@ class Explanation:
     rule: str | None
 
 
-def explain(engine: PolicyEngine, user_id: int, resource: str, action: str, unit: OrgUnit) -> Explanation:
+def explain(
+    engine: PolicyEngine, user_id: int, resource: str, action: str, unit: OrgUnit
+) -> Explanation:
     subject = f"user:{user_id}"
     level = unit.level.value
     allowed = engine.enforce(subject, unit.path, level, resource, action)
@@ -28,7 +30,9 @@ def explain(engine: PolicyEngine, user_id: int, resource: str, action: str, unit
         if rule_level is None:
             continue
         covers = any(unit.path.startswith(p) for p in engine.reach(grant.prefix))
-        seen_from_below = (resource, action) == ("org", "read") and grant.prefix.startswith(unit.path)
+        seen_from_below = (resource, action) == ("org", "read") and grant.prefix.startswith(
+            unit.path
+        )
         if covers or seen_from_below:
             return Explanation(True, grant, f"p, {grant.role}, {rule_level}, {resource}, {action}")
     return Explanation(True, None, None)

@@ -35,7 +35,9 @@ async def grants_of_user(context: RequestContext, user_id: int) -> list[RoleGran
     return rows
 
 
-async def _target(context: RequestContext, user_id: int, role: str, unit_id: int) -> tuple[User, OrgUnit]:
+async def _target(
+    context: RequestContext, user_id: int, role: str, unit_id: int
+) -> tuple[User, OrgUnit]:
     if role not in ROLES:
         raise DomainError(ErrorCode.VALIDATION, f"Unknown role {role!r}.", "role")
     unit = await get_unit(context, unit_id)
@@ -45,8 +47,18 @@ async def _target(context: RequestContext, user_id: int, role: str, unit_id: int
     if user is None:
         raise DomainError(ErrorCode.NOT_FOUND, "No such user.", "userId")
     if context.viewer is not None and user.id == context.viewer.id:
-        raise DomainError(ErrorCode.FORBIDDEN, "Nobody grants or revokes their own roles.", "userId")
-    require(context, "grant", "grant", unit.path, unit.level.value, field="orgUnitId", read_resource="org")
+        raise DomainError(
+            ErrorCode.FORBIDDEN, "Nobody grants or revokes their own roles.", "userId"
+        )
+    require(
+        context,
+        "grant",
+        "grant",
+        unit.path,
+        unit.level.value,
+        field="orgUnitId",
+        read_resource="org",
+    )
     _require_rights_of(context, role, unit)
     return user, unit
 
@@ -64,7 +76,9 @@ def _require_rights_of(context: RequestContext, role: str, unit: OrgUnit) -> Non
                 )
 
 
-async def grant_role(context: RequestContext, user_id: int, role: str, unit_id: int) -> RoleGrantRow:
+async def grant_role(
+    context: RequestContext, user_id: int, role: str, unit_id: int
+) -> RoleGrantRow:
     user, unit = await _target(context, user_id, role, unit_id)
     grant = Grant(f"user:{user.id}", role, unit.path)
     async with in_transaction() as conn:
@@ -74,26 +88,40 @@ async def grant_role(context: RequestContext, user_id: int, role: str, unit_id: 
         if not created:
             raise DomainError(ErrorCode.CONFLICT, "That role is already granted there.", "role")
         await append_event(
-            conn, context, action="role.grant", entity_type="user", entity_id=user.id,
-            org_path=unit.path, after={"user_id": user.id, "role": role, "unit": unit.path},
+            conn,
+            context,
+            action="role.grant",
+            entity_type="user",
+            entity_id=user.id,
+            org_path=unit.path,
+            after={"user_id": user.id, "role": role, "unit": unit.path},
         )
     await context.policy.apply_grant(grant)
     await context.policy.publish_change()
     return RoleGrantRow(role, unit)
 
 
-async def revoke_role(context: RequestContext, user_id: int, role: str, unit_id: int) -> RoleGrantRow:
+async def revoke_role(
+    context: RequestContext, user_id: int, role: str, unit_id: int
+) -> RoleGrantRow:
     user, unit = await _target(context, user_id, role, unit_id)
     grant = Grant(f"user:{user.id}", role, unit.path)
     async with in_transaction() as conn:
-        deleted = await CasbinRule.filter(
-            ptype="g", v0=grant.subject, v1=role, v2=grant.domain
-        ).using_db(conn).delete()
+        deleted = (
+            await CasbinRule.filter(ptype="g", v0=grant.subject, v1=role, v2=grant.domain)
+            .using_db(conn)
+            .delete()
+        )
         if not deleted:
             raise DomainError(ErrorCode.NOT_FOUND, "That role is not granted there.", "role")
         await append_event(
-            conn, context, action="role.revoke", entity_type="user", entity_id=user.id,
-            org_path=unit.path, before={"user_id": user.id, "role": role, "unit": unit.path},
+            conn,
+            context,
+            action="role.revoke",
+            entity_type="user",
+            entity_id=user.id,
+            org_path=unit.path,
+            before={"user_id": user.id, "role": role, "unit": unit.path},
         )
     await context.policy.apply_revoke(grant)
     await context.policy.publish_change()

@@ -36,4 +36,4 @@ def loaders(context: RequestContext) -> Loaders:
     found = context.cache.get(Loaders)
     if found is None:
         found = context.cache[Loaders] = Loaders()
-    return found  # type: ignore[no-any-return]
+    return found

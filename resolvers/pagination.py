@@ -26,10 +26,15 @@ Row = TypeVar("Row")
 
 @dataclass(frozen=True)
 class OrderKey:
-    """Sort by ``field`` (not null), then by id in the same direction."""
+    """Sort by ``field`` (not null), then by the unique ``tiebreak`` in the same direction."""
 
     field: str = "id"
     descending: bool = False
+    tiebreak: str = "id"
+
+    @property
+    def keys(self) -> list[str]:
+        return [self.field] if self.field == self.tiebreak else [self.field, self.tiebreak]
 
 
 @dataclass
@@ -72,10 +77,10 @@ def decode_cursor(cursor: str, arity: int) -> list[Any]:
 
 def _after(order: OrderKey, values: list[Any]) -> Q:
     op = "lt" if order.descending else "gt"
-    if order.field == "id":
-        return Q(**{f"id__{op}": values[0]})
+    if len(values) == 1:
+        return Q(**{f"{order.field}__{op}": values[0]})
     return Q(**{f"{order.field}__{op}": values[0]}) | Q(
-        **{order.field: values[0], f"id__{op}": values[1]}
+        **{order.field: values[0], f"{order.tiebreak}__{op}": values[1]}
     )
 
 
@@ -88,15 +93,13 @@ async def paginate(
 ) -> Page[Any]:
     """One page of ``query`` plus a lazy count of the whole (already scoped) query."""
     size = page_size(first)
-    keys = ["id"] if order.field == "id" else [order.field, "id"]
+    keys = order.keys
     page_query = query
     if after:
         page_query = page_query.filter(_after(order, decode_cursor(after, len(keys))))
     prefix = "-" if order.descending else ""
     rows = (
-        await page_query.order_by(*(prefix + key for key in keys)).limit(size + 1)
-        if size
-        else []
+        await page_query.order_by(*(prefix + key for key in keys)).limit(size + 1) if size else []
     )
     has_next = len(rows) > size
     rows = rows[:size]

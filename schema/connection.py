@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import strawberry
 
@@ -42,7 +42,7 @@ class Connection(Generic[NodeT]):
         return await self._count()
 
     @classmethod
-    def of(cls, page: Page[object], nodes: Sequence[NodeT]) -> Connection[NodeT]:
+    def of(cls, page: Page[Any], nodes: Sequence[NodeT]) -> Connection[NodeT]:
         return Connection(
             edges=[Edge(cursor=c, node=n) for c, n in zip(page.cursors, nodes, strict=True)],
             page_info=PageInfo(

@@ -1,11 +1,17 @@
-"""Enums of the graph, the same values the models store."""
+"""Enums of the graph: the model enums themselves, registered with Strawberry once."""
+
+from typing import TypeAlias
 
 import strawberry
 
 from models import enums
 
-OrgLevel = strawberry.enum(enums.OrgLevel, description="A unit's level in the hierarchy.")
-TaskStatus = strawberry.enum(enums.TaskStatus, description="Where a task is in its workflow.")
-TaskCategory = strawberry.enum(
+strawberry.enum(enums.OrgLevel, description="A unit's level in the hierarchy.")
+strawberry.enum(enums.TaskStatus, description="Where a task is in its workflow.")
+strawberry.enum(
     enums.TaskCategory, description="The six major actions, patrols, clean-ups and the rest."
 )
+
+OrgLevel: TypeAlias = enums.OrgLevel
+TaskStatus: TypeAlias = enums.TaskStatus
+TaskCategory: TypeAlias = enums.TaskCategory

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import strawberry
 
 from resolvers.errors import DomainError
 from resolvers.errors import ErrorCode as DomainErrorCode
 
-ErrorCode = strawberry.enum(
-    DomainErrorCode, description="What kind of problem a `UserError` reports."
-)
+strawberry.enum(DomainErrorCode, description="What kind of problem a `UserError` reports.")
+ErrorCode: TypeAlias = DomainErrorCode
 
 
 @strawberry.type(description="A problem the client can fix: bad input, workflow, conflict.")

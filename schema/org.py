@@ -33,8 +33,10 @@ class TaskStats:
     by_status: list[StatusCount]
 
 
-@strawberry.type(description="A party organisation or administrative unit: county, township, "
-                 "village, grid, county department or enterprise.")
+@strawberry.type(
+    description="A party organisation or administrative unit: county, township, "
+    "village, grid, county department or enterprise."
+)
 class OrgUnit(Node):
     code: str = strawberry.field(description="A stable code, unique across the system.")
     name: str
@@ -45,8 +47,12 @@ class OrgUnit(Node):
     @classmethod
     def of(cls, unit: OrgUnitModel) -> OrgUnit:
         return cls(
-            id=to_global_id("OrgUnit", unit.id), code=unit.code, name=unit.name,
-            level=unit.level, path=unit.path, _model=unit,
+            id=to_global_id("OrgUnit", unit.id),
+            code=unit.code,
+            name=unit.name,
+            level=unit.level,
+            path=unit.path,
+            _model=unit,
         )
 
     @classmethod

@@ -25,9 +25,16 @@ class Person(Node):
     @classmethod
     def of(cls, person: PersonModel) -> Person:
         return cls(
-            id=to_global_id("Person", person.id), name=person.name, title=person.title,
-            party_member=person.party_member, _model=person,
+            id=to_global_id("Person", person.id),
+            name=person.name,
+            title=person.title,
+            party_member=person.party_member,
+            _model=person,
         )
+
+    @classmethod
+    def maybe(cls, person: PersonModel | None) -> Person | None:
+        return cls.of(person) if person is not None else None
 
     @strawberry.field(description="Masked unless the person is in your management scope.")
     async def phone(self, info: Info) -> str:

@@ -73,9 +73,15 @@ class Task(Node):
     @classmethod
     def of(cls, task: TaskModel) -> Task:
         return cls(
-            id=to_global_id("Task", task.id), title=task.title, description=task.description,
-            status=task.status, category=task.category, due_at=task.due_at,
-            version=task.version, created_at=task.created_at, _model=task,
+            id=to_global_id("Task", task.id),
+            title=task.title,
+            description=task.description,
+            status=task.status,
+            category=task.category,
+            due_at=task.due_at,
+            version=task.version,
+            created_at=task.created_at,
+            _model=task,
         )
 
     @classmethod
@@ -104,7 +110,7 @@ class Task(Node):
         if self._model.assignee_id is None:
             return None
         found = await loaders(ctx(info)).person.load(self._model.assignee_id)
-        return await visible_person(ctx(info), found)
+        return Person.maybe(await visible_person(ctx(info), found))
 
     @strawberry.field(description="The task this one was split from.")
     async def parent(self, info: Info) -> Task | None:

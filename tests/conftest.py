@@ -8,13 +8,17 @@ test gets a database of its own, created and dropped around it.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
+import asyncpg
 import pytest
 from tortoise.context import TortoiseContext, tortoise_test_context
 
 from models import MODEL_MODULES
 from tests.fixtures import Tree, build_tree
+from tests.http import GraphQLClient, running_app
 
 TEST_DATABASE_URL = os.environ.get("RIVERCHIEF_TEST_DATABASE_URL", "sqlite://:memory:")
 ON_POSTGRES = TEST_DATABASE_URL.startswith(("postgres", "asyncpg"))
@@ -29,3 +33,27 @@ async def db() -> AsyncIterator[TortoiseContext]:
 @pytest.fixture
 async def tree(db: TortoiseContext) -> Tree:
     return await build_tree()
+
+
+@pytest.fixture
+async def client(tree: Tree) -> AsyncIterator[GraphQLClient]:
+    """The HTTP service over the small tree, in-process."""
+    async with running_app() as graphql_client:
+        yield graphql_client
+
+
+@pytest.fixture
+async def empty_database_url(tmp_path: Path) -> AsyncIterator[str]:
+    """A database with nothing in it, of the kind the suite runs on."""
+    if not ON_POSTGRES:
+        yield f"sqlite://{tmp_path / 'fresh.sqlite3'}"
+        return
+    name = f"rc_migrate_{uuid.uuid4().hex[:12]}"
+    server = TEST_DATABASE_URL.replace("postgres://", "postgresql://").rsplit("/", 1)[0]
+    admin = await asyncpg.connect(f"{server}/postgres")
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{TEST_DATABASE_URL.rsplit('/', 1)[0]}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()

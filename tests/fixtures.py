@@ -77,8 +77,11 @@ class Tree:
             user = self.users[username]
             viewer = Viewer(id=user.id, username=user.username, person_id=user.person_id)
         return RequestContext(
-            viewer=viewer, policy=self.engine, request_id="test-request",
-            secret=TEST_SECRET, token_ttl_seconds=3600,
+            viewer=viewer,
+            policy=self.engine,
+            request_id="test-request",
+            secret=TEST_SECRET,
+            token_ttl_seconds=3600,
         )
 
 
@@ -89,16 +92,21 @@ async def build_tree() -> Tree:
     tree = Tree()
     for name, (level, parent) in UNITS.items():
         tree.units[name] = await OrgUnit.place(
-            code=f"{name}-{next(_codes)}", name=name, level=level,
+            code=f"{name}-{next(_codes)}",
+            name=name,
+            level=level,
             parent=tree.units[parent] if parent else None,
         )
     await OrgLink.create(
-        unit=tree.units["water_bureau"], partner=tree.units["luobu_village"],
+        unit=tree.units["water_bureau"],
+        partner=tree.units["luobu_village"],
         kind=LinkKind.CO_BUILDING,
     )
     for name, unit in tree.units.items():
         tree.people[name] = await Person.create(
-            name=f"person of {name}", org_unit=unit, phone="13812345678",
+            name=f"person of {name}",
+            org_unit=unit,
+            phone="13812345678",
             id_number="530627198001011234",
         )
     for username, (role, unit_name) in ACCOUNTS.items():
@@ -111,10 +119,15 @@ async def build_tree() -> Tree:
         )
     now = datetime.now(UTC)
     for name, unit in tree.units.items():
-        parent = tree.units[UNITS[name][1]] if UNITS[name][1] else unit
+        parent_name = UNITS[name][1]
+        issuer = tree.units[parent_name] if parent_name else unit
         tree.tasks[name] = await Task.create(
-            title=f"task of {name}", category=TaskCategory.PATROL, status=TaskStatus.ASSIGNED,
-            org_unit=unit, issuer_unit=parent, due_at=now + timedelta(days=7),
+            title=f"task of {name}",
+            category=TaskCategory.PATROL,
+            status=TaskStatus.ASSIGNED,
+            org_unit=unit,
+            issuer_unit=issuer,
+            due_at=now + timedelta(days=7),
             assignee=tree.people[name],
         )
     await tree.engine.seed_if_empty()

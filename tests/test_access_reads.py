@@ -30,8 +30,12 @@ async def test_zhaxi_head_sees_every_task_under_zhaxi_and_none_elsewhere(tree: T
 
     assert result.errors is None
     assert titles(result) == {
-        "task of zhaxi", "task of shilong", "task of dahetan", "task of grid_a",
-        "task of grid_b", "task of enterprise",
+        "task of zhaxi",
+        "task of shilong",
+        "task of dahetan",
+        "task of grid_a",
+        "task of grid_b",
+        "task of enterprise",
     }
     assert result.data["tasks"]["totalCount"] == 6
 
@@ -65,7 +69,11 @@ async def test_in_scope_task_shows_its_issuer_above_the_viewer(tree: Tree) -> No
     result = await run(tree, "zhaxi_head", TASK, id=tree.task_gid("zhaxi"))
 
     assert result.data == {
-        "task": {"title": "task of zhaxi", "orgUnit": {"name": "zhaxi"}, "issuer": {"name": "weixin"}}
+        "task": {
+            "title": "task of zhaxi",
+            "orgUnit": {"name": "zhaxi"},
+            "issuer": {"name": "weixin"},
+        }
     }
 
 

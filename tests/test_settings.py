@@ -1,0 +1,79 @@
+"""Settings come from the environment, once, and refuse unsafe combinations."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.settings import DEFAULT_DATABASE_URL, Settings, SettingsError
+
+SECRET = "s" * 40
+
+
+def test_development_defaults() -> None:
+    settings = Settings.from_env({})
+
+    assert settings.database_url == DEFAULT_DATABASE_URL
+    assert settings.database_url.startswith("sqlite://data/")
+    assert settings.secret_generated and len(settings.secret) >= 32
+    assert settings.graphiql and settings.introspection
+    assert not settings.debug
+
+
+def test_each_process_gets_its_own_random_secret_when_none_is_set() -> None:
+    assert Settings.from_env({}).secret != Settings.from_env({}).secret
+
+
+def test_production_refuses_to_start_without_a_secret() -> None:
+    with pytest.raises(SettingsError, match="RIVERCHIEF_SECRET"):
+        Settings.from_env({"RIVERCHIEF_ENV": "production"})
+
+
+def test_production_turns_off_graphiql_and_introspection_unless_asked() -> None:
+    default = Settings.from_env({"RIVERCHIEF_ENV": "production", "RIVERCHIEF_SECRET": SECRET})
+    enabled = Settings.from_env(
+        {
+            "RIVERCHIEF_ENV": "production",
+            "RIVERCHIEF_SECRET": SECRET,
+            "RIVERCHIEF_GRAPHIQL": "1",
+            "RIVERCHIEF_INTROSPECTION": "true",
+        }
+    )
+
+    assert (default.graphiql, default.introspection, default.secret_generated) == (
+        False,
+        False,
+        False,
+    )
+    assert (enabled.graphiql, enabled.introspection) == (True, True)
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"RIVERCHIEF_SECRET": "short"}, "at least 32"),
+        ({"RIVERCHIEF_ENV": "staging"}, "RIVERCHIEF_ENV"),
+        ({"RIVERCHIEF_TOKEN_TTL": "soon"}, "RIVERCHIEF_TOKEN_TTL"),
+        ({"RIVERCHIEF_TOKEN_TTL": "0"}, "positive"),
+    ],
+)
+def test_bad_values_are_refused_with_a_clear_message(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(environ)
+
+
+def test_explicit_values_are_used() -> None:
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": "postgres://u@db:5432/rc",
+            "RIVERCHIEF_SECRET": SECRET,
+            "RIVERCHIEF_TOKEN_TTL": "600",
+            "RIVERCHIEF_DEBUG": "yes",
+        }
+    )
+
+    assert (settings.database_url, settings.secret, settings.token_ttl_seconds, settings.debug) == (
+        "postgres://u@db:5432/rc",
+        SECRET,
+        600,
+        True,
+    )
