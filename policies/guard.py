@@ -50,11 +50,16 @@ class Anyone(BasePermission):
 
 
 class Can(BasePermission):
-    """The viewer holds some role that allows ``action`` on ``resource`` somewhere."""
+    """The viewer holds some role that allows ``action`` on ``resource`` somewhere.
 
-    def __init__(self, resource: str, action: str) -> None:
+    ``alternatives`` are other (resource, action) pairs that also open the field, e.g. an
+    inspector files findings through the same mutation others use for records.
+    """
+
+    def __init__(self, resource: str, action: str, *alternatives: tuple[str, str]) -> None:
         self.resource = resource
         self.action = action
+        self.pairs = ((resource, action), *alternatives)
         self.message = f"You may not {action} {resource}."
         self.error_extensions = {"code": FORBIDDEN}
 
@@ -65,9 +70,10 @@ class Can(BasePermission):
                 "Authentication required: log in and send the token as a bearer token.",
                 extensions={"code": UNAUTHENTICATED},
             )
-        roles = context.policy.roles_with(self.resource, self.action)
-        if any(g.role in roles for g in context.policy.grants_of(context.viewer.subject)):
-            return True
+        held = {g.role for g in context.policy.grants_of(context.viewer.subject)}
+        for resource, action in self.pairs:
+            if held & set(context.policy.roles_with(resource, action)):
+                return True
         log_denial(context, self.resource, self.action, "*")
         return False
 

@@ -9,12 +9,28 @@ import strawberry
 from strawberry.types import Info
 
 from policies.guard import Anyone, Can, guard
-from resolvers import accounts, grants
+from resolvers import accounts, grants, task_commands
+from resolvers.decomposition import decompose_task
 from resolvers.errors import DomainError
+from resolvers.escalation import escalate_task
+from resolvers.records import NewRecord, create_record
 from schema.context import ctx
 from schema.errors import UserError
 from schema.node import pk_of
 from schema.people import RoleGrant
+from schema.record import CreateRecordInput, Record
+from schema.task import Task
+from schema.task_inputs import (
+    AssignTaskInput,
+    CreateTaskInput,
+    DecomposeTaskInput,
+    DecomposeTaskPayload,
+    EscalateTaskInput,
+    RecordPayload,
+    TaskPayload,
+    TransitionTaskInput,
+    pk,
+)
 
 T = TypeVar("T")
 
@@ -75,3 +91,91 @@ class Mutation:
     async def revoke_role(self, info: Info, input: GrantRoleInput) -> RoleGrantPayload:
         row, errors = await attempt(grants.revoke_role(ctx(info), *_grant_args(input)))
         return RoleGrantPayload(grant=RoleGrant.of(row) if row else None, errors=errors)
+
+    @strawberry.mutation(
+        extensions=guard(Can("task", "create")),
+        description="Hand a task to a unit in your scope; it starts ASSIGNED.",
+    )
+    async def create_task(self, info: Info, input: CreateTaskInput) -> TaskPayload:
+        task, errors = await attempt(task_commands.create_task(ctx(info), input.to_domain()))
+        return TaskPayload(task=Task.maybe(task), errors=errors)
+
+    @strawberry.mutation(
+        extensions=guard(Can("task", "assign")),
+        description="Reassign a task to another unit below its issuer, or to a person.",
+    )
+    async def assign_task(self, info: Info, input: AssignTaskInput) -> TaskPayload:
+        task, errors = await attempt(
+            task_commands.assign_task(
+                ctx(info),
+                pk(input.task_id, "Task") or -1,
+                pk(input.org_unit_id, "OrgUnit"),
+                pk(input.assignee_id, "Person"),
+                input.expected_version,
+            )
+        )
+        return TaskPayload(task=Task.maybe(task), errors=errors)
+
+    @strawberry.mutation(
+        extensions=guard(Can("task", "transition")),
+        description="Move a task through its workflow. Only the issuing side verifies, and "
+        "nobody verifies what they submitted.",
+    )
+    async def transition_task(self, info: Info, input: TransitionTaskInput) -> TaskPayload:
+        task, errors = await attempt(
+            task_commands.transition_task(
+                ctx(info),
+                pk(input.task_id, "Task") or -1,
+                input.action,
+                input.note,
+                input.expected_version,
+            )
+        )
+        return TaskPayload(task=Task.maybe(task), errors=errors)
+
+    @strawberry.mutation(
+        extensions=guard(Can("task", "create")),
+        description="Split a task into subtasks for units below it, all or none.",
+    )
+    async def decompose_task(self, info: Info, input: DecomposeTaskInput) -> DecomposeTaskPayload:
+        created, errors = await attempt(
+            decompose_task(
+                ctx(info),
+                pk(input.task_id, "Task") or -1,
+                [part.to_domain() for part in input.parts],
+                input.expected_version,
+            )
+        )
+        return DecomposeTaskPayload(subtasks=[Task.of(t) for t in created or []], errors=errors)
+
+    @strawberry.mutation(
+        extensions=guard(Can("task", "update")),
+        description="Press an overdue task (督办): writes an ESCALATION record against the "
+        "responsible unit.",
+    )
+    async def escalate_task(self, info: Info, input: EscalateTaskInput) -> RecordPayload:
+        record, errors = await attempt(
+            escalate_task(ctx(info), pk(input.task_id, "Task") or -1, input.note)
+        )
+        return RecordPayload(record=Record.maybe(record), errors=errors)
+
+    @strawberry.mutation(
+        extensions=guard(Can("record", "create", ("finding", "create"))),
+        description="File an accountability record. Records are never edited: to correct one, "
+        "file a new record with `correctsId`.",
+    )
+    async def create_record(self, info: Info, input: CreateRecordInput) -> RecordPayload:
+        spec = NewRecord(
+            type=input.type,
+            org_unit_id=pk(input.org_unit_id, "OrgUnit") or -1,
+            occurred_at=input.occurred_at,
+            ended_at=input.ended_at,
+            summary=input.summary,
+            details=input.details(),
+            task_id=pk(input.task_id, "Task"),
+            water_body_id=pk(input.water_body_id, "WaterBody"),
+            corrects_id=pk(input.corrects_id, "Record"),
+            raise_task=input.raise_task.to_domain() if input.raise_task else None,
+        )
+        record, errors = await attempt(create_record(ctx(info), spec))
+        return RecordPayload(record=Record.maybe(record), errors=errors)

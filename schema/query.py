@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.types import Info
 
 from models.people import User as UserModel
 from policies.guard import Anyone, Can, LoggedIn, guard
 from resolvers import org as org_resolvers
+from resolvers.audit_queries import list_events, usernames, verify_chain
+from resolvers.errors import DomainError
 from resolvers.explain import explain
+from resolvers.indicators import rollup
 from resolvers.loaders import loaders
 from resolvers.people import visible_person
+from resolvers.records import get_record, list_records
 from resolvers.tasks import TaskQuery, get_task, list_tasks
+from schema.audit import AuditChainReport, AuditEvent, AuditFilter, audit_query
 from schema.connection import AFTER_DESCRIPTION, FIRST_DESCRIPTION, Connection
 from schema.context import ctx
 from schema.enums import OrgLevel
+from schema.indicator import IndicatorRollup
 from schema.node import Node, from_global_id, pk_of
 from schema.org import OrgUnit
 from schema.people import Person, RoleGrant, User
+from schema.record import Record, RecordFilter, record_query
 from schema.task import Task, TaskFilter, task_query
 
 First = Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)]
@@ -51,6 +60,8 @@ class Query:
             return OrgUnit.maybe(await org_resolvers.get_unit(context, pk))
         if type_name == "Task":
             return Task.maybe(await get_task(context, pk))
+        if type_name == "Record":
+            return Record.maybe(await get_record(context, pk))
         if type_name == "Person":
             found = await visible_person(context, await loaders(context).person.load(pk))
             return Person.of(found) if found is not None else None
@@ -93,6 +104,68 @@ class Query:
         spec = task_query(filter) if filter is not None else TaskQuery()
         page = await list_tasks(ctx(info), spec, first=first, after=after)
         return Connection.of(page, [Task.of(t) for t in page.rows])
+
+    @strawberry.field(
+        extensions=guard(Can("record", "read")),
+        description="Accountability records you can see, newest first.",
+    )
+    async def records(
+        self,
+        info: Info,
+        filter: RecordFilter | None = None,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[Record]:
+        page = await list_records(ctx(info), record_query(filter), first=first, after=after)
+        return Connection.of(page, [Record.of(r) for r in page.rows])
+
+    @strawberry.field(
+        extensions=guard(Can("audit", "read")),
+        description="The audit trail of the units you oversee, newest first.",
+    )
+    async def audit_events(
+        self,
+        info: Info,
+        filter: AuditFilter | None = None,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[AuditEvent]:
+        page = await list_events(ctx(info), audit_query(filter), first=first, after=after)
+        names = await usernames(page.rows)
+        return Connection.of(page, [AuditEvent.of(e, names) for e in page.rows])
+
+    @strawberry.field(
+        extensions=guard(Can("audit", "read")),
+        description="Recompute the whole audit chain and report the first broken link.",
+    )
+    async def verify_audit_chain(self) -> AuditChainReport:
+        return AuditChainReport.of(await verify_chain())
+
+    @strawberry.field(
+        extensions=guard(Can("indicator", "read")),
+        description="A metric over a unit's subtree (within your scope), by dimension and child.",
+    )
+    async def indicator_rollup(
+        self,
+        info: Info,
+        org_unit_id: strawberry.ID,
+        metric: str,
+        since: Annotated[
+            date | None, strawberry.argument(name="from", description="First period included.")
+        ] = None,
+        until: Annotated[
+            date | None, strawberry.argument(name="to", description="Last period included.")
+        ] = None,
+    ) -> IndicatorRollup | None:
+        context = ctx(info)
+        unit = await org_resolvers.get_unit(context, pk_of(org_unit_id, "OrgUnit"))
+        if unit is None:
+            return None
+        try:
+            found = await rollup(context, unit, metric, since, until)
+        except DomainError as error:
+            raise GraphQLError(error.message, extensions={"code": error.code.value}) from None
+        return IndicatorRollup.of(found)
 
     @strawberry.field(
         extensions=guard(Can("grant", "read")),

@@ -11,15 +11,20 @@ from strawberry.types import Info
 from models.enums import CLOSED_STATUSES
 from models.task import Task as TaskModel
 from resolvers import org as org_resolvers
+from resolvers.audit_queries import task_history, usernames
 from resolvers.loaders import loaders
 from resolvers.people import visible_person
+from resolvers.progress import quota_progress, subtask_progress
+from resolvers.records import RecordQuery, list_records
 from resolvers.tasks import TaskQuery, get_task, list_tasks
+from schema.audit import AuditEvent
 from schema.connection import AFTER_DESCRIPTION, FIRST_DESCRIPTION, Connection
 from schema.context import ctx
 from schema.enums import TaskCategory, TaskStatus
 from schema.node import Node, pk_of, to_global_id
 from schema.org import OrgUnit
 from schema.people import Person
+from schema.record import Record, RecordType
 
 
 @strawberry.input(description="Narrows a task list. Every condition given must hold.")
@@ -57,6 +62,13 @@ def _pk(global_id: strawberry.ID | None, type_name: str) -> int | None:
     if global_id is None:
         return None
     return pk_of(global_id, type_name) or -1
+
+
+@strawberry.type(description="A quota and how much of it the records filed so far fulfil.")
+class Quota:
+    target: int
+    record_type: RecordType
+    done: int
 
 
 @strawberry.type(description="A task issued by one unit to another, possibly split into subtasks.")
@@ -127,3 +139,38 @@ class Task(Node):
             ctx(info), TaskQuery(parent_id=self._model.id), first=first, after=after
         )
         return Connection.of(page, [Task.of(t) for t in page.rows])
+
+    @strawberry.field(
+        description="Every change to the task, oldest first: assignments, transitions, urges, "
+        "replies and escalations, with who made them."
+    )
+    async def history(self, info: Info) -> list[AuditEvent]:
+        events = await task_history(self._model.id)
+        names = await usernames(events)
+        return [AuditEvent.of(e, names) for e in events]
+
+    @strawberry.field(
+        description="The share of subtasks verified (cancelled ones left out); null if the "
+        "task was never split."
+    )
+    async def progress(self) -> float | None:
+        return await subtask_progress(self._model)
+
+    @strawberry.field(description="The quota, for a task fulfilled by a number of records.")
+    async def quota(self) -> Quota | None:
+        found = await quota_progress(self._model)
+        if found is None:
+            return None
+        return Quota(target=found.target, record_type=found.record_type, done=found.done)
+
+    @strawberry.field(description="Records filed against this task, newest first.")
+    async def records(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = None,
+        after: Annotated[str | None, strawberry.argument(description=AFTER_DESCRIPTION)] = None,
+    ) -> Connection[Record]:
+        page = await list_records(
+            ctx(info), RecordQuery(task_id=self._model.id), first=first, after=after
+        )
+        return Connection.of(page, [Record.of(r) for r in page.rows])

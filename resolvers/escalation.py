@@ -1,0 +1,69 @@
+"""Pressing an overdue task (督办): an ESCALATION record against the responsible unit."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from tortoise.transactions import in_transaction
+
+from models.enums import RecordType
+from models.record import AccountabilityRecord
+from policies.guard import require_action
+from resolvers.audit import append_event
+from resolvers.context import RequestContext
+from resolvers.errors import DomainError, ErrorCode
+from resolvers.task_commands import MAX_NOTE, visible_task
+from resolvers.workflow import CLOSING
+
+
+async def escalate_task(context: RequestContext, task_id: int, note: str) -> AccountabilityRecord:
+    """Only an overdue task is escalated, by the side that issued it."""
+    task, unit, issuer = await visible_task(context, task_id)
+    require_action(context, "task", "update", issuer.path, issuer.level.value, field="taskId")
+    if not note.strip() or len(note) > MAX_NOTE:
+        raise DomainError(
+            ErrorCode.VALIDATION,
+            f"An escalation needs a note of 1 to {MAX_NOTE} characters.",
+            "note",
+        )
+    now = datetime.now(UTC)
+    if task.status in CLOSING or task.due_at is None or task.due_at >= now:
+        raise DomainError(
+            ErrorCode.INVALID_TRANSITION, "Only an overdue task can be escalated.", "taskId"
+        )
+    async with in_transaction() as conn:
+        record = await AccountabilityRecord.create(
+            type=RecordType.ESCALATION,
+            org_unit_id=unit.id,
+            author_id=context.viewer.id if context.viewer else None,
+            person_id=context.viewer.person_id if context.viewer else None,
+            task_id=task.id,
+            occurred_at=now,
+            summary=note.strip()[:500],
+            details={
+                "due_at": task.due_at.isoformat(),
+                "days_overdue": (now - task.due_at).days,
+                "status": task.status.value,
+                "issuer_unit_id": issuer.id,
+            },
+            using_db=conn,
+        )
+        await append_event(
+            conn,
+            context,
+            action="record.create",
+            entity_type="record",
+            entity_id=record.id,
+            org_path=unit.path,
+            after={"type": RecordType.ESCALATION.value, "task_id": task.id},
+        )
+        await append_event(
+            conn,
+            context,
+            action="task.escalate",
+            entity_type="task",
+            entity_id=task.id,
+            org_path=unit.path,
+            after={"record_id": record.id, "note": note.strip()},
+        )
+    return record

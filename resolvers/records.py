@@ -1,0 +1,255 @@
+"""Accountability records: append-only, validated per type, implausible patrols flagged."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from models.enums import RecordType, TaskCategory
+from models.org import OrgUnit, WaterBody
+from models.record import AccountabilityRecord
+from policies.guard import require
+from policies.scope import scope
+from resolvers.audit import append_event
+from resolvers.context import RequestContext
+from resolvers.errors import DomainError, ErrorCode
+from resolvers.org import get_unit
+from resolvers.pagination import OrderKey, Page, paginate
+from resolvers.task_commands import NewTask, insert_task, place_task
+from resolvers.tasks import get_task
+
+MAX_PATROL_SPEED_KMH = 12.0  # faster than a brisk walk along a river bank is implausible
+MAX_PATROL_DURATION = timedelta(hours=16)
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    type: RecordType
+    org_unit_id: int
+    occurred_at: datetime
+    ended_at: datetime | None = None
+    summary: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+    task_id: int | None = None
+    water_body_id: int | None = None
+    corrects_id: int | None = None
+    raise_task: RaisedTask | None = None
+
+
+@dataclass(frozen=True)
+class RaisedTask:
+    """A task a patrol or an inspection finding raises for the unit it was made at."""
+
+    title: str
+    category: TaskCategory
+    due_at: datetime | None = None
+
+
+def _number(details: dict[str, Any], key: str, where: str) -> float:
+    value = details.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1e9:
+        raise DomainError(ErrorCode.VALIDATION, f"{where}: {key} must be a number ≥ 0.", where)
+    return float(value)
+
+
+def _validate(spec: NewRecord) -> None:
+    if spec.ended_at is not None and spec.ended_at < spec.occurred_at:
+        raise DomainError(ErrorCode.VALIDATION, "A record cannot end before it starts.", "endedAt")
+    if len(spec.summary) > 500:
+        raise DomainError(ErrorCode.VALIDATION, "A summary has at most 500 characters.", "summary")
+    if spec.type is RecordType.PATROL:
+        if spec.ended_at is None:
+            raise DomainError(ErrorCode.VALIDATION, "A patrol needs its end time.", "endedAt")
+        _number(spec.details, "distance_km", "patrol")
+    elif spec.type is RecordType.CLEANUP:
+        _number(spec.details, "participants", "cleanup")
+        _number(spec.details, "garbage_kg", "cleanup")
+    elif spec.type is RecordType.ASSESSMENT:
+        criteria = spec.details.get("criteria")
+        if not isinstance(criteria, list) or not criteria:
+            raise DomainError(ErrorCode.VALIDATION, "An assessment lists its criteria.", "criteria")
+        for item in criteria:
+            if not isinstance(item, dict) or not str(item.get("name", "")).strip():
+                raise DomainError(ErrorCode.VALIDATION, "Each criterion has a name.", "criteria")
+            top, got = _number(item, "max", "criteria"), _number(item, "awarded", "criteria")
+            if got > top:
+                raise DomainError(
+                    ErrorCode.VALIDATION,
+                    f"{item['name']}: awarded exceeds the maximum.",
+                    "criteria",
+                )
+
+
+RAISES_TASKS = frozenset({RecordType.PATROL, RecordType.INSPECTION_FINDING})
+
+
+async def _check_evidence(context: RequestContext, spec: NewRecord) -> None:
+    """An assessment's scores point at the records that justify them, which must exist."""
+    if spec.type is not RecordType.ASSESSMENT:
+        return
+    for item in spec.details.get("criteria", []):
+        evidence = item.get("evidence", [])
+        if not isinstance(evidence, list) or not all(
+            isinstance(e, int) and not isinstance(e, bool) for e in evidence
+        ):
+            raise DomainError(ErrorCode.VALIDATION, "Evidence lists record ids.", "criteria")
+        for record_id in evidence:
+            if await get_record(context, record_id) is None:
+                raise DomainError(
+                    ErrorCode.NOT_FOUND, f"No evidence record {record_id}.", "criteria"
+                )
+
+
+async def _implausibility(spec: NewRecord, author_id: int | None) -> str:
+    """Why an inspector should look at this patrol, or '' if nothing stands out."""
+    if spec.type is not RecordType.PATROL or spec.ended_at is None:
+        return ""
+    duration = spec.ended_at - spec.occurred_at
+    hours = duration.total_seconds() / 3600
+    distance = float(spec.details.get("distance_km", 0))
+    if duration > MAX_PATROL_DURATION:
+        return "duration longer than a day's patrol"
+    if hours <= 0 or distance / hours > MAX_PATROL_SPEED_KMH:
+        return "distance impossible in the time given"
+    if author_id is not None:
+        overlapping = await AccountabilityRecord.filter(
+            Q(author_id=author_id, type=RecordType.PATROL)
+            & Q(occurred_at__lt=spec.ended_at, ended_at__gt=spec.occurred_at)
+        ).exists()
+        if overlapping:
+            return "overlaps another patrol by the same person"
+    return ""
+
+
+async def create_record(context: RequestContext, spec: NewRecord) -> AccountabilityRecord:
+    _validate(spec)
+    unit = await get_unit(context, spec.org_unit_id)
+    if unit is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "No such org unit.", "orgUnitId")
+    resource = "finding" if spec.type is RecordType.INSPECTION_FINDING else "record"
+    require(
+        context,
+        resource,
+        "create",
+        unit.path,
+        unit.level.value,
+        field="orgUnitId",
+        read_resource="org",
+    )
+    if spec.task_id is not None and await get_task(context, spec.task_id) is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "No such task.", "taskId")
+    if spec.water_body_id is not None and not await WaterBody.exists(id=spec.water_body_id):
+        raise DomainError(ErrorCode.NOT_FOUND, "No such water body.", "waterBodyId")
+    if spec.corrects_id is not None:
+        original = await get_record(context, spec.corrects_id)
+        if original is None:
+            raise DomainError(ErrorCode.NOT_FOUND, "No such record.", "correctsId")
+        if original.type is not spec.type or original.org_unit_id != unit.id:
+            raise DomainError(
+                ErrorCode.VALIDATION,
+                "A correction keeps the type and unit it corrects.",
+                "correctsId",
+            )
+    await _check_evidence(context, spec)
+    placed_task = None
+    if spec.raise_task is not None:
+        if spec.type not in RAISES_TASKS:
+            raise DomainError(
+                ErrorCode.VALIDATION, "Only patrols and findings raise tasks.", "raiseTask"
+            )
+        if spec.task_id is not None:
+            raise DomainError(
+                ErrorCode.VALIDATION, "Give either a task or a task to raise.", "raiseTask"
+            )
+        raised = NewTask(
+            title=spec.raise_task.title,
+            category=spec.raise_task.category,
+            org_unit_id=unit.id,
+            description=spec.summary,
+            due_at=spec.raise_task.due_at,
+        )
+        placed_task = (raised, await place_task(context, raised))
+    author_id = context.viewer.id if context.viewer else None
+    reason = await _implausibility(spec, author_id)
+    async with in_transaction() as conn:
+        task_id = spec.task_id
+        if placed_task is not None:
+            task_id = (await insert_task(conn, context, *placed_task)).id
+        record = await AccountabilityRecord.create(
+            type=spec.type,
+            org_unit_id=unit.id,
+            author_id=author_id,
+            person_id=context.viewer.person_id if context.viewer else None,
+            task_id=task_id,
+            water_body_id=spec.water_body_id,
+            corrects_id=spec.corrects_id,
+            occurred_at=spec.occurred_at,
+            ended_at=spec.ended_at,
+            summary=spec.summary,
+            details=spec.details,
+            flagged=bool(reason),
+            flag_reason=reason,
+            using_db=conn,
+        )
+        await append_event(
+            conn,
+            context,
+            action="record.create",
+            entity_type="record",
+            entity_id=record.id,
+            org_path=unit.path,
+            after={
+                "type": spec.type.value,
+                "unit": unit.path,
+                "flagged": reason or None,
+                "corrects": spec.corrects_id,
+                "task_id": task_id,
+            },
+        )
+    return record
+
+
+@dataclass(frozen=True)
+class RecordQuery:
+    org_unit_id: int | None = None
+    type: RecordType | None = None
+    flagged: bool | None = None
+    task_id: int | None = None
+    author_id: int | None = None
+    occurred_from: datetime | None = None
+    occurred_to: datetime | None = None
+
+
+async def list_records(
+    context: RequestContext, spec: RecordQuery, *, first: int | None, after: str | None
+) -> Page[AccountabilityRecord]:
+    query = scope(AccountabilityRecord.all(), context, "record")
+    if spec.org_unit_id is not None:
+        unit = await get_unit(context, spec.org_unit_id)
+        query = query.filter(org_unit_id=unit.id) if unit else query.filter(id__lt=0)
+    if spec.type is not None:
+        query = query.filter(type=spec.type)
+    if spec.flagged is not None:
+        query = query.filter(flagged=spec.flagged)
+    if spec.task_id is not None:
+        query = query.filter(task_id=spec.task_id)
+    if spec.author_id is not None:
+        query = query.filter(author_id=spec.author_id)
+    if spec.occurred_from is not None:
+        query = query.filter(occurred_at__gte=spec.occurred_from)
+    if spec.occurred_to is not None:
+        query = query.filter(occurred_at__lt=spec.occurred_to)
+    return await paginate(query, first=first, after=after, order=OrderKey(descending=True))
+
+
+async def get_record(context: RequestContext, record_id: int) -> AccountabilityRecord | None:
+    found = await scope(AccountabilityRecord.filter(id=record_id), context, "record").first()
+    return found
+
+
+async def unit_of(record: AccountabilityRecord) -> OrgUnit:
+    return await OrgUnit.get(id=record.org_unit_id)

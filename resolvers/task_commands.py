@@ -1,0 +1,330 @@
+"""Creating, reassigning and moving tasks through their workflow.
+
+Every command runs in one transaction with its audit event. Optimistic locking: the update
+only applies where ``version`` is still what the command read, so two concurrent changes
+never both apply and a client's stale ``expectedVersion`` is a ``CONFLICT``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from models.enums import RecordType, TaskCategory, TaskStatus
+from models.org import OrgUnit
+from models.people import Person
+from models.task import Task
+from policies.guard import require, require_action
+from resolvers.audit import append_event
+from resolvers.context import RequestContext
+from resolvers.errors import DomainError, ErrorCode
+from resolvers.org import get_unit
+from resolvers.people import visible_person
+from resolvers.tasks import get_task
+from resolvers.workflow import CLOSING, RETURN_WINDOW, TRANSITIONS, Side, TaskAction
+
+MAX_TITLE = 200
+MAX_NOTE = 2000
+
+
+def snapshot(task: Task) -> dict[str, Any]:
+    return {
+        "status": task.status.value,
+        "org_unit_id": task.org_unit_id,
+        "issuer_unit_id": task.issuer_unit_id,
+        "assignee_id": task.assignee_id,
+        "due_at": task.due_at.isoformat() if task.due_at else None,
+        "version": task.version,
+    }
+
+
+@dataclass(frozen=True)
+class NewTask:
+    title: str
+    category: TaskCategory
+    org_unit_id: int
+    description: str = ""
+    assignee_id: int | None = None
+    due_at: datetime | None = None
+    parent_id: int | None = None
+    quota_target: int | None = None
+    quota_record_type: RecordType | None = None
+
+
+async def _unit(context: RequestContext, unit_id: int, field: str) -> OrgUnit:
+    unit = await get_unit(context, unit_id)
+    if unit is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "No such org unit.", field)
+    return unit
+
+
+async def _assignee(context: RequestContext, person_id: int | None, unit: OrgUnit) -> Person | None:
+    if person_id is None:
+        return None
+    person = await visible_person(context, await Person.get_or_none(id=person_id))
+    if person is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "No such person.", "assigneeId")
+    home = await OrgUnit.get(id=person.org_unit_id)
+    if not home.path.startswith(unit.path):
+        raise DomainError(
+            ErrorCode.VALIDATION, "The assignee must belong to the task's unit.", "assigneeId"
+        )
+    return person
+
+
+def _validate(spec: NewTask) -> None:
+    if not spec.title.strip() or len(spec.title) > MAX_TITLE:
+        raise DomainError(
+            ErrorCode.VALIDATION, f"A title has 1 to {MAX_TITLE} characters.", "title"
+        )
+    if (spec.quota_target is None) != (spec.quota_record_type is None):
+        raise DomainError(
+            ErrorCode.VALIDATION, "A quota needs both a target and a record type.", "quotaTarget"
+        )
+    if spec.quota_target is not None and not 0 < spec.quota_target <= 10_000:
+        raise DomainError(ErrorCode.VALIDATION, "A quota target is 1 to 10000.", "quotaTarget")
+
+
+async def _issuer_for(
+    context: RequestContext, spec: NewTask, unit: OrgUnit
+) -> tuple[OrgUnit, Task | None]:
+    """A subtask is issued by the unit that received its parent; otherwise by the unit above."""
+    if spec.parent_id is not None:
+        parent = await get_task(context, spec.parent_id)
+        if parent is None:
+            raise DomainError(ErrorCode.NOT_FOUND, "No such task.", "parentId")
+        if parent.status in CLOSING:
+            raise DomainError(ErrorCode.INVALID_TRANSITION, "That task is closed.", "parentId")
+        issuer = await OrgUnit.get(id=parent.org_unit_id)
+        if not unit.path.startswith(issuer.path) or unit.id == issuer.id:
+            raise DomainError(
+                ErrorCode.VALIDATION,
+                "Subtasks go to units below the parent task's unit.",
+                "orgUnitId",
+            )
+        return issuer, parent
+    issuer = await OrgUnit.get(id=unit.parent_id) if unit.parent_id else unit
+    return issuer, None
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a new task goes, checked: its unit, issuing unit, parent and assignee."""
+
+    unit: OrgUnit
+    issuer: OrgUnit
+    parent: Task | None
+    assignee: Person | None
+
+
+async def place_task(context: RequestContext, spec: NewTask) -> Placement:
+    """Validate a new task and decide its issuer; nothing is written yet."""
+    _validate(spec)
+    unit = await _unit(context, spec.org_unit_id, "orgUnitId")
+    require(
+        context,
+        "task",
+        "create",
+        unit.path,
+        unit.level.value,
+        field="orgUnitId",
+        read_resource="org",
+    )
+    issuer, parent = await _issuer_for(context, spec, unit)
+    assignee = await _assignee(context, spec.assignee_id, unit)
+    return Placement(unit, issuer, parent, assignee)
+
+
+async def insert_task(
+    conn: BaseDBAsyncClient, context: RequestContext, spec: NewTask, placed: Placement
+) -> Task:
+    """Write a placed task and its ``task.create`` event inside the caller's transaction."""
+    task = await Task.create(
+        title=spec.title.strip(),
+        description=spec.description,
+        category=spec.category,
+        status=TaskStatus.ASSIGNED,
+        org_unit_id=placed.unit.id,
+        issuer_unit_id=placed.issuer.id,
+        issued_by_id=context.viewer.id if context.viewer else None,
+        assignee_id=placed.assignee.id if placed.assignee else None,
+        parent_id=placed.parent.id if placed.parent else None,
+        due_at=spec.due_at,
+        quota_target=spec.quota_target,
+        quota_record_type=spec.quota_record_type,
+        using_db=conn,
+    )
+    await append_event(
+        conn,
+        context,
+        action="task.create",
+        entity_type="task",
+        entity_id=task.id,
+        org_path=placed.unit.path,
+        after={"title": task.title, "parent_id": task.parent_id, **snapshot(task)},
+    )
+    return task
+
+
+async def create_task(context: RequestContext, spec: NewTask) -> Task:
+    placed = await place_task(context, spec)
+    async with in_transaction() as conn:
+        return await insert_task(conn, context, spec, placed)
+
+
+async def visible_task(context: RequestContext, task_id: int) -> tuple[Task, OrgUnit, OrgUnit]:
+    """The task with its unit and issuing unit, or ``NOT_FOUND`` outside the viewer's scope."""
+    task = await get_task(context, task_id)
+    if task is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "No such task.", "taskId")
+    unit = await OrgUnit.get(id=task.org_unit_id)
+    issuer = await OrgUnit.get(id=task.issuer_unit_id)
+    return task, unit, issuer
+
+
+def check_version(task: Task, expected: int | None) -> None:
+    if expected is not None and expected != task.version:
+        raise DomainError(
+            ErrorCode.CONFLICT,
+            f"The task changed (version {task.version}, not {expected}): reload it.",
+            "expectedVersion",
+        )
+
+
+async def apply_change(
+    context: RequestContext,
+    task: Task,
+    changes: dict[str, Any],
+    *,
+    action: str,
+    path: str,
+    note: str | None = None,
+) -> Task:
+    before = snapshot(task)
+    async with in_transaction() as conn:
+        updated = (
+            await Task.filter(id=task.id, version=task.version)
+            .using_db(conn)
+            .update(**changes, version=F("version") + 1, updated_at=datetime.now(UTC))
+        )
+        if not updated:
+            raise DomainError(
+                ErrorCode.CONFLICT, "The task changed meanwhile: reload it.", "taskId"
+            )
+        fresh: Task = await Task.get(id=task.id, using_db=conn)
+        after = snapshot(fresh)
+        if note:
+            after["note"] = note
+        await append_event(
+            conn,
+            context,
+            action=action,
+            entity_type="task",
+            entity_id=task.id,
+            org_path=path,
+            before=before,
+            after=after,
+        )
+    return fresh
+
+
+async def transition_task(
+    context: RequestContext,
+    task_id: int,
+    action: TaskAction,
+    note: str | None,
+    expected_version: int | None,
+) -> Task:
+    if note is not None and len(note) > MAX_NOTE:
+        raise DomainError(
+            ErrorCode.VALIDATION, f"A note has at most {MAX_NOTE} characters.", "note"
+        )
+    task, unit, issuer = await visible_task(context, task_id)
+    rule = TRANSITIONS[action]
+    side = unit if rule.side is Side.ASSIGNEE else issuer
+    require_action(context, "task", rule.permission, side.path, side.level.value, field="action")
+    check_version(task, expected_version)
+    if task.status not in rule.sources:
+        raise DomainError(
+            ErrorCode.INVALID_TRANSITION,
+            f"Cannot {action.value} a task that is {task.status.value}.",
+            "action",
+        )
+    viewer_id = context.viewer.id if context.viewer else None
+    changes: dict[str, Any] = {}
+    if action is TaskAction.VERIFY:
+        if task.submitted_by_id is not None and task.submitted_by_id == viewer_id:
+            raise DomainError(
+                ErrorCode.FORBIDDEN, "Nobody verifies their own submission.", "action"
+            )
+        open_subtasks = (
+            await Task.filter(parent_id=task.id)
+            .exclude(status__in=[s.value for s in CLOSING])
+            .count()
+        )
+        if open_subtasks:
+            raise DomainError(
+                ErrorCode.INVALID_TRANSITION,
+                f"{open_subtasks} subtask(s) are not verified yet.",
+                "action",
+            )
+    if action is TaskAction.RETURN and datetime.now(UTC) - task.updated_at > RETURN_WINDOW:
+        raise DomainError(
+            ErrorCode.INVALID_TRANSITION, "A task can be returned within 24 hours only.", "action"
+        )
+    if (action in (TaskAction.URGE, TaskAction.REPLY)) and not (note or "").strip():
+        raise DomainError(ErrorCode.VALIDATION, "An urge or a reply needs a note.", "note")
+    if rule.target is not None:
+        changes["status"] = rule.target
+    if action is TaskAction.SUBMIT:
+        changes["submitted_by_id"] = viewer_id
+    if rule.target in CLOSING:
+        changes["closed_at"] = datetime.now(UTC)
+    return await apply_change(
+        context, task, changes, action=f"task.{action.value.lower()}", path=unit.path, note=note
+    )
+
+
+async def assign_task(
+    context: RequestContext,
+    task_id: int,
+    org_unit_id: int | None,
+    assignee_id: int | None,
+    expected_version: int | None,
+) -> Task:
+    task, unit, issuer = await visible_task(context, task_id)
+    require_action(context, "task", "assign", issuer.path, issuer.level.value, field="taskId")
+    check_version(task, expected_version)
+    if task.status in CLOSING:
+        raise DomainError(ErrorCode.INVALID_TRANSITION, "That task is closed.", "taskId")
+    target = unit
+    if org_unit_id is not None:
+        target = await _unit(context, org_unit_id, "orgUnitId")
+        if not target.path.startswith(issuer.path):
+            raise DomainError(
+                ErrorCode.VALIDATION,
+                "A task goes to the issuing unit or a unit below it.",
+                "orgUnitId",
+            )
+        require(
+            context,
+            "task",
+            "assign",
+            target.path,
+            target.level.value,
+            field="orgUnitId",
+            read_resource="org",
+        )
+    person = await _assignee(context, assignee_id, target)
+    changes: dict[str, Any] = {
+        "org_unit_id": target.id,
+        "assignee_id": person.id if person else None,
+    }
+    if task.status in (TaskStatus.DRAFT, TaskStatus.REJECTED) or target.id != unit.id:
+        changes["status"] = TaskStatus.ASSIGNED
+    return await apply_change(context, task, changes, action="task.assign", path=target.path)

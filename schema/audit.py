@@ -1,0 +1,119 @@
+"""The audit trail as inspectors read it: hash-chained events, and the chain's check."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import cast
+
+import strawberry
+from strawberry.scalars import JSON
+
+from models.audit import AuditEvent as AuditEventModel
+from resolvers.audit_queries import AuditQuery, ChainReport
+from schema.node import from_global_id, pk_of, to_global_id
+
+# The graph's type for each kind of audited entity, so entity ids are global IDs.
+ENTITY_TYPES = {"task": "Task", "record": "Record", "user": "User", "org_unit": "OrgUnit"}
+GRAPH_TO_ENTITY = {graph: entity for entity, graph in ENTITY_TYPES.items()}
+
+
+@strawberry.type(description="The account that made a change.")
+class Actor:
+    id: strawberry.ID
+    username: str
+
+
+@strawberry.type(
+    description="One change, as it took effect. `hash = sha256(prevHash + canonical event)`: "
+    "editing or removing any event breaks every hash after it."
+)
+class AuditEvent:
+    seq: int = strawberry.field(description="Position in the chain, from 1, without gaps.")
+    at: datetime
+    action: str = strawberry.field(description="`<entity>.<verb>`, e.g. `task.verify`.")
+    entity_type: str
+    entity_id: strawberry.ID = strawberry.field(
+        description="The global ID of the changed object (or the raw id for other entities)."
+    )
+    actor: Actor | None = strawberry.field(description="Null for changes made by the system.")
+    org_path: str = strawberry.field(description="Path of the unit the change belongs to.")
+    before: JSON | None
+    after: JSON | None
+    request_id: str = strawberry.field(description="The request that made the change.")
+    prev_hash: str
+    hash: str
+
+    @classmethod
+    def of(cls, event: AuditEventModel, usernames: dict[int, str]) -> AuditEvent:
+        graph_type = ENTITY_TYPES.get(event.entity_type)
+        entity_id = (
+            to_global_id(graph_type, event.entity_id)
+            if graph_type and event.entity_id.isdigit()
+            else strawberry.ID(event.entity_id)
+        )
+        actor = None
+        if event.actor_id is not None:
+            actor = Actor(
+                id=to_global_id("User", event.actor_id),
+                username=usernames.get(event.actor_id, ""),
+            )
+        return cls(
+            seq=event.seq,
+            at=event.at,
+            action=event.action,
+            entity_type=event.entity_type,
+            entity_id=entity_id,
+            actor=actor,
+            org_path=event.org_path,
+            before=cast(JSON, event.before),
+            after=cast(JSON, event.after),
+            request_id=event.request_id,
+            prev_hash=event.prev_hash,
+            hash=event.hash,
+        )
+
+
+@strawberry.input(description="Narrows the audit trail. Every condition given must hold.")
+class AuditFilter:
+    entity_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Events of this object (a global ID)."
+    )
+    actor_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Events made by this user."
+    )
+    action: str | None = strawberry.field(default=None, description="e.g. `task.verify`.")
+    since: datetime | None = strawberry.field(default=None, description="At or after this time.")
+    until: datetime | None = strawberry.field(default=None, description="Before this time.")
+
+
+def audit_query(spec: AuditFilter | None) -> AuditQuery:
+    if spec is None:
+        return AuditQuery()
+    entity_type = entity_id = None
+    if spec.entity_id is not None:
+        graph_type, pk = from_global_id(spec.entity_id)
+        entity_type, entity_id = GRAPH_TO_ENTITY.get(graph_type, "-"), str(pk)
+    actor_id = None
+    if spec.actor_id is not None:
+        actor_id = pk_of(spec.actor_id, "User") or -1
+    return AuditQuery(
+        entity_type=entity_type,
+        entity_id=entity_id,
+        actor_id=actor_id,
+        action=spec.action,
+        since=spec.since,
+        until=spec.until,
+    )
+
+
+@strawberry.type(description="The result of recomputing the audit chain.")
+class AuditChainReport:
+    ok: bool
+    checked: int = strawberry.field(description="Events whose links were recomputed.")
+    first_broken_seq: int | None = strawberry.field(
+        description="The first event that does not match, or null when the chain is whole."
+    )
+
+    @classmethod
+    def of(cls, report: ChainReport) -> AuditChainReport:
+        return cls(ok=report.ok, checked=report.checked, first_broken_seq=report.first_broken_seq)

@@ -1,0 +1,50 @@
+"""Outcome figures rolled up over a subtree: released fish fry, garbage cleared, forest cover…"""
+
+from __future__ import annotations
+
+import strawberry
+
+from resolvers.indicators import Rollup
+from schema.org import OrgUnit
+
+
+@strawberry.type(description="One dimension's share of a rollup, e.g. one fish species.")
+class DimensionValue:
+    key: str
+    value: float
+
+
+@strawberry.type(description="One child unit's share of a rollup.")
+class ChildValue:
+    org_unit: OrgUnit
+    value: float
+
+
+@strawberry.type(
+    description="A metric over a unit's subtree, within your scope: summed, averaged or the "
+    "latest period's value, as the metric's catalogue entry says."
+)
+class IndicatorRollup:
+    metric: str
+    name: str
+    unit: str = strawberry.field(description="The measurement unit, e.g. `t` or `mu`.")
+    aggregation: str = strawberry.field(description="SUM, LATEST or AVERAGE.")
+    total: float
+    by_dimension: list[DimensionValue]
+    by_child: list[ChildValue] = strawberry.field(
+        description="Each child unit you can see that has observations."
+    )
+
+    @classmethod
+    def of(cls, rollup: Rollup) -> IndicatorRollup:
+        return cls(
+            metric=rollup.indicator.code,
+            name=rollup.indicator.name,
+            unit=rollup.indicator.unit,
+            aggregation=rollup.indicator.aggregation.value,
+            total=float(rollup.total),
+            by_dimension=[DimensionValue(key=k, value=float(v)) for k, v in rollup.by_dimension],
+            by_child=[
+                ChildValue(org_unit=OrgUnit.of(c), value=float(v)) for c, v in rollup.by_child
+            ],
+        )

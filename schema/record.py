@@ -1,0 +1,203 @@
+"""Accountability records: who patrolled, cleaned, pledged, was assessed, rewarded or pressed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, cast
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from models import enums
+from models.record import AccountabilityRecord
+from resolvers import org as org_resolvers
+from resolvers.records import RaisedTask, RecordQuery, get_record
+from resolvers.tasks import get_task
+from schema.context import ctx
+from schema.enums import TaskCategory
+from schema.node import Node, pk_of, to_global_id
+from schema.org import OrgUnit
+
+if TYPE_CHECKING:
+    from schema.task import Task
+
+strawberry.enum(enums.RecordType, description="What an accountability record attests.")
+RecordType: TypeAlias = enums.RecordType
+
+
+@strawberry.type(
+    description="An accountability record. Append-only: a correction is a new record that "
+    "points at the one it corrects."
+)
+class Record(Node):
+    type: RecordType
+    occurred_at: datetime
+    ended_at: datetime | None
+    summary: str
+    details: JSON = strawberry.field(
+        description="Type-specific facts: a patrol's distance, findings and photos; a clean-up's "
+        "participants and garbage; an assessment's criteria with maximum, awarded and evidence."
+    )
+    flagged: bool = strawberry.field(description="Implausible: for an inspector to look at.")
+    flag_reason: str
+    created_at: datetime
+    _model: strawberry.Private[AccountabilityRecord]
+
+    @classmethod
+    def of(cls, record: AccountabilityRecord) -> Record:
+        return cls(
+            id=to_global_id("Record", record.id),
+            type=record.type,
+            occurred_at=record.occurred_at,
+            ended_at=record.ended_at,
+            summary=record.summary,
+            details=cast(JSON, record.details),
+            flagged=record.flagged,
+            flag_reason=record.flag_reason,
+            created_at=record.created_at,
+            _model=record,
+        )
+
+    @classmethod
+    def maybe(cls, record: AccountabilityRecord | None) -> Record | None:
+        return cls.of(record) if record is not None else None
+
+    @strawberry.field(description="The unit the record is about.")
+    async def org_unit(self, info: Info) -> OrgUnit | None:
+        return OrgUnit.maybe(await org_resolvers.get_unit(ctx(info), self._model.org_unit_id))
+
+    @strawberry.field(description="The task the record fulfils or was raised for, if any.")
+    async def task(self, info: Info) -> Annotated[Task, strawberry.lazy("schema.task")] | None:
+        from schema.task import Task
+
+        return Task.maybe(await get_task(ctx(info), self._model.task_id))
+
+    @strawberry.field(description="The record this one corrects, if it is a correction.")
+    async def corrects(self, info: Info) -> Record | None:
+        if self._model.corrects_id is None:
+            return None
+        return Record.maybe(await get_record(ctx(info), self._model.corrects_id))
+
+
+@strawberry.input(description="Narrows a record list. Every condition given must hold.")
+class RecordFilter:
+    org_unit_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only records of this unit."
+    )
+    type: RecordType | None = None
+    flagged: bool | None = strawberry.field(default=None, description="Only flagged ones.")
+    task_id: strawberry.ID | None = None
+    author_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only records written by this user."
+    )
+    occurred_from: datetime | None = strawberry.field(default=None, description="At or after.")
+    occurred_to: datetime | None = strawberry.field(default=None, description="Before.")
+
+
+def _pk(global_id: strawberry.ID | None, type_name: str) -> int | None:
+    return None if global_id is None else (pk_of(global_id, type_name) or -1)
+
+
+def record_query(spec: RecordFilter | None) -> RecordQuery:
+    if spec is None:
+        return RecordQuery()
+    return RecordQuery(
+        org_unit_id=_pk(spec.org_unit_id, "OrgUnit"),
+        type=spec.type,
+        flagged=spec.flagged,
+        task_id=_pk(spec.task_id, "Task"),
+        author_id=_pk(spec.author_id, "User"),
+        occurred_from=spec.occurred_from,
+        occurred_to=spec.occurred_to,
+    )
+
+
+@strawberry.input(description="A patrol's facts.")
+class PatrolInput:
+    distance_km: float
+    findings: list[str] = strawberry.field(default_factory=list)
+    photos: list[str] = strawberry.field(
+        default_factory=list, description="References to stored photos."
+    )
+
+
+@strawberry.input(
+    description="A clean-up's facts (e.g. a Friday clean-up under the 1110 mechanism)."
+)
+class CleanupInput:
+    participants: int
+    garbage_kg: float
+
+
+@strawberry.input(description="One assessment criterion, e.g. one of the six goods.")
+class CriterionInput:
+    name: str
+    max_score: float
+    awarded: float
+    evidence_ids: list[strawberry.ID] = strawberry.field(
+        default_factory=list, description="Records that justify the score."
+    )
+
+
+@strawberry.input(description="The task a patrol or an inspection finding raises.")
+class RaiseTaskInput:
+    title: str
+    category: TaskCategory
+    due_at: datetime | None = None
+
+    def to_domain(self) -> RaisedTask:
+        return RaisedTask(title=self.title, category=self.category, due_at=self.due_at)
+
+
+@strawberry.input(description="A new accountability record. Give the part matching its type.")
+class CreateRecordInput:
+    type: RecordType
+    org_unit_id: strawberry.ID
+    occurred_at: datetime
+    ended_at: datetime | None = None
+    summary: str = ""
+    task_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The task this record fulfils (e.g. a quota of patrols)."
+    )
+    water_body_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The river segment or lake concerned."
+    )
+    corrects_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The record this one corrects."
+    )
+    patrol: PatrolInput | None = None
+    cleanup: CleanupInput | None = None
+    criteria: list[CriterionInput] | None = strawberry.field(
+        default=None, description="An assessment's scores."
+    )
+    amount: float | None = strawberry.field(
+        default=None, description="A reward's or penalty's amount, if any."
+    )
+    raise_task: RaiseTaskInput | None = None
+
+    def details(self) -> dict[str, Any]:
+        details: dict[str, Any] = {}
+        if self.patrol is not None:
+            details.update(
+                distance_km=self.patrol.distance_km,
+                findings=self.patrol.findings,
+                photos=self.patrol.photos,
+            )
+        if self.cleanup is not None:
+            details.update(
+                participants=self.cleanup.participants, garbage_kg=self.cleanup.garbage_kg
+            )
+        if self.criteria is not None:
+            details["criteria"] = [
+                {
+                    "name": c.name,
+                    "max": c.max_score,
+                    "awarded": c.awarded,
+                    "evidence": [_pk(e, "Record") for e in c.evidence_ids],
+                }
+                for c in self.criteria
+            ]
+        if self.amount is not None:
+            details["amount"] = self.amount
+        return details

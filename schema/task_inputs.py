@@ -1,0 +1,129 @@
+"""Inputs and payloads of the task mutations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from resolvers.decomposition import Part
+from resolvers.task_commands import NewTask
+from resolvers.workflow import TaskAction as DomainTaskAction
+from schema.enums import TaskCategory
+from schema.errors import UserError
+from schema.node import pk_of
+from schema.record import Record, RecordType
+from schema.task import Task
+
+strawberry.enum(
+    DomainTaskAction,
+    description="START, SUBMIT (assignee side); VERIFY, REJECT, CANCEL, URGE (issuing side); "
+    "RETURN (the assignee hands the task back within 24 hours); REPLY (answers an urge).",
+)
+TaskAction = DomainTaskAction
+
+
+def pk(global_id: strawberry.ID | None, type_name: str) -> int | None:
+    """A missing ID stays None; one of the wrong type becomes an id nothing has."""
+    return None if global_id is None else (pk_of(global_id, type_name) or -1)
+
+
+@strawberry.input(description="A new task. It starts ASSIGNED, issued by the unit above.")
+class CreateTaskInput:
+    title: str
+    description: str = ""
+    category: TaskCategory
+    org_unit_id: strawberry.ID
+    assignee_id: strawberry.ID | None = None
+    due_at: datetime | None = None
+    parent_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Makes this a subtask, issued by the parent's unit."
+    )
+    quota_target: int | None = strawberry.field(
+        default=None, description="How many records fulfil the task (e.g. 6 patrols a year)."
+    )
+    quota_record_type: RecordType | None = strawberry.field(
+        default=None, description="Which records count towards the quota."
+    )
+
+    def to_domain(self) -> NewTask:
+        return NewTask(
+            title=self.title,
+            description=self.description,
+            category=self.category,
+            org_unit_id=pk(self.org_unit_id, "OrgUnit") or -1,
+            assignee_id=pk(self.assignee_id, "Person"),
+            due_at=self.due_at,
+            parent_id=pk(self.parent_id, "Task"),
+            quota_target=self.quota_target,
+            quota_record_type=self.quota_record_type,
+        )
+
+
+@strawberry.input(description="Reassign a task to a unit below its issuer and/or a person.")
+class AssignTaskInput:
+    task_id: strawberry.ID
+    org_unit_id: strawberry.ID | None = None
+    assignee_id: strawberry.ID | None = None
+    expected_version: int | None = strawberry.field(
+        default=None, description="The version you read; a different one gives CONFLICT."
+    )
+
+
+@strawberry.input(description="Move a task through its workflow.")
+class TransitionTaskInput:
+    task_id: strawberry.ID
+    action: TaskAction
+    note: str | None = None
+    expected_version: int | None = strawberry.field(
+        default=None, description="The version you read; a different one gives CONFLICT."
+    )
+
+
+@strawberry.input(description="One subtask of a decomposition.")
+class SubtaskInput:
+    org_unit_id: strawberry.ID = strawberry.field(description="A unit below the task's unit.")
+    title: str | None = strawberry.field(default=None, description="Defaults to the parent's.")
+    assignee_id: strawberry.ID | None = None
+    due_at: datetime | None = strawberry.field(
+        default=None, description="Defaults to the parent's; never later."
+    )
+
+    def to_domain(self) -> Part:
+        return Part(
+            org_unit_id=pk(self.org_unit_id, "OrgUnit") or -1,
+            title=self.title,
+            assignee_id=pk(self.assignee_id, "Person"),
+            due_at=self.due_at,
+        )
+
+
+@strawberry.input(description="Split a task into subtasks for units below it (逐级分解).")
+class DecomposeTaskInput:
+    task_id: strawberry.ID
+    parts: list[SubtaskInput]
+    expected_version: int | None = None
+
+
+@strawberry.input(description="Press an overdue task (督办).")
+class EscalateTaskInput:
+    task_id: strawberry.ID
+    note: str
+
+
+@strawberry.type(description="The task as it now is, or why the change was refused.")
+class TaskPayload:
+    task: Task | None
+    errors: list[UserError]
+
+
+@strawberry.type(description="The subtasks created, or why none was.")
+class DecomposeTaskPayload:
+    subtasks: list[Task]
+    errors: list[UserError]
+
+
+@strawberry.type(description="The record written, or why not.")
+class RecordPayload:
+    record: Record | None
+    errors: list[UserError]
