@@ -48,4 +48,5 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             client_address=request.client.host if request.client else "",
             request=request,
             response=response,
+            debug=self.settings.debug,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -15,12 +16,15 @@ from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
 
 from app.authentication import BearerAuthMiddleware
+from app.body_limit import BodySizeLimit
 from app.db import tortoise_config
 from app.graphql import GraphQLApp
 from app.settings import DEV_SECRET_NOTICE, Settings
 from policies.engine import PolicyEngine
 from policies.watcher import PgPolicyWatcher
-from schema.build import schema
+from schema.build import SchemaOptions, build_schema
+from schema.limits import QueryLimits
+from schema.persisted import OperationStore
 
 log = logging.getLogger("riverchief")
 
@@ -62,6 +66,25 @@ async def policy_running(app: Starlette, settings: Settings) -> AsyncIterator[No
             await watcher.stop()
 
 
+def schema_options(settings: Settings) -> SchemaOptions:
+    """The schema's limits, introspection and persisted operations, from the settings."""
+    operations = (
+        OperationStore.from_file(Path(settings.operations_file))
+        if settings.operations_file
+        else OperationStore()
+    )
+    return SchemaOptions(
+        limits=QueryLimits(
+            max_depth=settings.max_depth,
+            max_aliases=settings.max_aliases,
+            max_cost=settings.max_cost,
+            max_tokens=settings.max_tokens,
+        ),
+        introspection=settings.introspection,
+        operations=operations,
+    )
+
+
 def create_app(settings: Settings, *, register_database: bool = True) -> Starlette:
     """The service. ``register_database=False`` reuses a Tortoise context already open (tests)."""
     if settings.secret_generated:
@@ -79,7 +102,7 @@ def create_app(settings: Settings, *, register_database: bool = True) -> Starlet
         ):
             yield
 
-    graphql = GraphQLApp(schema, settings)
+    graphql = GraphQLApp(build_schema(schema_options(settings)), settings)
     return Starlette(
         debug=False,
         routes=[
@@ -87,6 +110,9 @@ def create_app(settings: Settings, *, register_database: bool = True) -> Starlet
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
         ],
-        middleware=[Middleware(BearerAuthMiddleware, secret=settings.secret)],
+        middleware=[
+            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+            Middleware(BearerAuthMiddleware, secret=settings.secret),
+        ],
         lifespan=lifespan,
     )

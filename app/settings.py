@@ -22,6 +22,19 @@ def _flag(value: str | None, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _positive(env_vars: Mapping[str, str], name: str, default: int) -> int:
+    raw = env_vars.get(name, "")
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a whole number") from exc
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -33,6 +46,12 @@ class Settings:
     introspection: bool
     token_ttl_seconds: int
     redis_url: str
+    max_depth: int = 15
+    max_aliases: int = 30
+    max_cost: int = 50_000
+    max_tokens: int = 5_000
+    max_body_bytes: int = 256 * 1024
+    operations_file: str = ""
 
     @property
     def production(self) -> bool:
@@ -61,6 +80,9 @@ class Settings:
             raise SettingsError("RIVERCHIEF_TOKEN_TTL must be a number of seconds") from exc
         if ttl <= 0:
             raise SettingsError("RIVERCHIEF_TOKEN_TTL must be positive")
+        operations_file = env_vars.get("RIVERCHIEF_OPERATIONS_FILE", "")
+        if operations_file and not os.path.isfile(operations_file):
+            raise SettingsError(f"RIVERCHIEF_OPERATIONS_FILE {operations_file!r} does not exist")
         return cls(
             database_url=env_vars.get("DATABASE_URL", "") or DEFAULT_DATABASE_URL,
             secret=secret,
@@ -71,6 +93,12 @@ class Settings:
             introspection=_flag(env_vars.get("RIVERCHIEF_INTROSPECTION"), not production),
             token_ttl_seconds=ttl,
             redis_url=env_vars.get("REDIS_URL", ""),
+            max_depth=_positive(env_vars, "RIVERCHIEF_MAX_DEPTH", 15),
+            max_aliases=_positive(env_vars, "RIVERCHIEF_MAX_ALIASES", 30),
+            max_cost=_positive(env_vars, "RIVERCHIEF_MAX_COST", 50_000),
+            max_tokens=_positive(env_vars, "RIVERCHIEF_MAX_TOKENS", 5_000),
+            max_body_bytes=_positive(env_vars, "RIVERCHIEF_MAX_BODY_BYTES", 256 * 1024),
+            operations_file=operations_file,
         )
 
 

@@ -35,3 +35,6 @@ class RequestContext:
     request: Any = None
     response: Any = None
     cache: dict[Any, Any] = field(default_factory=dict)
+    debug: bool = False
+    sql_statements: int = 0
+    elapsed_ms: float = 0.0

@@ -1,40 +1,70 @@
-"""The Schema object."""
+"""The Schema object, with the limits, caches and bookkeeping every operation goes through."""
 
 from __future__ import annotations
 
-import logging
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
+from strawberry.extensions import (
+    AddValidationRules,
+    DisableIntrospection,
+    MaxTokensLimiter,
+    ParserCache,
+    SchemaExtension,
+    ValidationCache,
+)
 from strawberry.types import ExecutionContext
 
+from schema.limits import QueryLimits, limits_rule
 from schema.mutation import Mutation
+from schema.observation import Observation
 from schema.org import OrgUnit
 from schema.people import Person, User
+from schema.persisted import OperationStore, persisted_operations
 from schema.query import Query
+from schema.record import Record
 from schema.task import Task
 
-log = logging.getLogger("riverchief.graphql")
+CACHE_SIZE = 1024
 
 
-def is_expected(error: GraphQLError) -> bool:
-    """Errors raised on purpose (auth, validation, bad arguments), not bugs."""
-    return error.original_error is None or isinstance(error.original_error, GraphQLError)
+@dataclass(frozen=True)
+class SchemaOptions:
+    limits: QueryLimits = field(default_factory=QueryLimits)
+    introspection: bool = True
+    operations: OperationStore = field(default_factory=OperationStore)
 
 
 class RiverchiefSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        for error in errors:
-            if not is_expected(error):
-                log.error("unexpected error", exc_info=error.original_error)
+        """Unexpected errors are logged (and masked) by ``Observation``, with the request id."""
 
 
-def build_schema(**kwargs: Any) -> RiverchiefSchema:
+def build_schema(options: SchemaOptions | None = None) -> RiverchiefSchema:
+    options = options or SchemaOptions()
+    # Factories: a fresh extension per operation. The parser and validation caches live at
+    # module level, keyed by the (same) rule classes, so they are shared across operations.
+    rules: list[type[ASTValidationRule]] = [limits_rule(options.limits)]
+    max_tokens = options.limits.max_tokens
+    extensions: list[Callable[[], SchemaExtension]] = [
+        Observation,
+        persisted_operations(options.operations),
+        lambda: MaxTokensLimiter(max_token_count=max_tokens),
+        lambda: ParserCache(maxsize=CACHE_SIZE),
+        lambda: AddValidationRules(rules),
+        lambda: ValidationCache(maxsize=CACHE_SIZE),
+    ]
+    if not options.introspection:
+        extensions.append(DisableIntrospection)
     return RiverchiefSchema(
-        query=Query, mutation=Mutation, types=[OrgUnit, Task, Person, User], **kwargs
+        query=Query,
+        mutation=Mutation,
+        types=[OrgUnit, Task, Person, User, Record],
+        extensions=extensions,
     )
 
 

@@ -14,7 +14,7 @@ from app.settings import Settings
 from tests.fixtures import TEST_SECRET
 
 
-def test_settings(**overrides: Any) -> Settings:
+def app_settings(**overrides: Any) -> Settings:
     base = Settings.from_env(
         {
             "RIVERCHIEF_ENV": "test",
@@ -60,7 +60,7 @@ class GraphQLClient:
 @asynccontextmanager
 async def running_app(settings: Settings | None = None) -> AsyncIterator[GraphQLClient]:
     """The app with its lifespan (policy load, watcher) on the already-open test database."""
-    app = create_app(settings or test_settings(), register_database=False)
+    app = create_app(settings or app_settings(), register_database=False)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:

@@ -1,0 +1,69 @@
+"""Counting the SQL statements a request makes, without touching the ORM.
+
+Tortoise announces every statement on its ``tortoise.db_client`` logger at DEBUG level. A
+filter on that logger counts them for the current request and drops the record, so query
+text and parameters (which can hold personal data) never reach a log handler.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+_current: ContextVar[StatementCount | None] = ContextVar("sql_statements", default=None)
+
+
+@dataclass
+class StatementCount:
+    value: int = 0
+
+
+class _CountAndDrop(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        counter = _current.get()
+        if counter is not None and record.levelno == logging.DEBUG:
+            counter.value += 1
+        return False
+
+
+_installed = False
+
+
+def install() -> None:
+    """Idempotent: turn the ORM's statement announcements into counts."""
+    global _installed
+    if _installed:
+        return
+    logger = logging.getLogger("tortoise.db_client")
+    logger.setLevel(logging.DEBUG)
+    logger.addFilter(_CountAndDrop())
+    _installed = True
+
+
+def start_counting() -> StatementCount:
+    """Count from here on, in this context and the tasks it starts.
+
+    No reset: an operation's start and end can run in different contexts (its extension
+    generator may be closed elsewhere), and each request has a context of its own anyway.
+    """
+    install()
+    counter = StatementCount()
+    _current.set(counter)
+    return counter
+
+
+@contextmanager
+def counting_statements() -> Iterator[StatementCount]:
+    """Count the statements issued inside the block (tests and benchmarks)."""
+    previous = _current.get()
+    try:
+        yield start_counting()
+    finally:
+        _current.set(previous)
+
+
+def current_count() -> StatementCount | None:
+    return _current.get()
