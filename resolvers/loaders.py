@@ -32,6 +32,28 @@ class Loaders:
         self.task: DataLoader[int, Task | None] = _by_id(Task)
 
 
+class Batches:
+    """The per-request batched relations (see ``resolvers.batches``)."""
+
+    def __init__(self, context: RequestContext) -> None:
+        from resolvers import batches
+
+        self.child_units = batches.child_units(context)
+        self.subtasks = batches.subtasks(context)
+        self.task_records = batches.task_records(context)
+        self.task_histories = batches.task_histories()
+        self.subtask_statuses = batches.subtask_statuses()
+        self.quota_counts = batches.quota_counts()
+        self.task_stats = batches.task_stats(context)
+
+
+def batches(context: RequestContext) -> Batches:
+    found = context.cache.get(Batches)
+    if found is None:
+        found = context.cache[Batches] = Batches(context)
+    return found
+
+
 def loaders(context: RequestContext) -> Loaders:
     found = context.cache.get(Loaders)
     if found is None:

@@ -109,3 +109,16 @@ async def paginate(
 
     cursors = [encode_cursor([getattr(row, key) for key in keys]) for row in rows]
     return Page(rows=list(rows), cursors=cursors, has_next_page=has_next, count=count)
+
+
+def page_of(rows: Sequence[Any], first: int | None, order: OrderKey = OrderKey()) -> Page[Any]:
+    """The first page of rows already fetched in ``order`` (batched connections)."""
+    size = page_size(first)
+    shown = list(rows[:size])
+    total = len(rows)
+
+    async def count() -> int:
+        return total
+
+    cursors = [encode_cursor([getattr(row, key) for key in order.keys]) for row in shown]
+    return Page(rows=shown, cursors=cursors, has_next_page=total > size, count=count)

@@ -17,7 +17,7 @@ from strawberry.extensions import (
 )
 from strawberry.types import ExecutionContext
 
-from schema.limits import QueryLimits, limits_rule
+from schema.limits import QueryLimits, cost_limit, limits_rule
 from schema.mutation import Mutation
 from schema.observation import Observation
 from schema.org import OrgUnit
@@ -57,6 +57,7 @@ def build_schema(options: SchemaOptions | None = None) -> RiverchiefSchema:
         lambda: ParserCache(maxsize=CACHE_SIZE),
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=CACHE_SIZE),
+        cost_limit(options.limits),
     ]
     if not options.introspection:
         extensions.append(DisableIntrospection)

@@ -9,7 +9,8 @@ from strawberry.types import Info
 
 from models.org import OrgUnit as OrgUnitModel
 from resolvers import org as org_resolvers
-from resolvers import stats
+from resolvers.loaders import batches
+from resolvers.pagination import page_size
 from resolvers.tasks import TaskQuery, list_tasks
 from schema.connection import AFTER_DESCRIPTION, FIRST_DESCRIPTION, Connection
 from schema.context import ctx
@@ -70,9 +71,14 @@ class OrgUnit(Node):
         first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = None,
         after: Annotated[str | None, strawberry.argument(description=AFTER_DESCRIPTION)] = None,
     ) -> Connection[OrgUnit]:
-        page = await org_resolvers.list_units(
-            ctx(info), level=None, parent_id=self._model.id, first=first, after=after
-        )
+        context = ctx(info)
+        if after is None:
+            page_size(first)  # a bad `first` fails here, not for the whole batch
+            page = await batches(context).child_units.load((self._model.id, first))
+        else:
+            page = await org_resolvers.list_units(
+                context, level=None, parent_id=self._model.id, first=first, after=after
+            )
         return Connection.of(page, [OrgUnit.of(u) for u in page.rows])
 
     @strawberry.field(description="Tasks assigned to this unit (and, if asked, to those below).")
@@ -92,9 +98,13 @@ class OrgUnit(Node):
 
     @strawberry.field(description="Task counts over this unit's subtree.")
     async def task_stats(self, info: Info) -> TaskStats:
-        counts = await stats.task_stats(ctx(info), self._model)
+        by_status, overdue = await batches(ctx(info)).task_stats.load(
+            (self._model.id, self._model.path)
+        )
         return TaskStats(
-            total=counts.total,
-            overdue=counts.overdue,
-            by_status=[StatusCount(status=s, count=n) for s, n in counts.by_status.items()],
+            total=sum(by_status.values()),
+            overdue=overdue,
+            by_status=[
+                StatusCount(status=s, count=by_status[s]) for s in TaskStatus if s in by_status
+            ],
         )

@@ -11,10 +11,10 @@ from strawberry.types import Info
 from models.enums import CLOSED_STATUSES
 from models.task import Task as TaskModel
 from resolvers import org as org_resolvers
-from resolvers.audit_queries import task_history, usernames
-from resolvers.loaders import loaders
+from resolvers.loaders import batches, loaders
+from resolvers.pagination import page_size
 from resolvers.people import visible_person
-from resolvers.progress import quota_progress, subtask_progress
+from resolvers.progress import subtask_share
 from resolvers.records import RecordQuery, list_records
 from resolvers.tasks import TaskQuery, get_task, list_tasks
 from schema.audit import AuditEvent
@@ -135,9 +135,14 @@ class Task(Node):
         first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = None,
         after: Annotated[str | None, strawberry.argument(description=AFTER_DESCRIPTION)] = None,
     ) -> Connection[Task]:
-        page = await list_tasks(
-            ctx(info), TaskQuery(parent_id=self._model.id), first=first, after=after
-        )
+        context = ctx(info)
+        if after is None:
+            page_size(first)
+            page = await batches(context).subtasks.load((self._model.id, first))
+        else:
+            page = await list_tasks(
+                context, TaskQuery(parent_id=self._model.id), first=first, after=after
+            )
         return Connection.of(page, [Task.of(t) for t in page.rows])
 
     @strawberry.field(
@@ -145,23 +150,32 @@ class Task(Node):
         "replies and escalations, with who made them."
     )
     async def history(self, info: Info) -> list[AuditEvent]:
-        events = await task_history(self._model.id)
-        names = await usernames(events)
+        context = ctx(info)
+        events = await batches(context).task_histories.load(self._model.id)
+        actors = sorted({e.actor_id for e in events if e.actor_id is not None})
+        users = await loaders(context).user.load_many(actors)
+        names = {u.id: u.username for u in users if u is not None}
         return [AuditEvent.of(e, names) for e in events]
 
     @strawberry.field(
         description="The share of subtasks verified (cancelled ones left out); null if the "
         "task was never split."
     )
-    async def progress(self) -> float | None:
-        return await subtask_progress(self._model)
+    async def progress(self, info: Info) -> float | None:
+        statuses = await batches(ctx(info)).subtask_statuses.load(self._model.id)
+        return subtask_share(statuses)
 
     @strawberry.field(description="The quota, for a task fulfilled by a number of records.")
-    async def quota(self) -> Quota | None:
-        found = await quota_progress(self._model)
-        if found is None:
+    async def quota(self, info: Info) -> Quota | None:
+        task = self._model
+        if task.quota_target is None or task.quota_record_type is None:
             return None
-        return Quota(target=found.target, record_type=found.record_type, done=found.done)
+        counts = await batches(ctx(info)).quota_counts.load(task.id)
+        return Quota(
+            target=task.quota_target,
+            record_type=task.quota_record_type,
+            done=counts.get(task.quota_record_type.value, 0),
+        )
 
     @strawberry.field(description="Records filed against this task, newest first.")
     async def records(
@@ -170,7 +184,12 @@ class Task(Node):
         first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = None,
         after: Annotated[str | None, strawberry.argument(description=AFTER_DESCRIPTION)] = None,
     ) -> Connection[Record]:
-        page = await list_records(
-            ctx(info), RecordQuery(task_id=self._model.id), first=first, after=after
-        )
+        context = ctx(info)
+        if after is None:
+            page_size(first)
+            page = await batches(context).task_records.load((self._model.id, first))
+        else:
+            page = await list_records(
+                context, RecordQuery(task_id=self._model.id), first=first, after=after
+            )
         return Connection.of(page, [Record.of(r) for r in page.rows])
