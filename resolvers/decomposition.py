@@ -15,6 +15,7 @@ from resolvers.errors import DomainError, ErrorCode
 from resolvers.task_commands import (
     NewTask,
     check_version,
+    claim,
     insert_task,
     place_task,
     visible_task,
@@ -65,7 +66,11 @@ async def decompose_task(
         )
         specs.append((spec, await place_task(context, spec)))
     async with in_transaction() as conn:
-        created = [await insert_task(conn, context, spec, placed) for spec, placed in specs]
+        await claim(conn, task, "taskId")
+        created = [
+            await insert_task(conn, context, spec, placed, claim_parent=False)
+            for spec, placed in specs
+        ]
         await append_event(
             conn,
             context,
@@ -73,6 +78,7 @@ async def decompose_task(
             entity_type="task",
             entity_id=task.id,
             org_path=unit.path,
-            after={"subtask_ids": [t.id for t in created]},
+            before={"version": task.version},
+            after={"subtask_ids": [t.id for t in created], "version": task.version + 1},
         )
     return created

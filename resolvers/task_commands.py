@@ -15,6 +15,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from models.audit import AuditEvent
 from models.enums import RecordType, TaskCategory, TaskStatus
 from models.org import OrgUnit
 from models.people import Person
@@ -140,10 +141,36 @@ async def place_task(context: RequestContext, spec: NewTask) -> Placement:
     return Placement(unit, issuer, parent, assignee)
 
 
+async def claim(conn: BaseDBAsyncClient, task: Task, field: str) -> None:
+    """Bump the version of a task a change depends on, unless it moved since it was read.
+
+    Adding subtasks changes what their parent may do next (it cannot be verified before
+    them), so a parent that changed meanwhile is a ``CONFLICT``, and a concurrent change of
+    the parent that read the old version fails in turn.
+    """
+    updated = (
+        await Task.filter(id=task.id, version=task.version)
+        .using_db(conn)
+        .update(version=F("version") + 1, updated_at=datetime.now(UTC))
+    )
+    if not updated:
+        raise DomainError(ErrorCode.CONFLICT, "The task changed meanwhile: reload it.", field)
+
+
 async def insert_task(
-    conn: BaseDBAsyncClient, context: RequestContext, spec: NewTask, placed: Placement
+    conn: BaseDBAsyncClient,
+    context: RequestContext,
+    spec: NewTask,
+    placed: Placement,
+    *,
+    claim_parent: bool = True,
 ) -> Task:
-    """Write a placed task and its ``task.create`` event inside the caller's transaction."""
+    """Write a placed task and its ``task.create`` event inside the caller's transaction.
+
+    A subtask claims its parent (see ``claim``) unless the caller already did.
+    """
+    if placed.parent is not None and claim_parent:
+        await claim(conn, placed.parent, "parentId")
     task = await Task.create(
         title=spec.title.strip(),
         description=spec.description,
@@ -233,6 +260,25 @@ async def apply_change(
     return fresh
 
 
+async def received_at(task: Task) -> datetime:
+    """When the task last reached its holder: created, or (re)assigned.
+
+    Urges, replies and other changes leave it alone, so they never reopen the return window.
+    """
+    event = (
+        await AuditEvent.filter(
+            entity_type="task",
+            entity_id=str(task.id),
+            action__in=["task.create", "task.assign"],
+        )
+        .order_by("-seq")
+        .first()
+        .values("at")
+    )
+    found: datetime = event["at"] if event else task.created_at
+    return found
+
+
 async def transition_task(
     context: RequestContext,
     task_id: int,
@@ -273,7 +319,7 @@ async def transition_task(
                 f"{open_subtasks} subtask(s) are not verified yet.",
                 "action",
             )
-    if action is TaskAction.RETURN and datetime.now(UTC) - task.updated_at > RETURN_WINDOW:
+    if action is TaskAction.RETURN and datetime.now(UTC) - await received_at(task) > RETURN_WINDOW:
         raise DomainError(
             ErrorCode.INVALID_TRANSITION, "A task can be returned within 24 hours only.", "action"
         )

@@ -66,7 +66,7 @@ def _multiplier(field: FieldNode, variables: Mapping[str, Any]) -> int:
                 value = variables.get(argument.value.name.value, MAX_PAGE_SIZE)
             if isinstance(value, bool) or not isinstance(value, int):
                 value = MAX_PAGE_SIZE
-            return max(0, min(value, MAX_PAGE_SIZE))
+            return int(max(0, min(value, MAX_PAGE_SIZE)))
     selections = field.selection_set.selections if field.selection_set else ()
     if any(isinstance(s, FieldNode) and s.name.value == "edges" for s in selections):
         return DEFAULT_PAGE_SIZE  # a connection asked for without `first`

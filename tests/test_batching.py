@@ -120,7 +120,7 @@ async def test_dashboard_tree_costs_the_same_whatever_its_width(tree: Tree) -> N
         )
     await add_tasks(tree, 30)
 
-    small, small_data = await statements_for(tree, DASHBOARD, 3)
+    small, _ = await statements_for(tree, DASHBOARD, 3)
     large, large_data = await statements_for(tree, DASHBOARD, 100)
 
     county = large_data["orgUnits"]["edges"][0]["node"]
