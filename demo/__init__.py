@@ -1,0 +1,1 @@
+"""The demo dataset (Weixin county on the Chishui river, Yangzonghai lake): demo/data/*.yaml."""
