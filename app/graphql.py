@@ -10,10 +10,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UNSET, UnsetType
 
+from app.authentication import AuthenticationError, viewer_for_token
 from app.settings import Settings
 from resolvers.context import RequestContext
 
+ACK: UnsetType = UNSET  # acknowledge the connection without a payload
 REQUEST_ID_HEADER = "x-request-id"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -49,4 +53,19 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             request=request,
             response=response,
             debug=self.settings.debug,
+            task_events=getattr(request.app.state, "task_events", None),
         )
+
+    async def on_ws_connect(self, context: RequestContext) -> UnsetType | dict[str, object] | None:
+        """Authenticate a subscription connection with the same bearer token as HTTP."""
+        params = context.connection_params or {}
+        raw = params.get("authorization") or params.get("Authorization") or ""
+        if not isinstance(raw, str) or not raw:
+            return ACK  # anonymous: the subscription's guard refuses it
+        scheme, _, token = raw.partition(" ")
+        token = token.strip() if scheme.lower() == "bearer" else raw.strip()
+        try:
+            context.viewer = await viewer_for_token(token, self.settings.secret)
+        except AuthenticationError as exc:
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"}) from exc
+        return ACK

@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
 
@@ -22,6 +22,9 @@ from app.graphql import GraphQLApp
 from app.settings import DEV_SECRET_NOTICE, Settings
 from policies.engine import PolicyEngine
 from policies.watcher import PgPolicyWatcher
+from resolvers.pg_listener import PgListener
+from resolvers.task_events import CHANNEL as TASK_CHANNEL
+from resolvers.task_events import TaskEventHub
 from schema.build import SchemaOptions, build_schema
 from schema.limits import QueryLimits
 from schema.persisted import OperationStore
@@ -59,9 +62,16 @@ async def policy_running(app: Starlette, settings: Settings) -> AsyncIterator[No
         watcher = PgPolicyWatcher(engine, settings.database_url)
         await watcher.start()
     app.state.watcher = watcher
+    app.state.task_events = hub = TaskEventHub()
+    listener = None
+    if is_postgres(settings.database_url):
+        listener = PgListener(settings.database_url, TASK_CHANNEL, hub.publish_json)
+        await listener.start()
     try:
         yield
     finally:
+        if listener is not None:
+            await listener.stop()
         if watcher is not None:
             await watcher.stop()
 
@@ -107,6 +117,7 @@ def create_app(settings: Settings, *, register_database: bool = True) -> Starlet
         debug=False,
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
         ],

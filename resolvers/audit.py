@@ -15,6 +15,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models.audit import AuditEvent
 from resolvers.context import RequestContext
+from resolvers.task_events import TaskEvent, announce
 
 GENESIS_HASH = "0" * 64
 CHAIN_LOCK_KEY = 0x72697665  # any constant shared by every process
@@ -81,4 +82,6 @@ async def append_event(
     )
     event.hash = chain_hash(event.prev_hash, event)
     await event.save(using_db=conn, force_create=True)
+    if entity_type == "task":
+        await announce(conn, context, TaskEvent(int(entity_id), action, org_path, event.seq))
     return event

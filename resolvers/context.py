@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from policies.engine import PolicyEngine
+    from resolvers.task_events import TaskEvent, TaskEventHub
 
 
 @dataclass(frozen=True)
@@ -38,3 +39,6 @@ class RequestContext:
     debug: bool = False
     sql_statements: int = 0
     elapsed_ms: float = 0.0
+    task_events: TaskEventHub | None = None
+    pending_events: list[TaskEvent] = field(default_factory=list)
+    connection_params: dict[str, Any] | None = None

@@ -25,6 +25,7 @@ from schema.people import Person, User
 from schema.persisted import OperationStore, persisted_operations
 from schema.query import Query
 from schema.record import Record
+from schema.subscription import Subscription
 from schema.task import Task
 
 CACHE_SIZE = 1024
@@ -64,6 +65,7 @@ def build_schema(options: SchemaOptions | None = None) -> RiverchiefSchema:
     return RiverchiefSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[OrgUnit, Task, Person, User, Record],
         extensions=extensions,
     )

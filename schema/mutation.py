@@ -9,7 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from policies.guard import Anyone, Can, guard
-from resolvers import accounts, grants, task_commands
+from resolvers import accounts, grants, task_commands, task_events
 from resolvers.decomposition import decompose_task
 from resolvers.errors import DomainError
 from resolvers.escalation import escalate_task
@@ -35,12 +35,22 @@ from schema.task_inputs import (
 T = TypeVar("T")
 
 
-async def attempt(work: Awaitable[T]) -> tuple[T | None, list[UserError]]:
-    """Run a mutation's work; a domain error becomes the payload's ``errors``."""
+async def attempt(info: Info, work: Awaitable[T]) -> tuple[T | None, list[UserError]]:
+    """Run a mutation's work; a domain error becomes the payload's ``errors``.
+
+    Live updates it announced go out only once the work has returned (committed).
+    """
+    context = ctx(info)
     try:
-        return await work, []
+        done = await work
     except DomainError as error:
+        task_events.discard(context)
         return None, [UserError.of(error)]
+    except BaseException:
+        task_events.discard(context)
+        raise
+    task_events.release(context)
+    return done, []
 
 
 @strawberry.type(description="A bearer token on success, or why the login failed.")
@@ -73,7 +83,7 @@ def _grant_args(input: GrantRoleInput) -> tuple[int, str, int]:
 class Mutation:
     @strawberry.mutation(extensions=guard(Anyone()), description="Exchange a password for a token.")
     async def login(self, info: Info, username: str, password: str) -> LoginPayload:
-        token, errors = await attempt(accounts.login(ctx(info), username, password))
+        token, errors = await attempt(info, accounts.login(ctx(info), username, password))
         return LoginPayload(token=token, errors=errors)
 
     @strawberry.mutation(
@@ -81,7 +91,7 @@ class Mutation:
         description="Grant a role at a unit: only inside your scope and only rights you hold.",
     )
     async def grant_role(self, info: Info, input: GrantRoleInput) -> RoleGrantPayload:
-        row, errors = await attempt(grants.grant_role(ctx(info), *_grant_args(input)))
+        row, errors = await attempt(info, grants.grant_role(ctx(info), *_grant_args(input)))
         return RoleGrantPayload(grant=RoleGrant.of(row) if row else None, errors=errors)
 
     @strawberry.mutation(
@@ -89,7 +99,7 @@ class Mutation:
         description="Revoke a role at a unit, under the same rules as granting it.",
     )
     async def revoke_role(self, info: Info, input: GrantRoleInput) -> RoleGrantPayload:
-        row, errors = await attempt(grants.revoke_role(ctx(info), *_grant_args(input)))
+        row, errors = await attempt(info, grants.revoke_role(ctx(info), *_grant_args(input)))
         return RoleGrantPayload(grant=RoleGrant.of(row) if row else None, errors=errors)
 
     @strawberry.mutation(
@@ -97,7 +107,7 @@ class Mutation:
         description="Hand a task to a unit in your scope; it starts ASSIGNED.",
     )
     async def create_task(self, info: Info, input: CreateTaskInput) -> TaskPayload:
-        task, errors = await attempt(task_commands.create_task(ctx(info), input.to_domain()))
+        task, errors = await attempt(info, task_commands.create_task(ctx(info), input.to_domain()))
         return TaskPayload(task=Task.maybe(task), errors=errors)
 
     @strawberry.mutation(
@@ -106,13 +116,14 @@ class Mutation:
     )
     async def assign_task(self, info: Info, input: AssignTaskInput) -> TaskPayload:
         task, errors = await attempt(
+            info,
             task_commands.assign_task(
                 ctx(info),
                 pk(input.task_id, "Task") or -1,
                 pk(input.org_unit_id, "OrgUnit"),
                 pk(input.assignee_id, "Person"),
                 input.expected_version,
-            )
+            ),
         )
         return TaskPayload(task=Task.maybe(task), errors=errors)
 
@@ -123,13 +134,14 @@ class Mutation:
     )
     async def transition_task(self, info: Info, input: TransitionTaskInput) -> TaskPayload:
         task, errors = await attempt(
+            info,
             task_commands.transition_task(
                 ctx(info),
                 pk(input.task_id, "Task") or -1,
                 input.action,
                 input.note,
                 input.expected_version,
-            )
+            ),
         )
         return TaskPayload(task=Task.maybe(task), errors=errors)
 
@@ -139,12 +151,13 @@ class Mutation:
     )
     async def decompose_task(self, info: Info, input: DecomposeTaskInput) -> DecomposeTaskPayload:
         created, errors = await attempt(
+            info,
             decompose_task(
                 ctx(info),
                 pk(input.task_id, "Task") or -1,
                 [part.to_domain() for part in input.parts],
                 input.expected_version,
-            )
+            ),
         )
         return DecomposeTaskPayload(subtasks=[Task.of(t) for t in created or []], errors=errors)
 
@@ -155,7 +168,7 @@ class Mutation:
     )
     async def escalate_task(self, info: Info, input: EscalateTaskInput) -> RecordPayload:
         record, errors = await attempt(
-            escalate_task(ctx(info), pk(input.task_id, "Task") or -1, input.note)
+            info, escalate_task(ctx(info), pk(input.task_id, "Task") or -1, input.note)
         )
         return RecordPayload(record=Record.maybe(record), errors=errors)
 
@@ -177,5 +190,5 @@ class Mutation:
             corrects_id=pk(input.corrects_id, "Record"),
             raise_task=input.raise_task.to_domain() if input.raise_task else None,
         )
-        record, errors = await attempt(create_record(ctx(info), spec))
+        record, errors = await attempt(info, create_record(ctx(info), spec))
         return RecordPayload(record=Record.maybe(record), errors=errors)

@@ -1,0 +1,55 @@
+"""Live updates over graphql-transport-ws: task changes inside the subscriber's scope."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+from strawberry.types import Info
+
+from models.paths import upper_bound
+from policies.guard import Can, guard
+from resolvers import org as org_resolvers
+from resolvers.tasks import get_task
+from schema.context import ctx
+from schema.node import pk_of
+from schema.task import Task
+
+
+@strawberry.type(description="A task that changed, and how.")
+class TaskChange:
+    action: str = strawberry.field(description="The audit action, e.g. `task.verify`.")
+    seq: int = strawberry.field(description="The audit event's position in the chain.")
+    task: Task = strawberry.field(description="The task as it is now.")
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        extensions=guard(Can("task", "read")),
+        description="Every change to a task you can see, optionally only under one unit. "
+        'Authenticate with `connection_params: { authorization: "Bearer <token>" }`.',
+    )
+    async def task_changed(
+        self, info: Info, org_unit_id: strawberry.ID | None = None
+    ) -> AsyncGenerator[TaskChange, None]:
+        context = ctx(info)
+        hub = context.task_events
+        if hub is None:
+            return
+        low, high = "", "\uffff"
+        if org_unit_id is not None:
+            unit = await org_resolvers.get_unit(context, pk_of(org_unit_id, "OrgUnit"))
+            if unit is None:
+                return
+            low, high = unit.path, upper_bound(unit.path)
+        async with hub.subscription() as queue:
+            while True:
+                event = await queue.get()
+                if not low <= event.org_path < high:
+                    continue
+                context.cache.clear()  # fresh rows and scope: grants may have changed
+                task = await get_task(context, event.task_id)
+                if task is None:
+                    continue
+                yield TaskChange(action=event.action, seq=event.seq, task=Task.of(task))
