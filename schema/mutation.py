@@ -55,24 +55,26 @@ async def attempt(info: Info, work: Awaitable[T]) -> tuple[T | None, list[UserEr
 
 @strawberry.type(description="A bearer token on success, or why the login failed.")
 class LoginPayload:
-    token: str | None
-    errors: list[UserError]
+    token: str | None = strawberry.field(
+        description="Send it as `Authorization: Bearer <token>`; null on failure."
+    )
+    errors: list[UserError] = strawberry.field(description="Empty on success.")
 
 
 @strawberry.input(description="Who gets which role, at which unit (covering its subtree).")
 class GrantRoleInput:
-    user_id: strawberry.ID
+    user_id: strawberry.ID = strawberry.field(description="The account.")
     role: str = strawberry.field(
         description="county_admin, township_head, village_secretary, grid_leader, "
         "department_head, inspector or enterprise_chief."
     )
-    org_unit_id: strawberry.ID
+    org_unit_id: strawberry.ID = strawberry.field(description="The unit at which the role applies.")
 
 
 @strawberry.type(description="The grant made or removed, or why not.")
 class RoleGrantPayload:
-    grant: RoleGrant | None
-    errors: list[UserError]
+    grant: RoleGrant | None = strawberry.field(description="The grant made or removed.")
+    errors: list[UserError] = strawberry.field(description="Empty on success.")
 
 
 def _grant_args(input: GrantRoleInput) -> tuple[int, str, int]:

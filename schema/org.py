@@ -23,15 +23,17 @@ if TYPE_CHECKING:
 
 @strawberry.type(description="How many tasks of one status.")
 class StatusCount:
-    status: TaskStatus
-    count: int
+    status: TaskStatus = strawberry.field(description="The status counted.")
+    count: int = strawberry.field(description="How many tasks have it.")
 
 
 @strawberry.type(description="Task counts for a unit's whole subtree, within the viewer's scope.")
 class TaskStats:
-    total: int
-    overdue: int
-    by_status: list[StatusCount]
+    total: int = strawberry.field(description="Tasks in the subtree that you can see.")
+    overdue: int = strawberry.field(description="Of those, past due and not closed.")
+    by_status: list[StatusCount] = strawberry.field(
+        description="Counts per status, in workflow order; statuses with none are left out."
+    )
 
 
 @strawberry.type(
@@ -40,8 +42,8 @@ class TaskStats:
 )
 class OrgUnit(Node):
     code: str = strawberry.field(description="A stable code, unique across the system.")
-    name: str
-    level: OrgLevel
+    name: str = strawberry.field(description="The unit's name, e.g. 扎西镇.")
+    level: OrgLevel = strawberry.field(description="Where the unit sits in the hierarchy.")
     path: str = strawberry.field(description="The ids from the root down to this unit.")
     _model: strawberry.Private[OrgUnitModel]
 

@@ -17,9 +17,9 @@ from schema.org import OrgUnit
 
 @strawberry.type(description="A party member, cadre, river cleaner or enterprise river chief.")
 class Person(Node):
-    name: str
-    title: str
-    party_member: bool
+    name: str = strawberry.field(description="The person's name.")
+    title: str = strawberry.field(description="Post or title, e.g. 村党支部书记.")
+    party_member: bool = strawberry.field(description="A member of the party.")
     _model: strawberry.Private[PersonModel]
 
     @classmethod
@@ -53,8 +53,8 @@ class Person(Node):
 
 @strawberry.type(description="A role held at a unit; it covers the unit's whole subtree.")
 class RoleGrant:
-    role: str
-    org_unit: OrgUnit
+    role: str = strawberry.field(description="One of the seven roles, e.g. township_head.")
+    org_unit: OrgUnit = strawberry.field(description="The unit whose subtree the role covers.")
 
     @classmethod
     def of(cls, row: RoleGrantRow) -> RoleGrant:
@@ -63,7 +63,7 @@ class RoleGrant:
 
 @strawberry.type(description="A login account.")
 class User(Node):
-    username: str
+    username: str = strawberry.field(description="The login name.")
     _model: strawberry.Private[UserModel]
 
     @classmethod

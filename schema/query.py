@@ -37,8 +37,8 @@ After = Annotated[str | None, strawberry.argument(description=AFTER_DESCRIPTION)
 
 @strawberry.type(description="Whether a user may act, and the grant and rule that allow it.")
 class AccessExplanation:
-    allowed: bool
-    grant: RoleGrant | None
+    allowed: bool = strawberry.field(description="Whether the action is allowed.")
+    grant: RoleGrant | None = strawberry.field(description="The grant that allows it, if one does.")
     rule: str | None = strawberry.field(description="The permission line, as in roles.csv.")
 
 

@@ -38,7 +38,9 @@ class TaskFilter:
     status: list[TaskStatus] | None = strawberry.field(
         default=None, description="Only tasks in one of these statuses."
     )
-    category: TaskCategory | None = None
+    category: TaskCategory | None = strawberry.field(
+        default=None, description="Only tasks of this category."
+    )
     assignee_id: strawberry.ID | None = strawberry.field(
         default=None, description="Only tasks assigned to this person."
     )
@@ -66,20 +68,24 @@ def _pk(global_id: strawberry.ID | None, type_name: str) -> int | None:
 
 @strawberry.type(description="A quota and how much of it the records filed so far fulfil.")
 class Quota:
-    target: int
-    record_type: RecordType
-    done: int
+    target: int = strawberry.field(description="How many records fulfil the task.")
+    record_type: RecordType = strawberry.field(description="Which records count.")
+    done: int = strawberry.field(
+        description="Records filed against the task so far (a correction does not count twice)."
+    )
 
 
 @strawberry.type(description="A task issued by one unit to another, possibly split into subtasks.")
 class Task(Node):
-    title: str
-    description: str
-    status: TaskStatus
-    category: TaskCategory
-    due_at: datetime | None
+    title: str = strawberry.field(description="What is to be done, in a line.")
+    description: str = strawberry.field(description="The details, possibly empty.")
+    status: TaskStatus = strawberry.field(description="Where the task is in its workflow.")
+    category: TaskCategory = strawberry.field(
+        description="Which of the six actions, or patrol, clean-up, key project, other."
+    )
+    due_at: datetime | None = strawberry.field(description="The deadline, if there is one.")
     version: int = strawberry.field(description="Increases on every change (optimistic locking).")
-    created_at: datetime
+    created_at: datetime = strawberry.field(description="When the task was issued.")
     _model: strawberry.Private[TaskModel]
 
     @classmethod
