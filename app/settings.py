@@ -45,7 +45,6 @@ class Settings:
     graphiql: bool
     introspection: bool
     token_ttl_seconds: int
-    redis_url: str
     max_depth: int = 15
     max_aliases: int = 30
     max_cost: int = 50_000
@@ -92,7 +91,6 @@ class Settings:
             graphiql=_flag(env_vars.get("RIVERCHIEF_GRAPHIQL"), not production),
             introspection=_flag(env_vars.get("RIVERCHIEF_INTROSPECTION"), not production),
             token_ttl_seconds=ttl,
-            redis_url=env_vars.get("REDIS_URL", ""),
             max_depth=_positive(env_vars, "RIVERCHIEF_MAX_DEPTH", 15),
             max_aliases=_positive(env_vars, "RIVERCHIEF_MAX_ALIASES", 30),
             max_cost=_positive(env_vars, "RIVERCHIEF_MAX_COST", 50_000),
