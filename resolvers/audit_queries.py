@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from models.audit import AuditEvent
+from models.paths import upper_bound
 from models.people import User
 from policies.scope import scope
 from resolvers.audit import GENESIS_HASH, chain_hash
 from resolvers.context import RequestContext
+from resolvers.org import get_unit
 from resolvers.pagination import OrderKey, Page, paginate
 
 VERIFY_BATCH = 5000
@@ -23,12 +25,22 @@ class AuditQuery:
     action: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    org_unit_id: int | None = None
+    include_descendants: bool = False
 
 
 async def list_events(
     context: RequestContext, spec: AuditQuery, *, first: int | None, after: str | None
 ) -> Page[AuditEvent]:
     query = scope(AuditEvent.all(), context, "audit", path_field="org_path", level_field=None)
+    if spec.org_unit_id is not None:
+        unit = await get_unit(context, spec.org_unit_id)
+        if unit is None:
+            query = query.filter(seq__lt=0)
+        elif spec.include_descendants:
+            query = query.filter(org_path__gte=unit.path, org_path__lt=upper_bound(unit.path))
+        else:
+            query = query.filter(org_path=unit.path)
     if spec.entity_type is not None:
         query = query.filter(entity_type=spec.entity_type)
     if spec.entity_id is not None:

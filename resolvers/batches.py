@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from strawberry.dataloader import DataLoader
-from tortoise.expressions import Case, Q, When
+from tortoise.expressions import Case, Q, Subquery, When
 from tortoise.functions import Count
 
 from models.audit import AuditEvent
@@ -103,11 +103,17 @@ def subtask_statuses() -> DataLoader[int, list[TaskStatus]]:
 
 
 def quota_counts() -> DataLoader[int, dict[str, int]]:
-    """Original (not correcting) records per type filed against each task."""
+    """Records per type filed against each task, as corrected.
+
+    A record some later record corrects no longer counts; the correction counts where it was
+    filed, so a correction can move a record onto or off a task without counting it twice.
+    """
 
     async def load(task_ids: Sequence[int]) -> list[dict[str, int]]:
+        superseded = AccountabilityRecord.filter(corrects_id__isnull=False).values("corrects_id")
         rows = (
-            await AccountabilityRecord.filter(task_id__in=list(set(task_ids)), corrects_id=None)
+            await AccountabilityRecord.filter(task_id__in=list(set(task_ids)))
+            .exclude(id__in=Subquery(superseded))
             .group_by("task_id", "type")
             .annotate(n=Count("id"))
             .values("task_id", "type", "n")

@@ -71,13 +71,14 @@ async def rollup(
         for c in await OrgUnit.filter(parent_id=unit.id).order_by("path")
         if org_scope.allows(c.path, c.level.value)
     ]
-    by_child = [
-        (child, aggregate(indicator.aggregation, [r for r in rows if r[0].startswith(child.path)]))
-        for child in children
-    ]
+    by_child = []
+    for child in children:
+        held = [r for r in rows if r[0].startswith(child.path)]
+        if held:  # a child whose observations add up to zero is still shown
+            by_child.append((child, aggregate(indicator.aggregation, held)))
     return Rollup(
         indicator=indicator,
         total=aggregate(indicator.aggregation, rows),
         by_dimension=[(k, aggregate(indicator.aggregation, v)) for k, v in sorted(dims.items())],
-        by_child=[(c, v) for c, v in by_child if v != 0],
+        by_child=by_child,
     )

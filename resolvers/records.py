@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
 from models.enums import RecordType, TaskCategory
@@ -24,6 +24,27 @@ from resolvers.tasks import get_task
 
 MAX_PATROL_SPEED_KMH = 12.0  # faster than a brisk walk along a river bank is implausible
 MAX_PATROL_DURATION = timedelta(hours=16)
+MAX_SEGMENT_LAPS = 4  # both banks of a segment, there and back
+MAX_LIST_ITEMS = 50  # findings, photos, criteria, evidence
+MAX_TEXT = 500
+
+# Which part of the input each detail comes from, and which parts each type takes.
+PART_OF = {
+    "distance_km": "patrol",
+    "findings": "patrol",
+    "photos": "patrol",
+    "participants": "cleanup",
+    "garbage_kg": "cleanup",
+    "criteria": "criteria",
+    "amount": "amount",
+}
+PARTS_OF_TYPE: dict[RecordType, frozenset[str]] = {
+    RecordType.PATROL: frozenset({"patrol"}),
+    RecordType.CLEANUP: frozenset({"cleanup"}),
+    RecordType.ASSESSMENT: frozenset({"criteria"}),
+    RecordType.REWARD: frozenset({"amount"}),
+    RecordType.PENALTY: frozenset({"amount"}),
+}
 
 
 @dataclass(frozen=True)
@@ -56,7 +77,23 @@ def _number(details: dict[str, Any], key: str, where: str) -> float:
     return float(value)
 
 
+def _texts(details: dict[str, Any], key: str, where: str) -> None:
+    items = details.get(key, [])
+    if not isinstance(items, list) or len(items) > MAX_LIST_ITEMS:
+        raise DomainError(ErrorCode.VALIDATION, f"At most {MAX_LIST_ITEMS} {key}.", where)
+    if not all(isinstance(i, str) and 0 < len(i.strip()) <= MAX_TEXT for i in items):
+        raise DomainError(
+            ErrorCode.VALIDATION, f"Each of the {key} has 1 to {MAX_TEXT} characters.", where
+        )
+
+
 def _validate(spec: NewRecord) -> None:
+    for key in spec.details:
+        part = PART_OF.get(key, key)
+        if part not in PARTS_OF_TYPE.get(spec.type, frozenset()):
+            raise DomainError(
+                ErrorCode.VALIDATION, f"A {spec.type.value} record takes no {part}.", part
+            )
     if spec.ended_at is not None and spec.ended_at < spec.occurred_at:
         raise DomainError(ErrorCode.VALIDATION, "A record cannot end before it starts.", "endedAt")
     if len(spec.summary) > 500:
@@ -65,16 +102,26 @@ def _validate(spec: NewRecord) -> None:
         if spec.ended_at is None:
             raise DomainError(ErrorCode.VALIDATION, "A patrol needs its end time.", "endedAt")
         _number(spec.details, "distance_km", "patrol")
+        _texts(spec.details, "findings", "patrol")
+        _texts(spec.details, "photos", "patrol")
     elif spec.type is RecordType.CLEANUP:
         _number(spec.details, "participants", "cleanup")
         _number(spec.details, "garbage_kg", "cleanup")
     elif spec.type is RecordType.ASSESSMENT:
         criteria = spec.details.get("criteria")
-        if not isinstance(criteria, list) or not criteria:
-            raise DomainError(ErrorCode.VALIDATION, "An assessment lists its criteria.", "criteria")
+        if not isinstance(criteria, list) or not 0 < len(criteria) <= MAX_LIST_ITEMS:
+            raise DomainError(
+                ErrorCode.VALIDATION,
+                f"An assessment lists 1 to {MAX_LIST_ITEMS} criteria.",
+                "criteria",
+            )
         for item in criteria:
-            if not isinstance(item, dict) or not str(item.get("name", "")).strip():
-                raise DomainError(ErrorCode.VALIDATION, "Each criterion has a name.", "criteria")
+            if not isinstance(item, dict) or not 0 < len(str(item.get("name", "")).strip()) <= 200:
+                raise DomainError(
+                    ErrorCode.VALIDATION,
+                    "Each criterion has a name of 1 to 200 characters.",
+                    "criteria",
+                )
             top, got = _number(item, "max", "criteria"), _number(item, "awarded", "criteria")
             if got > top:
                 raise DomainError(
@@ -82,6 +129,8 @@ def _validate(spec: NewRecord) -> None:
                     f"{item['name']}: awarded exceeds the maximum.",
                     "criteria",
                 )
+    if "amount" in spec.details:
+        _number(spec.details, "amount", "amount")
 
 
 RAISES_TASKS = frozenset({RecordType.PATROL, RecordType.INSPECTION_FINDING})
@@ -93,8 +142,10 @@ async def _check_evidence(context: RequestContext, spec: NewRecord) -> None:
         return
     for item in spec.details.get("criteria", []):
         evidence = item.get("evidence", [])
-        if not isinstance(evidence, list) or not all(
-            isinstance(e, int) and not isinstance(e, bool) for e in evidence
+        if (
+            not isinstance(evidence, list)
+            or len(evidence) > MAX_LIST_ITEMS
+            or not all(isinstance(e, int) and not isinstance(e, bool) for e in evidence)
         ):
             raise DomainError(ErrorCode.VALIDATION, "Evidence lists record ids.", "criteria")
         for record_id in evidence:
@@ -104,7 +155,7 @@ async def _check_evidence(context: RequestContext, spec: NewRecord) -> None:
                 )
 
 
-async def _implausibility(spec: NewRecord, author_id: int | None) -> str:
+async def _implausibility(spec: NewRecord, author_id: int | None, segment: WaterBody | None) -> str:
     """Why an inspector should look at this patrol, or '' if nothing stands out."""
     if spec.type is not RecordType.PATROL or spec.ended_at is None:
         return ""
@@ -115,12 +166,20 @@ async def _implausibility(spec: NewRecord, author_id: int | None) -> str:
         return "duration longer than a day's patrol"
     if hours <= 0 or distance / hours > MAX_PATROL_SPEED_KMH:
         return "distance impossible in the time given"
+    length = float(segment.length_km) if segment and segment.length_km is not None else None
+    if length is not None and distance > MAX_SEGMENT_LAPS * length:
+        return "distance longer than the segment allows"
     if author_id is not None:
-        overlapping = await AccountabilityRecord.filter(
+        # Only the current version of each patrol counts: a correction does not overlap the
+        # record it corrects, nor anything that record's own corrections replaced.
+        superseded = AccountabilityRecord.filter(corrects_id__isnull=False).values("corrects_id")
+        others = AccountabilityRecord.filter(
             Q(author_id=author_id, type=RecordType.PATROL)
             & Q(occurred_at__lt=spec.ended_at, ended_at__gt=spec.occurred_at)
-        ).exists()
-        if overlapping:
+        ).exclude(id__in=Subquery(superseded))
+        if spec.corrects_id is not None:
+            others = others.exclude(id=spec.corrects_id)
+        if await others.exists():
             return "overlaps another patrol by the same person"
     return ""
 
@@ -142,8 +201,11 @@ async def create_record(context: RequestContext, spec: NewRecord) -> Accountabil
     )
     if spec.task_id is not None and await get_task(context, spec.task_id) is None:
         raise DomainError(ErrorCode.NOT_FOUND, "No such task.", "taskId")
-    if spec.water_body_id is not None and not await WaterBody.exists(id=spec.water_body_id):
-        raise DomainError(ErrorCode.NOT_FOUND, "No such water body.", "waterBodyId")
+    segment = None
+    if spec.water_body_id is not None:
+        segment = await WaterBody.get_or_none(id=spec.water_body_id)
+        if segment is None:
+            raise DomainError(ErrorCode.NOT_FOUND, "No such water body.", "waterBodyId")
     if spec.corrects_id is not None:
         original = await get_record(context, spec.corrects_id)
         if original is None:
@@ -174,7 +236,7 @@ async def create_record(context: RequestContext, spec: NewRecord) -> Accountabil
         )
         placed_task = (raised, await place_task(context, raised))
     author_id = context.viewer.id if context.viewer else None
-    reason = await _implausibility(spec, author_id)
+    reason = await _implausibility(spec, author_id, segment)
     async with in_transaction() as conn:
         task_id = spec.task_id
         if placed_task is not None:

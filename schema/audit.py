@@ -84,6 +84,14 @@ class AuditFilter:
     action: str | None = strawberry.field(default=None, description="e.g. `task.verify`.")
     since: datetime | None = strawberry.field(default=None, description="At or after this time.")
     until: datetime | None = strawberry.field(default=None, description="Before this time.")
+    org_unit_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Events of this unit: its tasks' assignments, transitions, urges and "
+        "escalations, its records and grants.",
+    )
+    include_descendants: bool = strawberry.field(
+        default=False, description="With `orgUnitId`: also the events of every unit below it."
+    )
 
 
 def audit_query(spec: AuditFilter | None) -> AuditQuery:
@@ -96,6 +104,9 @@ def audit_query(spec: AuditFilter | None) -> AuditQuery:
     actor_id = None
     if spec.actor_id is not None:
         actor_id = pk_of(spec.actor_id, "User") or -1
+    org_unit_id = None
+    if spec.org_unit_id is not None:
+        org_unit_id = pk_of(spec.org_unit_id, "OrgUnit") or -1
     return AuditQuery(
         entity_type=entity_type,
         entity_id=entity_id,
@@ -103,6 +114,8 @@ def audit_query(spec: AuditFilter | None) -> AuditQuery:
         action=spec.action,
         since=spec.since,
         until=spec.until,
+        org_unit_id=org_unit_id,
+        include_descendants=spec.include_descendants,
     )
 
 
