@@ -6,13 +6,21 @@ from datetime import UTC, datetime
 
 from tortoise.transactions import in_transaction
 
-from models.people import User
+from models.people import Person, User
 from resolvers.audit import append_event
 from resolvers.context import RequestContext
 from resolvers.errors import DomainError, ErrorCode
 from resolvers.security import issue_token, verify_password
 
 BAD_CREDENTIALS = "Unknown username or wrong password."
+
+
+async def _home_path(user: User | None) -> str:
+    """The unit of the account's person, so that those overseeing it see its failed logins."""
+    if user is None or user.person_id is None:
+        return ""
+    rows = await Person.filter(id=user.person_id).values_list("org_unit__path", flat=True)
+    return str(rows[0]) if rows and rows[0] else ""
 
 
 async def login(context: RequestContext, username: str, password: str) -> str:
@@ -27,6 +35,7 @@ async def login(context: RequestContext, username: str, password: str) -> str:
                 action="user.login_failed",
                 entity_type="user",
                 entity_id=user.id if user else "",
+                org_path=await _home_path(user),
                 after={"username": username[:64]},
             )
         raise DomainError(ErrorCode.INVALID_CREDENTIALS, BAD_CREDENTIALS)

@@ -194,3 +194,16 @@ async def test_graphql_response_media_type_is_accepted(client: GraphQLClient) ->
     )
     assert response.status_code == 200
     assert response.json() == {"data": {"me": None}}
+
+
+async def test_failed_logins_are_visible_to_those_overseeing_the_account(
+    client: GraphQLClient,
+) -> None:
+    await client.run('mutation { login(username: "village_sec", password: "guess") { token } }')
+    query = '{ auditEvents(filter: { action: "user.login_failed" }) { totalCount } }'
+
+    inspector = await client.run(query, token=await client.login("inspector"))
+    elsewhere = await client.run(query, token=await client.login("yzh_admin"))
+
+    assert inspector["data"]["auditEvents"]["totalCount"] == 1
+    assert elsewhere["data"]["auditEvents"]["totalCount"] == 0
