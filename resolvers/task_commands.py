@@ -24,6 +24,7 @@ from policies.guard import require, require_action
 from resolvers.audit import append_event
 from resolvers.context import RequestContext
 from resolvers.errors import DomainError, ErrorCode
+from resolvers.explain import explain
 from resolvers.org import get_unit
 from resolvers.people import visible_person
 from resolvers.tasks import get_task
@@ -94,7 +95,7 @@ def _validate(spec: NewTask) -> None:
 async def _issuer_for(
     context: RequestContext, spec: NewTask, unit: OrgUnit
 ) -> tuple[OrgUnit, Task | None]:
-    """A subtask is issued by the unit that received its parent; otherwise by the unit above."""
+    """A subtask is issued by the unit that received its parent; otherwise by the creator's."""
     if spec.parent_id is not None:
         parent = await get_task(context, spec.parent_id)
         if parent is None:
@@ -109,8 +110,22 @@ async def _issuer_for(
                 "orgUnitId",
             )
         return issuer, parent
-    issuer = await OrgUnit.get(id=unit.parent_id) if unit.parent_id else unit
-    return issuer, None
+    return await _issuing_unit(context, unit), None
+
+
+async def _issuing_unit(context: RequestContext, unit: OrgUnit) -> OrgUnit:
+    """The unit where the creator's deciding grant sits: the creator's own side.
+
+    A township head issues from the township, a department head from the department even to
+    its paired village, so the issuing side is always one the creator can see and verify for.
+    """
+    if context.viewer is not None:
+        found = explain(context.policy, context.viewer.id, "task", "create", unit)
+        if found.grant is not None:
+            granted = await OrgUnit.get_or_none(path=found.grant.prefix)
+            if granted is not None:
+                return granted
+    return await OrgUnit.get(id=unit.parent_id) if unit.parent_id else unit
 
 
 @dataclass(frozen=True)

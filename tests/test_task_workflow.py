@@ -96,6 +96,45 @@ async def test_a_new_task_starts_assigned_issued_by_the_unit_above(tree: Tree) -
     assert event["after"]["status"] == "ASSIGNED"
 
 
+async def test_a_paired_department_issues_from_its_own_side_and_verifies(tree: Tree) -> None:
+    """A department hands its paired village a task: the department is the issuing side."""
+    created = await payload(
+        tree,
+        "dept_head",
+        CREATE_TASK,
+        title="Six patrols of the paired segment",
+        category="PATROL",
+        orgUnitId=tree.unit_gid("luobu_village"),
+    )
+    assert created["errors"] == []
+    assert created["task"]["issuer"] == {"name": "water_bureau"}
+    gid = created["task"]["id"]
+
+    started = await transition(tree, "luobu_head", gid, "START")
+    submitted = await transition(tree, "luobu_head", gid, "SUBMIT")
+    by_township = await transition(tree, "luobu_head", gid, "VERIFY")
+    by_department = await transition(tree, "dept_head", gid, "VERIFY")
+
+    assert [started["errors"], submitted["errors"]] == [[], []]
+    assert error_codes(by_township) == [("action", "FORBIDDEN")]
+    assert by_department["errors"] == []
+    assert by_department["task"]["status"] == "VERIFIED"
+
+
+async def test_a_unit_issues_to_itself_when_the_task_is_its_own(tree: Tree) -> None:
+    created = await payload(
+        tree,
+        "zhaxi_head",
+        CREATE_TASK,
+        title="Township river-chief meeting minutes",
+        category="OTHER",
+        orgUnitId=tree.unit_gid("zhaxi"),
+    )
+
+    assert created["errors"] == []
+    assert created["task"]["issuer"] == {"name": "zhaxi"}
+
+
 async def test_a_subtask_is_issued_by_the_unit_holding_its_parent(tree: Tree) -> None:
     created = await payload(
         tree,
