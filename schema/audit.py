@@ -19,8 +19,8 @@ GRAPH_TO_ENTITY = {graph: entity for entity, graph in ENTITY_TYPES.items()}
 
 @strawberry.type(description="The account that made a change.")
 class Actor:
-    id: strawberry.ID
-    username: str
+    id: strawberry.ID = strawberry.field(description="The user's global ID.")
+    username: str = strawberry.field(description="The user's login name.")
 
 
 @strawberry.type(
@@ -29,19 +29,25 @@ class Actor:
 )
 class AuditEvent:
     seq: int = strawberry.field(description="Position in the chain, from 1, without gaps.")
-    at: datetime
+    at: datetime = strawberry.field(description="When the change took effect.")
     action: str = strawberry.field(description="`<entity>.<verb>`, e.g. `task.verify`.")
-    entity_type: str
+    entity_type: str = strawberry.field(
+        description="What kind of object changed: task, record, user, org_unit."
+    )
     entity_id: strawberry.ID = strawberry.field(
         description="The global ID of the changed object (or the raw id for other entities)."
     )
     actor: Actor | None = strawberry.field(description="Null for changes made by the system.")
     org_path: str = strawberry.field(description="Path of the unit the change belongs to.")
-    before: JSON | None
-    after: JSON | None
+    before: JSON | None = strawberry.field(
+        description="The object's relevant fields before the change (null for a creation)."
+    )
+    after: JSON | None = strawberry.field(description="The same fields after the change.")
     request_id: str = strawberry.field(description="The request that made the change.")
-    prev_hash: str
-    hash: str
+    prev_hash: str = strawberry.field(
+        description="The previous event's hash (64 zeros for the first)."
+    )
+    hash: str = strawberry.field(description="sha256 of prevHash and this event's canonical JSON.")
 
     @classmethod
     def of(cls, event: AuditEventModel, usernames: dict[int, str]) -> AuditEvent:
@@ -121,7 +127,7 @@ def audit_query(spec: AuditFilter | None) -> AuditQuery:
 
 @strawberry.type(description="The result of recomputing the audit chain.")
 class AuditChainReport:
-    ok: bool
+    ok: bool = strawberry.field(description="True when every link recomputes.")
     checked: int = strawberry.field(description="Events whose links were recomputed.")
     first_broken_seq: int | None = strawberry.field(
         description="The first event that does not match, or null when the chain is whole."

@@ -10,14 +10,14 @@ from schema.org import OrgUnit
 
 @strawberry.type(description="One dimension's share of a rollup, e.g. one fish species.")
 class DimensionValue:
-    key: str
-    value: float
+    key: str = strawberry.field(description="The dimension's value, e.g. a species.")
+    value: float = strawberry.field(description="Its share of the rollup.")
 
 
 @strawberry.type(description="One child unit's share of a rollup.")
 class ChildValue:
-    org_unit: OrgUnit
-    value: float
+    org_unit: OrgUnit = strawberry.field(description="A child unit.")
+    value: float = strawberry.field(description="Its share of the rollup.")
 
 
 @strawberry.type(
@@ -25,12 +25,14 @@ class ChildValue:
     "latest period's value, as the metric's catalogue entry says."
 )
 class IndicatorRollup:
-    metric: str
-    name: str
+    metric: str = strawberry.field(description="The indicator's code, e.g. fish_fry_released.")
+    name: str = strawberry.field(description="The indicator's name.")
     unit: str = strawberry.field(description="The measurement unit, e.g. `t` or `mu`.")
     aggregation: str = strawberry.field(description="SUM, LATEST or AVERAGE.")
-    total: float
-    by_dimension: list[DimensionValue]
+    total: float = strawberry.field(description="The rolled-up value over the subtree.")
+    by_dimension: list[DimensionValue] = strawberry.field(
+        description="Per dimension value (e.g. per fish species), where the metric has one."
+    )
     by_child: list[ChildValue] = strawberry.field(
         description="Each child unit you can see that has observations."
     )

@@ -31,17 +31,17 @@ RecordType: TypeAlias = enums.RecordType
     "points at the one it corrects."
 )
 class Record(Node):
-    type: RecordType
-    occurred_at: datetime
-    ended_at: datetime | None
-    summary: str
+    type: RecordType = strawberry.field(description="What the record attests.")
+    occurred_at: datetime = strawberry.field(description="When it happened (a patrol's start).")
+    ended_at: datetime | None = strawberry.field(description="When it ended, for patrols.")
+    summary: str = strawberry.field(description="A line saying what happened.")
     details: JSON = strawberry.field(
         description="Type-specific facts: a patrol's distance, findings and photos; a clean-up's "
         "participants and garbage; an assessment's criteria with maximum, awarded and evidence."
     )
     flagged: bool = strawberry.field(description="Implausible: for an inspector to look at.")
-    flag_reason: str
-    created_at: datetime
+    flag_reason: str = strawberry.field(description="Why it was flagged; empty when it was not.")
+    created_at: datetime = strawberry.field(description="When it was filed.")
     _model: strawberry.Private[AccountabilityRecord]
 
     @classmethod
@@ -85,9 +85,13 @@ class RecordFilter:
     org_unit_id: strawberry.ID | None = strawberry.field(
         default=None, description="Only records of this unit."
     )
-    type: RecordType | None = None
+    type: RecordType | None = strawberry.field(
+        default=None, description="Only records of this type."
+    )
     flagged: bool | None = strawberry.field(default=None, description="Only flagged ones.")
-    task_id: strawberry.ID | None = None
+    task_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only records filed against this task."
+    )
     author_id: strawberry.ID | None = strawberry.field(
         default=None, description="Only records written by this user."
     )
@@ -115,8 +119,10 @@ def record_query(spec: RecordFilter | None) -> RecordQuery:
 
 @strawberry.input(description="A patrol's facts.")
 class PatrolInput:
-    distance_km: float
-    findings: list[str] = strawberry.field(default_factory=list)
+    distance_km: float = strawberry.field(description="Distance walked or sailed, in km.")
+    findings: list[str] = strawberry.field(
+        description="What the patrol found, one line each.", default_factory=list
+    )
     photos: list[str] = strawberry.field(
         default_factory=list, description="References to stored photos."
     )
@@ -126,15 +132,15 @@ class PatrolInput:
     description="A clean-up's facts (e.g. a Friday clean-up under the 1110 mechanism)."
 )
 class CleanupInput:
-    participants: int
-    garbage_kg: float
+    participants: int = strawberry.field(description="How many people took part.")
+    garbage_kg: float = strawberry.field(description="Garbage cleared, in kg.")
 
 
 @strawberry.input(description="One assessment criterion, e.g. one of the six goods.")
 class CriterionInput:
-    name: str
-    max_score: float
-    awarded: float
+    name: str = strawberry.field(description="The criterion, e.g. one of the six goods.")
+    max_score: float = strawberry.field(description="The most it can score.")
+    awarded: float = strawberry.field(description="The score given, at most maxScore.")
     evidence_ids: list[strawberry.ID] = strawberry.field(
         default_factory=list, description="Records that justify the score."
     )
@@ -142,9 +148,9 @@ class CriterionInput:
 
 @strawberry.input(description="The task a patrol or an inspection finding raises.")
 class RaiseTaskInput:
-    title: str
-    category: TaskCategory
-    due_at: datetime | None = None
+    title: str = strawberry.field(description="What is to be done.")
+    category: TaskCategory = strawberry.field(description="The task's category.")
+    due_at: datetime | None = strawberry.field(default=None, description="The deadline, if any.")
 
     def to_domain(self) -> RaisedTask:
         return RaisedTask(title=self.title, category=self.category, due_at=self.due_at)
@@ -152,11 +158,17 @@ class RaiseTaskInput:
 
 @strawberry.input(description="A new accountability record. Give the part matching its type.")
 class CreateRecordInput:
-    type: RecordType
-    org_unit_id: strawberry.ID
-    occurred_at: datetime
-    ended_at: datetime | None = None
-    summary: str = ""
+    type: RecordType = strawberry.field(
+        description="What the record attests; give the matching part (patrol, cleanup, criteria)."
+    )
+    org_unit_id: strawberry.ID = strawberry.field(description="The unit the record is about.")
+    occurred_at: datetime = strawberry.field(description="When it happened.")
+    ended_at: datetime | None = strawberry.field(
+        default=None, description="When it ended (required for a patrol)."
+    )
+    summary: str = strawberry.field(
+        default="", description="A line saying what happened, at most 500 characters."
+    )
     task_id: strawberry.ID | None = strawberry.field(
         default=None, description="The task this record fulfils (e.g. a quota of patrols)."
     )
@@ -166,15 +178,19 @@ class CreateRecordInput:
     corrects_id: strawberry.ID | None = strawberry.field(
         default=None, description="The record this one corrects."
     )
-    patrol: PatrolInput | None = None
-    cleanup: CleanupInput | None = None
+    patrol: PatrolInput | None = strawberry.field(default=None, description="For PATROL.")
+    cleanup: CleanupInput | None = strawberry.field(default=None, description="For CLEANUP.")
     criteria: list[CriterionInput] | None = strawberry.field(
         default=None, description="An assessment's scores."
     )
     amount: float | None = strawberry.field(
         default=None, description="A reward's or penalty's amount, if any."
     )
-    raise_task: RaiseTaskInput | None = None
+    raise_task: RaiseTaskInput | None = strawberry.field(
+        default=None,
+        description="For PATROL or INSPECTION_FINDING: a task to raise for the unit, "
+        "in the same transaction.",
+    )
 
     def details(self) -> dict[str, Any]:
         details: dict[str, Any] = {}

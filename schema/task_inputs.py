@@ -30,12 +30,16 @@ def pk(global_id: strawberry.ID | None, type_name: str) -> int | None:
 
 @strawberry.input(description="A new task. It starts ASSIGNED, issued by the unit above.")
 class CreateTaskInput:
-    title: str
-    description: str = ""
-    category: TaskCategory
-    org_unit_id: strawberry.ID
-    assignee_id: strawberry.ID | None = None
-    due_at: datetime | None = None
+    title: str = strawberry.field(description="What is to be done, 1 to 200 characters.")
+    description: str = strawberry.field(default="", description="The details.")
+    category: TaskCategory = strawberry.field(description="The task's category.")
+    org_unit_id: strawberry.ID = strawberry.field(
+        description="The unit that is to do it, inside your scope."
+    )
+    assignee_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A person of that unit, optionally."
+    )
+    due_at: datetime | None = strawberry.field(default=None, description="The deadline, if any.")
     parent_id: strawberry.ID | None = strawberry.field(
         default=None, description="Makes this a subtask, issued by the parent's unit."
     )
@@ -62,9 +66,13 @@ class CreateTaskInput:
 
 @strawberry.input(description="Reassign a task to a unit below its issuer and/or a person.")
 class AssignTaskInput:
-    task_id: strawberry.ID
-    org_unit_id: strawberry.ID | None = None
-    assignee_id: strawberry.ID | None = None
+    task_id: strawberry.ID = strawberry.field(description="The task.")
+    org_unit_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The new unit, below the task's issuer."
+    )
+    assignee_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The new person, of that unit."
+    )
     expected_version: int | None = strawberry.field(
         default=None, description="The version you read; a different one gives CONFLICT."
     )
@@ -72,9 +80,11 @@ class AssignTaskInput:
 
 @strawberry.input(description="Move a task through its workflow.")
 class TransitionTaskInput:
-    task_id: strawberry.ID
-    action: TaskAction
-    note: str | None = None
+    task_id: strawberry.ID = strawberry.field(description="The task.")
+    action: TaskAction = strawberry.field(description="What to do.")
+    note: str | None = strawberry.field(
+        default=None, description="Why; required for URGE and REPLY."
+    )
     expected_version: int | None = strawberry.field(
         default=None, description="The version you read; a different one gives CONFLICT."
     )
@@ -84,7 +94,9 @@ class TransitionTaskInput:
 class SubtaskInput:
     org_unit_id: strawberry.ID = strawberry.field(description="A unit below the task's unit.")
     title: str | None = strawberry.field(default=None, description="Defaults to the parent's.")
-    assignee_id: strawberry.ID | None = None
+    assignee_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A person of that unit, optionally."
+    )
     due_at: datetime | None = strawberry.field(
         default=None, description="Defaults to the parent's; never later."
     )
@@ -100,30 +112,36 @@ class SubtaskInput:
 
 @strawberry.input(description="Split a task into subtasks for units below it (逐级分解).")
 class DecomposeTaskInput:
-    task_id: strawberry.ID
-    parts: list[SubtaskInput]
-    expected_version: int | None = None
+    task_id: strawberry.ID = strawberry.field(description="The task to split.")
+    parts: list[SubtaskInput] = strawberry.field(
+        description="One part per unit below the task's unit."
+    )
+    expected_version: int | None = strawberry.field(
+        default=None, description="The version you read; a different one gives CONFLICT."
+    )
 
 
 @strawberry.input(description="Press an overdue task (督办).")
 class EscalateTaskInput:
-    task_id: strawberry.ID
-    note: str
+    task_id: strawberry.ID = strawberry.field(description="The overdue task.")
+    note: str = strawberry.field(description="What is pressed for, kept in the record.")
 
 
 @strawberry.type(description="The task as it now is, or why the change was refused.")
 class TaskPayload:
-    task: Task | None
-    errors: list[UserError]
+    task: Task | None = strawberry.field(
+        description="The task as it now is; null when the change was refused."
+    )
+    errors: list[UserError] = strawberry.field(description="Empty on success.")
 
 
 @strawberry.type(description="The subtasks created, or why none was.")
 class DecomposeTaskPayload:
-    subtasks: list[Task]
-    errors: list[UserError]
+    subtasks: list[Task] = strawberry.field(description="The subtasks created.")
+    errors: list[UserError] = strawberry.field(description="Empty on success.")
 
 
 @strawberry.type(description="The record written, or why not.")
 class RecordPayload:
-    record: Record | None
-    errors: list[UserError]
+    record: Record | None = strawberry.field(description="The record written; null when refused.")
+    errors: list[UserError] = strawberry.field(description="Empty on success.")

@@ -40,3 +40,27 @@ def test_the_contract_names_are_in_the_schema() -> None:
         "enum TaskCategory",
     ):
         assert name in sdl, name
+
+
+def test_every_type_and_field_is_described() -> None:
+    """Frontend teams read the schema in GraphiQL and in generated code: nothing unexplained."""
+    from graphql import (
+        GraphQLEnumType,
+        GraphQLInputObjectType,
+        GraphQLInterfaceType,
+        GraphQLObjectType,
+    )
+
+    roots = {"Query", "Mutation", "Subscription"}
+    missing = []
+    for name, graph_type in schema._schema.type_map.items():
+        if name.startswith("__"):
+            continue
+        composite = (GraphQLObjectType, GraphQLInputObjectType, GraphQLInterfaceType)
+        if isinstance(graph_type, (*composite, GraphQLEnumType)):
+            if not graph_type.description and name not in roots:
+                missing.append(name)
+        if isinstance(graph_type, composite):
+            missing += [f"{name}.{f}" for f, d in graph_type.fields.items() if not d.description]
+
+    assert missing == []
