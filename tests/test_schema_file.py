@@ -57,9 +57,9 @@ def test_every_type_and_field_is_described() -> None:
         if name.startswith("__"):
             continue
         composite = (GraphQLObjectType, GraphQLInputObjectType, GraphQLInterfaceType)
-        if isinstance(graph_type, (*composite, GraphQLEnumType)):
-            if not graph_type.description and name not in roots:
-                missing.append(name)
+        described = isinstance(graph_type, (*composite, GraphQLEnumType))
+        if described and not graph_type.description and name not in roots:
+            missing.append(name)
         if isinstance(graph_type, composite):
             missing += [f"{name}.{f}" for f, d in graph_type.fields.items() if not d.description]
 
