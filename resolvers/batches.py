@@ -44,7 +44,7 @@ def grouped_pages(
     return DataLoader(load_fn=load)
 
 
-UNIT_ORDER = OrderKey(field="path")
+UNIT_ORDER = OrderKey(field="path", kind=str)
 TASK_ORDER = OrderKey(descending=True)
 
 

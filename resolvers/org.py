@@ -9,7 +9,7 @@ from resolvers.context import RequestContext
 from resolvers.loaders import loaders
 from resolvers.pagination import OrderKey, Page, paginate
 
-PATH_ORDER = OrderKey(field="path")
+PATH_ORDER = OrderKey(field="path", kind=str)
 
 
 def visible(context: RequestContext, unit: OrgUnit | None) -> OrgUnit | None:

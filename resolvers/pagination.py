@@ -11,9 +11,10 @@ import binascii
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from tortoise.expressions import Q
+from tortoise.expressions import Case, Q, When
 from tortoise.queryset import QuerySet
 
 from resolvers.errors import bad_input
@@ -26,11 +27,17 @@ Row = TypeVar("Row")
 
 @dataclass(frozen=True)
 class OrderKey:
-    """Sort by ``field`` (not null), then by the unique ``tiebreak`` in the same direction."""
+    """Sort by ``field``, then by the unique integer ``tiebreak`` in the same direction.
+
+    ``kind`` is the field's value type, so a cursor carrying anything else is refused rather
+    than reaching SQL. A ``nullable`` field sorts its nulls last in either direction.
+    """
 
     field: str = "id"
     descending: bool = False
     tiebreak: str = "id"
+    kind: type = int
+    nullable: bool = False
 
     @property
     def keys(self) -> list[str]:
@@ -65,23 +72,59 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(list(values), default=str).encode()).decode()
 
 
-def decode_cursor(cursor: str, arity: int) -> list[Any]:
+def _typed(value: Any, kind: type, nullable: bool) -> Any:
+    if value is None and nullable:
+        return None
+    if (
+        kind is int
+        and isinstance(value, int)
+        and not isinstance(value, bool)
+        and abs(value) < 2**63
+    ):
+        return value
+    if kind is str and isinstance(value, str):
+        return value
+    if kind is datetime and isinstance(value, str):
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            raise ValueError(value)
+        return parsed
+    raise ValueError(value)
+
+
+def decode_cursor(cursor: str, arity: int, order: OrderKey | None = None) -> list[Any]:
+    """The cursor's values, each of the type its sort key has; anything else is refused."""
+    invalid = bad_input("`after` is not a cursor this list issued.")
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii") + b"=="))
-    except (ValueError, UnicodeError, binascii.Error) as exc:
-        raise bad_input("`after` is not a cursor this list issued.") from exc
-    if not isinstance(values, list) or len(values) != arity:
-        raise bad_input("`after` is not a cursor this list issued.")
+        if not isinstance(values, list) or len(values) != arity:
+            raise invalid
+        if order is not None:
+            kinds = [(order.kind, order.nullable), (int, False)][: len(values)]
+            values = [_typed(v, k, n) for v, (k, n) in zip(values, kinds, strict=True)]
+    except (ValueError, UnicodeError, binascii.Error, OverflowError) as exc:
+        raise invalid from exc
     return values
+
+
+def _is_null(field: str) -> Q:
+    condition: dict[str, Any] = {f"{field}__isnull": True}
+    return Q(**condition)
 
 
 def _after(order: OrderKey, values: list[Any]) -> Q:
     op = "lt" if order.descending else "gt"
     if len(values) == 1:
         return Q(**{f"{order.field}__{op}": values[0]})
-    return Q(**{f"{order.field}__{op}": values[0]}) | Q(
-        **{order.field: values[0], f"{order.tiebreak}__{op}": values[1]}
+    value, tie = values
+    if value is None:  # among the nulls, which come last
+        return _is_null(order.field) & Q(**{f"{order.tiebreak}__{op}": tie})
+    beyond = Q(**{f"{order.field}__{op}": value}) | Q(
+        **{order.field: value, f"{order.tiebreak}__{op}": tie}
     )
+    if order.nullable:
+        beyond |= _is_null(order.field)
+    return beyond
 
 
 async def paginate(
@@ -96,11 +139,15 @@ async def paginate(
     keys = order.keys
     page_query = query
     if after:
-        page_query = page_query.filter(_after(order, decode_cursor(after, len(keys))))
+        page_query = page_query.filter(_after(order, decode_cursor(after, len(keys), order)))
     prefix = "-" if order.descending else ""
-    rows = (
-        await page_query.order_by(*(prefix + key for key in keys)).limit(size + 1) if size else []
-    )
+    ordering = [prefix + key for key in keys]
+    if order.nullable:  # nulls last on every database
+        page_query = page_query.annotate(
+            nulls_last=Case(When(_is_null(order.field), then="1"), default="0")
+        )
+        ordering.insert(0, "nulls_last")
+    rows = await page_query.order_by(*ordering).limit(size + 1) if size else []
     has_next = len(rows) > size
     rows = rows[:size]
 

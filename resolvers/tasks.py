@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
@@ -27,6 +28,23 @@ class TaskQuery:
     assignee_id: int | None = None
     overdue: bool | None = None
     parent_id: int | None = None
+    due_after: datetime | None = None
+    due_before: datetime | None = None
+
+
+class TaskOrder(StrEnum):
+    NEWEST = "NEWEST"
+    OLDEST = "OLDEST"
+    DUE_SOONEST = "DUE_SOONEST"
+    RECENTLY_CHANGED = "RECENTLY_CHANGED"
+
+
+ORDERS = {
+    TaskOrder.NEWEST: OrderKey(descending=True),
+    TaskOrder.OLDEST: OrderKey(),
+    TaskOrder.DUE_SOONEST: OrderKey(field="due_at", kind=datetime, nullable=True),
+    TaskOrder.RECENTLY_CHANGED: OrderKey(field="updated_at", kind=datetime, descending=True),
+}
 
 
 def overdue_q(now: datetime) -> Q:
@@ -54,6 +72,10 @@ async def filtered(context: RequestContext, spec: TaskQuery) -> QuerySet[Task] |
         query = query.filter(category=spec.category)
     if spec.assignee_id is not None:
         query = query.filter(assignee_id=spec.assignee_id)
+    if spec.due_after is not None:
+        query = query.filter(due_at__gte=spec.due_after)
+    if spec.due_before is not None:
+        query = query.filter(due_at__lt=spec.due_before)
     if spec.overdue is not None:
         condition = overdue_q(datetime.now(UTC))
         query = query.filter(condition if spec.overdue else ~condition)
@@ -61,12 +83,17 @@ async def filtered(context: RequestContext, spec: TaskQuery) -> QuerySet[Task] |
 
 
 async def list_tasks(
-    context: RequestContext, spec: TaskQuery, *, first: int | None, after: str | None
+    context: RequestContext,
+    spec: TaskQuery,
+    *,
+    first: int | None,
+    after: str | None,
+    order: TaskOrder = TaskOrder.NEWEST,
 ) -> Page[Task]:
     query = await filtered(context, spec)
     if query is None:
         query = Task.filter(id__lt=0)
-    return await paginate(query, first=first, after=after, order=OrderKey(descending=True))
+    return await paginate(query, first=first, after=after, order=ORDERS[order])
 
 
 async def get_task(context: RequestContext, task_id: int | None) -> Task | None:

@@ -29,7 +29,7 @@ from schema.node import Node, from_global_id, pk_of
 from schema.org import OrgUnit
 from schema.people import Person, RoleGrant, User
 from schema.record import Record, RecordFilter, record_query
-from schema.task import Task, TaskFilter, task_query
+from schema.task import Task, TaskFilter, TaskOrder, task_query
 
 First = Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)]
 After = Annotated[str | None, strawberry.argument(description=AFTER_DESCRIPTION)]
@@ -99,10 +99,17 @@ class Query:
         extensions=guard(Can("task", "read")), description="Tasks you can see, newest first."
     )
     async def tasks(
-        self, info: Info, filter: TaskFilter | None = None, first: First = None, after: After = None
+        self,
+        info: Info,
+        filter: TaskFilter | None = None,
+        order_by: Annotated[
+            TaskOrder, strawberry.argument(description="NEWEST when omitted.")
+        ] = TaskOrder.NEWEST,
+        first: First = None,
+        after: After = None,
     ) -> Connection[Task]:
         spec = task_query(filter) if filter is not None else TaskQuery()
-        page = await list_tasks(ctx(info), spec, first=first, after=after)
+        page = await list_tasks(ctx(info), spec, first=first, after=after, order=order_by)
         return Connection.of(page, [Task.of(t) for t in page.rows])
 
     @strawberry.field(

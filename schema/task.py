@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, TypeAlias
 
 import strawberry
 from strawberry.types import Info
@@ -16,6 +16,7 @@ from resolvers.pagination import page_size
 from resolvers.people import visible_person
 from resolvers.progress import subtask_share
 from resolvers.records import RecordQuery, list_records
+from resolvers.tasks import TaskOrder as DomainTaskOrder
 from resolvers.tasks import TaskQuery, get_task, list_tasks
 from schema.audit import AuditEvent
 from schema.connection import AFTER_DESCRIPTION, FIRST_DESCRIPTION, Connection
@@ -47,6 +48,12 @@ class TaskFilter:
     overdue: bool | None = strawberry.field(
         default=None, description="true: only overdue tasks; false: only tasks not overdue."
     )
+    due_after: datetime | None = strawberry.field(
+        default=None, description="Only tasks due at or after this time."
+    )
+    due_before: datetime | None = strawberry.field(
+        default=None, description="Only tasks due before this time."
+    )
 
 
 def task_query(spec: TaskFilter) -> TaskQuery:
@@ -57,6 +64,8 @@ def task_query(spec: TaskFilter) -> TaskQuery:
         category=spec.category,
         assignee_id=_pk(spec.assignee_id, "Person"),
         overdue=spec.overdue,
+        due_after=spec.due_after,
+        due_before=spec.due_before,
     )
 
 
@@ -64,6 +73,14 @@ def _pk(global_id: strawberry.ID | None, type_name: str) -> int | None:
     if global_id is None:
         return None
     return pk_of(global_id, type_name) or -1
+
+
+strawberry.enum(
+    DomainTaskOrder,
+    description="How a task list is sorted: NEWEST first (the default), OLDEST first, "
+    "DUE_SOONEST (tasks without a due date last), or RECENTLY_CHANGED.",
+)
+TaskOrder: TypeAlias = DomainTaskOrder
 
 
 @strawberry.type(description="A quota and how much of it the records filed so far fulfil.")
