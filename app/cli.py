@@ -14,6 +14,7 @@ from tortoise import Tortoise
 
 from app.db import apply_migrations, tortoise_config
 from app.settings import Settings, SettingsError, ensure_sqlite_directory
+from resolvers.security import password_problem
 
 log = logging.getLogger("riverchief")
 
@@ -77,8 +78,9 @@ async def create_user(settings: Settings, username: str, password: str) -> int:
 
 def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass()
-    if len(password) < 8:
-        print("the password must have at least 8 characters", file=sys.stderr)
+    problem = password_problem(password, args.username)
+    if problem is not None:
+        print(f"riverchief: {problem}", file=sys.stderr)
         return 2
     user_id = asyncio.run(create_user(settings, args.username, password))
     print(f"created user {args.username} (id {user_id})")

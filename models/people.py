@@ -46,3 +46,18 @@ class User(Model):
 
     class Meta:
         table = "user_account"
+
+
+class LoginFailure(Model):
+    """One failed login, kept briefly to throttle guessing per account and per address.
+
+    In the database rather than in memory, so that every server process counts the same.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    username = fields.CharField(max_length=64, db_index=True)
+    address = fields.CharField(max_length=64, db_index=True)
+    at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "login_failure"

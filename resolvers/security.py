@@ -16,6 +16,44 @@ TOKEN_ISSUER = "riverchief"  # noqa: S105
 _DUMMY_HASH = _hasher.hash("riverchief-timing-equaliser")
 
 
+MIN_PASSWORD_LENGTH = 10
+COMMON_PASSWORDS = frozenset(
+    {
+        "password",
+        "password1",
+        "password123",
+        "1234567890",
+        "qwertyuiop",
+        "123456789a",
+        "iloveyou123",
+        "admin12345",
+        "welcome123",
+        "riverchief",
+    }
+)
+
+
+def password_problem(password: str, username: str = "") -> str | None:
+    """Why a new password is refused, or None. Applies to passwords set from now on."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"a password needs at least {MIN_PASSWORD_LENGTH} characters"
+    if len(password) > 256:
+        return "a password has at most 256 characters"
+    classes = [
+        any(c.islower() for c in password),
+        any(c.isupper() for c in password),
+        any(c.isdigit() for c in password),
+        any(not c.isalnum() for c in password),
+    ]
+    if sum(classes) < 2:
+        return "a password mixes at least two of: lower case, upper case, digits, symbols"
+    if password.lower() in COMMON_PASSWORDS or len(set(password)) < 4:
+        return "that password is too easy to guess"
+    if username and username.lower() in password.lower():
+        return "a password must not contain the username"
+    return None
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 

@@ -175,7 +175,9 @@ async def test_failed_login_leaves_an_audit_event(client: GraphQLClient) -> None
     await client.run('mutation { login(username: "luobu_head", password: "guess") { token } }')
 
     event = await AuditEvent.get(action="user.login_failed")
-    assert event.after == {"username": "luobu_head"}
+    assert event.after is not None
+    assert event.after["username"] == "luobu_head"
+    assert event.after["address"]  # the client's address, for throttling by address
     assert "guess" not in json.dumps([event.before, event.after])
 
 
@@ -207,3 +209,70 @@ async def test_failed_logins_are_visible_to_those_overseeing_the_account(
 
     assert inspector["data"]["auditEvents"]["totalCount"] == 1
     assert elsewhere["data"]["auditEvents"]["totalCount"] == 0
+
+
+LOGIN = (
+    "mutation($u: String!, $p: String!) { login(username: $u, password: $p)"
+    " { token errors { code message } } }"
+)
+
+
+async def test_repeated_failures_throttle_the_account_even_with_the_right_password(
+    client: GraphQLClient,
+) -> None:
+    from resolvers.accounts import MAX_FAILURES_PER_ACCOUNT
+
+    for _ in range(MAX_FAILURES_PER_ACCOUNT):
+        body = await client.run(LOGIN, {"u": "zhaxi_head", "p": "wrong"})
+        assert body["data"]["login"]["errors"][0]["code"] == "INVALID_CREDENTIALS"
+
+    right = await client.run(LOGIN, {"u": "zhaxi_head", "p": "demo-pass"})
+    other = await client.run(LOGIN, {"u": "luobu_head", "p": "demo-pass"})
+
+    assert right["data"]["login"]["token"] is None
+    assert right["data"]["login"]["errors"][0]["code"] == "TOO_MANY_ATTEMPTS"
+    assert other["data"]["login"]["token"]  # another account is not affected
+
+
+async def test_unknown_names_are_throttled_like_real_ones(client: GraphQLClient) -> None:
+    from resolvers.accounts import MAX_FAILURES_PER_ACCOUNT
+
+    answers = []
+    for name in ("zhaxi_head", "no-such-user"):
+        for _ in range(MAX_FAILURES_PER_ACCOUNT + 1):
+            body = await client.run(LOGIN, {"u": name, "p": "wrong"})
+        answers.append(body["data"]["login"])
+
+    assert answers[0] == answers[1]
+    assert answers[0]["errors"][0]["code"] == "TOO_MANY_ATTEMPTS"
+
+
+async def test_many_failures_from_one_address_throttle_every_account(
+    client: GraphQLClient,
+) -> None:
+    from resolvers.accounts import MAX_FAILURES_PER_ADDRESS
+
+    for i in range(MAX_FAILURES_PER_ADDRESS):
+        await client.run(LOGIN, {"u": f"guess-{i}", "p": "wrong"})
+
+    body = await client.run(LOGIN, {"u": "village_sec", "p": "demo-pass"})
+
+    assert body["data"]["login"]["errors"][0]["code"] == "TOO_MANY_ATTEMPTS"
+
+
+async def test_throttling_is_audited_and_old_failures_expire(client: GraphQLClient) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from models.audit import AuditEvent
+    from models.people import LoginFailure
+    from resolvers.accounts import MAX_FAILURES_PER_ACCOUNT, WINDOW
+
+    for _ in range(MAX_FAILURES_PER_ACCOUNT + 1):
+        await client.run(LOGIN, {"u": "zhaxi_head", "p": "wrong"})
+    assert await AuditEvent.filter(action="user.login_throttled").count() == 1
+
+    await LoginFailure.all().update(at=datetime.now(UTC) - WINDOW - timedelta(minutes=1))
+    body = await client.run(LOGIN, {"u": "zhaxi_head", "p": "demo-pass"})
+
+    assert body["data"]["login"]["token"]
+    assert await LoginFailure.filter(username="zhaxi_head").count() == 0
