@@ -9,6 +9,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
@@ -19,6 +20,7 @@ from app.authentication import BearerAuthMiddleware
 from app.body_limit import BodySizeLimit
 from app.db import tortoise_config
 from app.graphql import GraphQLApp
+from app.security_headers import SecurityHeaders
 from app.settings import DEV_SECRET_NOTICE, Settings
 from policies.engine import PolicyEngine
 from policies.watcher import PgPolicyWatcher
@@ -95,6 +97,22 @@ def schema_options(settings: Settings) -> SchemaOptions:
     )
 
 
+def cors(settings: Settings) -> list[Middleware]:
+    """Closed unless origins are configured: browsers elsewhere get no CORS headers."""
+    if not settings.cors_origins:
+        return []
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["authorization", "content-type", "x-request-id"],
+            expose_headers=["x-request-id"],
+            max_age=600,
+        )
+    ]
+
+
 def create_app(settings: Settings, *, register_database: bool = True) -> Starlette:
     """The service. ``register_database=False`` reuses a Tortoise context already open (tests)."""
     if settings.secret_generated:
@@ -122,6 +140,8 @@ def create_app(settings: Settings, *, register_database: bool = True) -> Starlet
             Route("/readyz", readyz, methods=["GET"]),
         ],
         middleware=[
+            Middleware(SecurityHeaders, production=settings.production),
+            *cors(settings),
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
             Middleware(BearerAuthMiddleware, secret=settings.secret),
         ],

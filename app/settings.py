@@ -35,6 +35,18 @@ def _positive(env_vars: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _origins(raw: str) -> tuple[str, ...]:
+    """Comma-separated origins such as ``https://dash.example.org``; ``*`` is refused."""
+    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    for origin in origins:
+        if origin == "*" or not origin.startswith(("https://", "http://")):
+            raise SettingsError(
+                "RIVERCHIEF_CORS_ORIGINS lists origins like https://app.example.org,"
+                f" not {origin!r}"
+            )
+    return origins
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -51,6 +63,7 @@ class Settings:
     max_tokens: int = 5_000
     max_body_bytes: int = 256 * 1024
     operations_file: str = ""
+    cors_origins: tuple[str, ...] = ()
 
     @property
     def production(self) -> bool:
@@ -97,6 +110,7 @@ class Settings:
             max_tokens=_positive(env_vars, "RIVERCHIEF_MAX_TOKENS", 5_000),
             max_body_bytes=_positive(env_vars, "RIVERCHIEF_MAX_BODY_BYTES", 256 * 1024),
             operations_file=operations_file,
+            cors_origins=_origins(env_vars.get("RIVERCHIEF_CORS_ORIGINS", "")),
         )
 
 
