@@ -14,9 +14,17 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from models.people import User
 from resolvers.context import Viewer
+from resolvers.errors import UNAVAILABLE_MESSAGE, database_unavailable
 from resolvers.security import TokenError, decode_token
 
 log = logging.getLogger("riverchief.auth")
+
+UNAVAILABLE_BODY = json.dumps(
+    {
+        "data": None,
+        "errors": [{"message": UNAVAILABLE_MESSAGE, "extensions": {"code": "SERVICE_UNAVAILABLE"}}],
+    }
+).encode()
 
 UNAUTHENTICATED_BODY = json.dumps(
     {
@@ -73,22 +81,26 @@ class BearerAuthMiddleware:
                 viewer = await viewer_for_token(token, self.secret)
             except AuthenticationError as exc:
                 log.info("refused bearer token: %s", exc)
-                await _refuse(send)
+                await _refuse(send, 401, UNAUTHENTICATED_BODY)
+                return
+            except Exception as exc:
+                if not database_unavailable(exc):
+                    raise
+                log.warning("database unavailable while checking a token")
+                await _refuse(send, 503, UNAVAILABLE_BODY)
                 return
         scope.setdefault("state", {})["viewer"] = viewer
         await self.app(scope, receive, send)
 
 
-async def _refuse(send: Send) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 401,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"www-authenticate", b'Bearer error="invalid_token"'),
-                (b"content-length", str(len(UNAUTHENTICATED_BODY)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": UNAUTHENTICATED_BODY})
+async def _refuse(send: Send, status: int, body: bytes) -> None:
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    if status == 401:
+        headers.append((b"www-authenticate", b'Bearer error="invalid_token"'))
+    else:
+        headers.append((b"retry-after", b"5"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

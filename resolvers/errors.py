@@ -30,3 +30,27 @@ class DomainError(Exception):
 def bad_input(message: str) -> GraphQLError:
     """A top-level error for malformed query arguments (bad cursor, page size, ID)."""
     return GraphQLError(message, extensions={"code": ErrorCode.VALIDATION.value})
+
+
+UNAVAILABLE_MESSAGE = "The database is unavailable. Try again in a few seconds."
+
+
+def database_unavailable(error: BaseException | None) -> bool:
+    """Whether ``error`` (or what caused it) means the database cannot be reached right now."""
+    import asyncpg
+    from tortoise.exceptions import DBConnectionError
+
+    transient = (
+        OSError,
+        DBConnectionError,
+        asyncpg.PostgresConnectionError,
+        asyncpg.InterfaceError,
+        asyncpg.exceptions.OperatorInterventionError,
+    )
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, transient):
+            return True
+        error = error.__cause__ or error.__context__
+        seen += 1
+    return False

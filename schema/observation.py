@@ -17,11 +17,13 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from resolvers.context import RequestContext
+from resolvers.errors import UNAVAILABLE_MESSAGE, database_unavailable
 from resolvers.instrumentation import start_counting
 
 log = logging.getLogger("riverchief.graphql")
 
 INTERNAL = "INTERNAL_SERVER_ERROR"
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 
 
 def is_expected(error: GraphQLError) -> bool:
@@ -38,6 +40,15 @@ def masked(error: GraphQLError, request_id: str) -> GraphQLError:
     )
 
 
+def unavailable(error: GraphQLError, request_id: str) -> GraphQLError:
+    return GraphQLError(
+        UNAVAILABLE_MESSAGE,
+        nodes=error.nodes,
+        path=error.path,
+        extensions={"code": SERVICE_UNAVAILABLE, "requestId": request_id},
+    )
+
+
 class Observation(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()
@@ -51,6 +62,10 @@ class Observation(SchemaExtension):
             for error in result.errors:
                 if is_expected(error):
                     kept.append(error)
+                    continue
+                if database_unavailable(error.original_error):
+                    log.warning("database unavailable request=%s", request_id)
+                    kept.append(unavailable(error, request_id))
                     continue
                 log.error(
                     "unexpected error in %s request=%s",
