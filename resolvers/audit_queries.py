@@ -104,3 +104,12 @@ async def usernames(events: list[AuditEvent]) -> dict[int, str]:
         return {}
     rows = await User.filter(id__in=ids).values_list("id", "username")
     return {int(pk): str(name) for pk, name in rows}
+
+
+async def get_event(context: RequestContext, seq: int) -> AuditEvent | None:
+    """One event, if it belongs to a unit whose audit trail the viewer may read."""
+    query = scope(
+        AuditEvent.filter(seq=seq), context, "audit", path_field="org_path", level_field=None
+    )
+    found: AuditEvent | None = await query.first()
+    return found

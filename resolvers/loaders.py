@@ -10,6 +10,7 @@ from tortoise.models import Model
 
 from models.org import OrgUnit
 from models.people import Person, User
+from models.record import AccountabilityRecord
 from models.task import Task
 from resolvers.context import RequestContext
 
@@ -30,6 +31,7 @@ class Loaders:
         self.person: DataLoader[int, Person | None] = _by_id(Person)
         self.user: DataLoader[int, User | None] = _by_id(User)
         self.task: DataLoader[int, Task | None] = _by_id(Task)
+        self.record: DataLoader[int, AccountabilityRecord | None] = _by_id(AccountabilityRecord)
 
 
 class Batches:

@@ -13,10 +13,11 @@ from models.enums import RecordType, TaskCategory
 from models.org import OrgUnit, WaterBody
 from models.record import AccountabilityRecord
 from policies.guard import require
-from policies.scope import scope
+from policies.scope import scope, scope_for
 from resolvers.audit import append_event
 from resolvers.context import RequestContext
 from resolvers.errors import DomainError, ErrorCode
+from resolvers.loaders import loaders
 from resolvers.org import get_unit
 from resolvers.pagination import OrderKey, Page, paginate
 from resolvers.task_commands import NewTask, insert_task, place_task
@@ -308,9 +309,18 @@ async def list_records(
     return await paginate(query, first=first, after=after, order=OrderKey(descending=True))
 
 
-async def get_record(context: RequestContext, record_id: int) -> AccountabilityRecord | None:
-    found = await scope(AccountabilityRecord.filter(id=record_id), context, "record").first()
-    return found
+async def get_record(context: RequestContext, record_id: int | None) -> AccountabilityRecord | None:
+    """The record if the viewer may read it: batched per request, checked against the scope."""
+    if record_id is None:
+        return None
+    record = await loaders(context).record.load(record_id)
+    if record is None:
+        return None
+    unit = await loaders(context).unit.load(record.org_unit_id)
+    if unit is None:
+        return None
+    allowed = scope_for(context, "record", "read").allows(unit.path, unit.level.value)
+    return record if allowed else None
 
 
 async def unit_of(record: AccountabilityRecord) -> OrgUnit:

@@ -10,7 +10,7 @@ from strawberry.scalars import JSON
 
 from models.audit import AuditEvent as AuditEventModel
 from resolvers.audit_queries import AuditQuery, ChainReport
-from schema.node import from_global_id, pk_of, to_global_id
+from schema.node import Node, from_global_id, pk_of, to_global_id
 
 # The graph's type for each kind of audited entity, so entity ids are global IDs.
 ENTITY_TYPES = {"task": "Task", "record": "Record", "user": "User", "org_unit": "OrgUnit"}
@@ -27,7 +27,7 @@ class Actor:
     description="One change, as it took effect. `hash = sha256(prevHash + canonical event)`: "
     "editing or removing any event breaks every hash after it."
 )
-class AuditEvent:
+class AuditEvent(Node):
     seq: int = strawberry.field(description="Position in the chain, from 1, without gaps.")
     at: datetime = strawberry.field(description="When the change took effect.")
     action: str = strawberry.field(description="`<entity>.<verb>`, e.g. `task.verify`.")
@@ -64,6 +64,7 @@ class AuditEvent:
                 username=usernames.get(event.actor_id, ""),
             )
         return cls(
+            id=to_global_id("AuditEvent", event.seq),
             seq=event.seq,
             at=event.at,
             action=event.action,

@@ -12,7 +12,7 @@ from strawberry.types import Info
 from models.people import User as UserModel
 from policies.guard import Anyone, Can, LoggedIn, guard
 from resolvers import org as org_resolvers
-from resolvers.audit_queries import list_events, usernames, verify_chain
+from resolvers.audit_queries import get_event, list_events, usernames, verify_chain
 from resolvers.errors import DomainError
 from resolvers.explain import explain
 from resolvers.indicators import rollup
@@ -60,6 +60,9 @@ class Query:
             return OrgUnit.maybe(await org_resolvers.get_unit(context, pk))
         if type_name == "Task":
             return Task.maybe(await get_task(context, pk))
+        if type_name == "AuditEvent":
+            event = await get_event(context, pk)
+            return AuditEvent.of(event, await usernames([event])) if event else None
         if type_name == "Record":
             return Record.maybe(await get_record(context, pk))
         if type_name == "Person":
