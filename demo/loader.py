@@ -324,18 +324,46 @@ def _load_yaml(directory: Path, name: str) -> dict[str, Any]:
 # -- reading the files --------------------------------------------------------------------
 
 UNIT_FIELDS: Final = (
-    "key", "code", "name", "level", "children", "people", "links", "grids", "demonstration",
+    "key",
+    "code",
+    "name",
+    "level",
+    "children",
+    "people",
+    "links",
+    "grids",
+    "demonstration",
 )
 PERSON_FIELDS: Final = ("key", "name", "title", "party", "phone", "id_number")
 LINK_FIELDS: Final = ("kind", "partner", "water_body", "note")
 WATER_FIELDS: Final = ("key", "code", "name", "kind", "length_km", "units", "children")
 TASK_FIELDS: Final = (
-    "key", "title", "description", "category", "status", "unit", "issuer", "assignee",
-    "due_in_days", "quota", "subtasks",
+    "key",
+    "title",
+    "description",
+    "category",
+    "status",
+    "unit",
+    "issuer",
+    "assignee",
+    "due_in_days",
+    "quota",
+    "subtasks",
 )
 RECORD_FIELDS: Final = (
-    "key", "type", "unit", "days_ago", "start", "summary", "details", "person", "author",
-    "task", "water_body", "corrects", "flag_reason",
+    "key",
+    "type",
+    "unit",
+    "days_ago",
+    "start",
+    "summary",
+    "details",
+    "person",
+    "author",
+    "task",
+    "water_body",
+    "corrects",
+    "flag_reason",
 )
 
 
@@ -399,8 +427,14 @@ class _Reader:
         key = entry.text("key")
         level = entry.choice("level", OrgLevel)
         unit = self._add_unit(
-            UnitSpec(key, entry.text("code", key), entry.text("name"), level,
-                     parent.key if parent else None, where),
+            UnitSpec(
+                key,
+                entry.text("code", key),
+                entry.text("name"),
+                level,
+                parent.key if parent else None,
+                where,
+            ),
             parent,
         )
         for person in entry.items("people"):
@@ -411,8 +445,14 @@ class _Reader:
             if not isinstance(grid_name, str):
                 _fail(where, "grids lists grid names")
             self._add_unit(
-                UnitSpec(f"{key}_g{number}", f"{key}_g{number}", f"{unit.name}{grid_name}",
-                         OrgLevel.GRID, key, f"{where}, grid {grid_name!r}"),
+                UnitSpec(
+                    f"{key}_g{number}",
+                    f"{key}_g{number}",
+                    f"{unit.name}{grid_name}",
+                    OrgLevel.GRID,
+                    key,
+                    f"{where}, grid {grid_name!r}",
+                ),
                 unit,
             )
         if entry.has("demonstration"):
@@ -442,14 +482,25 @@ class _Reader:
         if any(p.name == name for p in self.people_at[unit.key]):
             _fail(where, "two people of the same name at one unit")
         person = PersonSpec(
-            key=entry.text("key", f"{unit.key}:{name}"), unit=unit.key, name=name,
-            title=entry.text("title", ""), party_member=entry.flag("party"),
-            phone=entry.text("phone", ""), id_number=entry.text("id_number", ""), where=where,
+            key=entry.text("key", f"{unit.key}:{name}"),
+            unit=unit.key,
+            name=name,
+            title=entry.text("title", ""),
+            party_member=entry.flag("party"),
+            phone=entry.text("phone", ""),
+            id_number=entry.text("id_number", ""),
+            where=where,
         )
         if person.key in self.people:
             _fail(where, f"person key {person.key!r} is used twice")
-        _fits(where, Person, name=person.name, title=person.title, phone=person.phone,
-              id_number=person.id_number)
+        _fits(
+            where,
+            Person,
+            name=person.name,
+            title=person.title,
+            phone=person.phone,
+            id_number=person.id_number,
+        )
         self.people[person.key] = person
         self.people_at[unit.key].append(person)
         self.data.people.append(person)
@@ -478,10 +529,14 @@ class _Reader:
         if not all(isinstance(u, str) for u in units):
             _fail(where, "units lists unit keys")
         body = WaterSpec(
-            key=key, code=entry.text("code", key), name=entry.text("name"),
-            kind=entry.choice("kind", WaterKind), parent=parent.key if parent else None,
+            key=key,
+            code=entry.text("code", key),
+            name=entry.text("name"),
+            kind=entry.choice("kind", WaterKind),
+            parent=parent.key if parent else None,
             length_km=entry.decimal("length_km") if entry.has("length_km") else None,
-            units=list(units), where=where,
+            units=list(units),
+            where=where,
         )
         if body.code in {w.code for w in self.water.values()}:
             _fail(where, f"code {body.code!r} is used twice")
@@ -508,25 +563,40 @@ class _Reader:
             _fail(entry.where, "only a village can be a demonstration village")
         if not config:
             _fail(entry.where, "a demonstration village needs the file's demonstration section")
-        demo = _Entry(entry.raw["demonstration"], f"{entry.where}, demonstration",
-                      ("river", "scores", "status"))
+        demo = _Entry(
+            entry.raw["demonstration"],
+            f"{entry.where}, demonstration",
+            ("river", "scores", "status"),
+        )
         self.demonstrations.append(
-            _Demonstration(unit.key, demo.text("river"), demo.items("scores"),
-                           demo.choice("status", TaskStatus), config, demo.where)
+            _Demonstration(
+                unit.key,
+                demo.text("river"),
+                demo.items("scores"),
+                demo.choice("status", TaskStatus),
+                config,
+                demo.where,
+            )
         )
 
     # -- accounts -------------------------------------------------------------------------
 
     def _accounts(self) -> None:
-        top = _Entry(_load_yaml(self.directory, ACCOUNTS_FILE), ACCOUNTS_FILE,
-                     ("password", "accounts"))
+        top = _Entry(
+            _load_yaml(self.directory, ACCOUNTS_FILE), ACCOUNTS_FILE, ("password", "accounts")
+        )
         self.data.password = top.text("password")
         for raw in top.items("accounts"):
             name = raw.get("username") if isinstance(raw, dict) else None
             where = f"{ACCOUNTS_FILE}: account {name!r}"
             entry = _Entry(raw, where, ("username", "person", "role", "unit"))
-            account = AccountSpec(entry.text("username"), entry.text("role"),
-                                  entry.text("unit"), entry.text("person"), where)
+            account = AccountSpec(
+                entry.text("username"),
+                entry.text("role"),
+                entry.text("unit"),
+                entry.text("person"),
+                where,
+            )
             if account.username in self.accounts:
                 _fail(where, "username used twice")
             _fits(where, User, username=account.username)
@@ -554,10 +624,13 @@ class _Reader:
         issuer = self._unit_key(entry.text("issuer", parent.unit if parent else None), where)
         quota = _Entry(entry.mapping("quota"), f"{where}, quota", ("target", "record_type"))
         task = TaskSpec(
-            key=entry.text("key", path), title=entry.text("title"),
+            key=entry.text("key", path),
+            title=entry.text("title"),
             description=entry.text("description", ""),
             category=entry.choice("category", TaskCategory),
-            status=entry.choice("status", TaskStatus), unit=unit, issuer=issuer,
+            status=entry.choice("status", TaskStatus),
+            unit=unit,
+            issuer=issuer,
             parent=parent.key if parent else None,
             assignee=self._person_key(entry.optional_text("assignee"), where),
             due_in_days=entry.optional_integer("due_in_days"),
@@ -604,14 +677,17 @@ class _Reader:
                     key=entry.text("key", f"{RECORDS_FILE}#{number}"),
                     type=entry.choice("type", RecordType),
                     unit=self._unit_key(entry.text("unit"), where),
-                    days_ago=entry.integer("days_ago"), start=started,
-                    summary=entry.text("summary", ""), details=entry.mapping("details"),
+                    days_ago=entry.integer("days_ago"),
+                    start=started,
+                    summary=entry.text("summary", ""),
+                    details=entry.mapping("details"),
                     person=self._person_key(entry.optional_text("person"), where),
                     author=entry.optional_text("author"),
                     task=entry.optional_text("task"),
                     water_body=entry.optional_text("water_body"),
                     corrects=entry.optional_text("corrects"),
-                    flag_reason=entry.text("flag_reason", ""), where=where,
+                    flag_reason=entry.text("flag_reason", ""),
+                    where=where,
                 )
             )
 
@@ -643,9 +719,17 @@ class _Reader:
     def _demonstrations(self) -> None:
         """Each demonstration village: on its river, a creation task, a six-goods score."""
         for demo in self.demonstrations:
-            config = _Entry(demo.config, f"{demo.where} (demonstration section)", (
-                "plan_task", "programme", "task_due_in_days", "assessed_days_ago", "criteria",
-            ))
+            config = _Entry(
+                demo.config,
+                f"{demo.where} (demonstration section)",
+                (
+                    "plan_task",
+                    "programme",
+                    "task_due_in_days",
+                    "assessed_days_ago",
+                    "criteria",
+                ),
+            )
             plan = self.tasks.get(config.text("plan_task"))
             if plan is None:
                 _fail(config.where, f"unknown plan_task {config.text('plan_task')!r}")
@@ -656,8 +740,11 @@ class _Reader:
             if len(demo.scores) != len(criteria):
                 _fail(demo.where, f"{len(criteria)} scores expected, one per criterion")
             scored = [
-                {"name": _Entry(c, config.where, ("name", "max")).text("name"),
-                 "max": c["max"], "awarded": score}
+                {
+                    "name": _Entry(c, config.where, ("name", "max")).text("name"),
+                    "max": c["max"],
+                    "awarded": score,
+                }
                 for c, score in zip(criteria, demo.scores, strict=True)
             ]
             village = self.units[demo.village]
@@ -666,48 +753,82 @@ class _Reader:
                 river.units.append(demo.village)
             people = self.people_at[village.key]
             task_key = f"{village.key}:demonstration"
-            self._add_task(TaskSpec(
-                key=task_key, title=f"{village.name}{programme}创建",
-                description=f"沿{river.name}，按“六个好”标准创建。",
-                category=TaskCategory.KEY_PROJECT, status=demo.status, unit=village.key,
-                issuer=plan.unit, parent=plan.key, assignee=people[0].key if people else None,
-                due_in_days=config.integer("task_due_in_days"), quota_target=None,
-                quota_record_type=None, where=demo.where,
-            ))
+            self._add_task(
+                TaskSpec(
+                    key=task_key,
+                    title=f"{village.name}{programme}创建",
+                    description=f"沿{river.name}，按“六个好”标准创建。",
+                    category=TaskCategory.KEY_PROJECT,
+                    status=demo.status,
+                    unit=village.key,
+                    issuer=plan.unit,
+                    parent=plan.key,
+                    assignee=people[0].key if people else None,
+                    due_in_days=config.integer("task_due_in_days"),
+                    quota_target=None,
+                    quota_record_type=None,
+                    where=demo.where,
+                )
+            )
             total = sum(item["awarded"] for item in scored)
             assessor = next((a.username for a in self.data.accounts if a.unit == plan.unit), None)
-            self._add_record(RecordSpec(
-                key=f"{village.key}:six_goods", type=RecordType.ASSESSMENT, unit=village.key,
-                days_ago=config.integer("assessed_days_ago"), start=time(10, 0),
-                summary=f"{village.name}{programme}“六个好”考评：{total} 分",
-                details={
-                    "scheme": SIX_GOODS, "programme": programme, "river": river.name,
-                    "criteria": scored, "total": total,
-                    "max_total": sum(item["max"] for item in scored),
-                },
-                person=None, author=assessor, task=task_key, water_body=river.key,
-                corrects=None, flag_reason="", where=demo.where,
-            ))
+            self._add_record(
+                RecordSpec(
+                    key=f"{village.key}:six_goods",
+                    type=RecordType.ASSESSMENT,
+                    unit=village.key,
+                    days_ago=config.integer("assessed_days_ago"),
+                    start=time(10, 0),
+                    summary=f"{village.name}{programme}“六个好”考评：{total} 分",
+                    details={
+                        "scheme": SIX_GOODS,
+                        "programme": programme,
+                        "river": river.name,
+                        "criteria": scored,
+                        "total": total,
+                        "max_total": sum(item["max"] for item in scored),
+                    },
+                    person=None,
+                    author=assessor,
+                    task=task_key,
+                    water_body=river.key,
+                    corrects=None,
+                    flag_reason="",
+                    where=demo.where,
+                )
+            )
 
     # -- indicators -----------------------------------------------------------------------
 
     def _indicators(self) -> None:
-        top = _Entry(_load_yaml(self.directory, INDICATORS_FILE), INDICATORS_FILE,
-                     ("indicators", "observations", "expected"))
+        top = _Entry(
+            _load_yaml(self.directory, INDICATORS_FILE),
+            INDICATORS_FILE,
+            ("indicators", "observations", "expected"),
+        )
         catalogue: dict[str, IndicatorSpec] = {}
         for raw in top.items("indicators"):
             code = raw.get("code") if isinstance(raw, dict) else None
             where = f"{INDICATORS_FILE}: indicator {code!r}"
             entry = _Entry(raw, where, ("code", "name", "unit", "aggregation", "dimension_name"))
             indicator = IndicatorSpec(
-                entry.text("code"), entry.text("name"), entry.text("unit"),
+                entry.text("code"),
+                entry.text("name"),
+                entry.text("unit"),
                 entry.choice("aggregation", Aggregation, Aggregation.SUM),
-                entry.text("dimension_name", ""), where,
+                entry.text("dimension_name", ""),
+                where,
             )
             if indicator.code in catalogue:
                 _fail(where, "indicator code used twice")
-            _fits(where, Indicator, code=indicator.code, name=indicator.name,
-                  unit=indicator.unit, dimension_name=indicator.dimension_name)
+            _fits(
+                where,
+                Indicator,
+                code=indicator.code,
+                name=indicator.name,
+                unit=indicator.unit,
+                dimension_name=indicator.dimension_name,
+            )
             catalogue[indicator.code] = indicator
         self.data.indicators = list(catalogue.values())
         for code, rows in top.mapping("observations").items():
@@ -718,9 +839,10 @@ class _Reader:
                 _fail(f"{INDICATORS_FILE}: observations of {code!r}", "expected a list")
             for number, raw in enumerate(rows, start=1):
                 self._observation(raw, observed, f"{INDICATORS_FILE}: {code} #{number}")
-        self.data.seed = self._seed(_Entry(top.mapping("expected"),
-                                           f"{INDICATORS_FILE}: expected", ("unit", "figures")),
-                                    catalogue)
+        self.data.seed = self._seed(
+            _Entry(top.mapping("expected"), f"{INDICATORS_FILE}: expected", ("unit", "figures")),
+            catalogue,
+        )
 
     def _observation(self, raw: object, indicator: IndicatorSpec, where: str) -> None:
         entry = _Entry(raw, where, ("unit", "period", "dimension", "value"))
@@ -730,12 +852,21 @@ class _Reader:
         dimension = entry.text("dimension", "")
         _fits(where, Observation, dimension=dimension)
         if bool(dimension) != bool(indicator.dimension_name):
-            _fail(where, f"a dimension is given exactly when the indicator has one "
-                         f"({indicator.dimension_name or 'none'})")
-        self.data.observations.append(ObservationSpec(
-            indicator.code, self._unit_key(entry.text("unit"), where), period, dimension,
-            entry.decimal("value"), where,
-        ))
+            _fail(
+                where,
+                f"a dimension is given exactly when the indicator has one "
+                f"({indicator.dimension_name or 'none'})",
+            )
+        self.data.observations.append(
+            ObservationSpec(
+                indicator.code,
+                self._unit_key(entry.text("unit"), where),
+                period,
+                dimension,
+                entry.decimal("value"),
+                where,
+            )
+        )
 
     def _seed(self, entry: _Entry, catalogue: dict[str, IndicatorSpec]) -> SeedFigures:
         """The published figures, checked against the rollup of the observations."""
@@ -749,17 +880,25 @@ class _Reader:
             figure = _Entry(raw, where, ("total", "by_dimension"))
             expected = Figure(
                 figure.decimal("total"),
-                {str(k): _decimal(v, f"{where}: {k}")
-                 for k, v in figure.mapping("by_dimension").items()},
+                {
+                    str(k): _decimal(v, f"{where}: {k}")
+                    for k, v in figure.mapping("by_dimension").items()
+                },
             )
-            rows = [o for o in self.data.observations
-                    if o.indicator == code and self.within(o.unit, unit)]
+            rows = [
+                o
+                for o in self.data.observations
+                if o.indicator == code and self.within(o.unit, unit)
+            ]
             actual = rollup(indicator.aggregation, rows)
             if actual.total != expected.total or (
                 expected.by_dimension and actual.by_dimension != expected.by_dimension
             ):
-                _fail(where, f"the observations roll up to {_show(actual)}, "
-                             f"not the expected {_show(expected)}")
+                _fail(
+                    where,
+                    f"the observations roll up to {_show(actual)}, "
+                    f"not the expected {_show(expected)}",
+                )
             figures[code] = expected
         return SeedFigures(unit, self.units[unit].name, figures)
 
@@ -907,16 +1046,22 @@ class _Writer:
         # One at a time, parents first: ``place`` enforces the level rules and sets the path.
         for spec in self.data.units:
             self.units[spec.key] = await OrgUnit.place(
-                code=spec.code, name=spec.name, level=spec.level,
-                parent=self.units[spec.parent] if spec.parent else None, using_db=self.conn,
+                code=spec.code,
+                name=spec.name,
+                level=spec.level,
+                parent=self.units[spec.parent] if spec.parent else None,
+                using_db=self.conn,
             )
 
     async def _water(self) -> None:
         for spec in self.data.water:
             body = await WaterBody.create(
-                code=spec.code, name=spec.name, kind=spec.kind,
+                code=spec.code,
+                name=spec.name,
+                kind=spec.kind,
                 parent_id=self.water[spec.parent] if spec.parent else None,
-                length_km=spec.length_km, using_db=self.conn,
+                length_km=spec.length_km,
+                using_db=self.conn,
             )
             self.water[spec.key] = body.id
             await body.units.add(*(self.units[k] for k in spec.units), using_db=self.conn)
@@ -928,7 +1073,8 @@ class _Writer:
                     unit_id=self.units[link.unit].id,
                     partner_id=self.units[link.partner].id if link.partner else None,
                     water_body_id=self.water[link.water_body] if link.water_body else None,
-                    kind=link.kind, note=link.note,
+                    kind=link.kind,
+                    note=link.note,
                 )
                 for link in self.data.links
             ],
@@ -940,8 +1086,12 @@ class _Writer:
         await Person.bulk_create(
             [
                 Person(
-                    name=p.name, org_unit_id=self.units[p.unit].id, title=p.title,
-                    party_member=p.party_member, phone=p.phone, id_number=p.id_number,
+                    name=p.name,
+                    org_unit_id=self.units[p.unit].id,
+                    title=p.title,
+                    party_member=p.party_member,
+                    phone=p.phone,
+                    id_number=p.id_number,
                 )
                 for p in self.data.people
             ],
@@ -959,8 +1109,11 @@ class _Writer:
         accounts = self.data.accounts
         await User.bulk_create(
             [
-                User(username=a.username, password_hash=self.password_hash,
-                     person_id=self.people[a.person])
+                User(
+                    username=a.username,
+                    password_hash=self.password_hash,
+                    person_id=self.people[a.person],
+                )
                 for a in accounts
             ],
             using_db=self.conn,
@@ -976,7 +1129,9 @@ class _Writer:
         await CasbinRule.bulk_create(
             [
                 CasbinRule(
-                    ptype="g", v0=f"user:{self.users[a.username]}", v1=a.role,
+                    ptype="g",
+                    v0=f"user:{self.users[a.username]}",
+                    v1=a.role,
                     v2=f"{self.units[a.unit].path}*",
                 )
                 for a in accounts
@@ -1001,14 +1156,22 @@ class _Writer:
             if spec.status in CLOSED_STATUSES:
                 closed_at = min(self.now, due_at or self.now) - timedelta(days=1)
             task = await Task.create(
-                title=spec.title, description=spec.description, category=spec.category,
-                status=spec.status, org_unit_id=self.units[spec.unit].id,
-                issuer_unit_id=self.units[spec.issuer].id, issued_by_id=issued_by,
+                title=spec.title,
+                description=spec.description,
+                category=spec.category,
+                status=spec.status,
+                org_unit_id=self.units[spec.unit].id,
+                issuer_unit_id=self.units[spec.issuer].id,
+                issued_by_id=issued_by,
                 assignee_id=self.people[spec.assignee] if spec.assignee else None,
-                parent_id=self.tasks[spec.parent] if spec.parent else None, due_at=due_at,
-                quota_target=spec.quota_target, quota_record_type=spec.quota_record_type,
-                submitted_by_id=submitted_by, version=STATUS_VERSION[spec.status],
-                closed_at=closed_at, using_db=self.conn,
+                parent_id=self.tasks[spec.parent] if spec.parent else None,
+                due_at=due_at,
+                quota_target=spec.quota_target,
+                quota_record_type=spec.quota_record_type,
+                submitted_by_id=submitted_by,
+                version=STATUS_VERSION[spec.status],
+                closed_at=closed_at,
+                using_db=self.conn,
             )
             self.tasks[spec.key] = task.id
 
@@ -1021,15 +1184,20 @@ class _Writer:
         if person is None and spec.author is not None:
             person = self.people[self._account(spec.author).person]
         return AccountabilityRecord(
-            type=spec.type, org_unit_id=self.units[spec.unit].id,
-            author_id=self.users[spec.author] if spec.author else None, person_id=person,
+            type=spec.type,
+            org_unit_id=self.units[spec.unit].id,
+            author_id=self.users[spec.author] if spec.author else None,
+            person_id=person,
             task_id=self.tasks[spec.task] if spec.task else None,
             water_body_id=self.water[spec.water_body] if spec.water_body else None,
             corrects_id=self.records[spec.corrects] if spec.corrects else None,
             occurred_at=occurred_at,
             ended_at=occurred_at + timedelta(minutes=duration)
-            if spec.type is RecordType.PATROL and duration is not None else None,
-            summary=spec.summary, details=spec.details, flagged=bool(spec.flag_reason),
+            if spec.type is RecordType.PATROL and duration is not None
+            else None,
+            summary=spec.summary,
+            details=spec.details,
+            flagged=bool(spec.flag_reason),
             flag_reason=spec.flag_reason,
         )
 
@@ -1055,8 +1223,13 @@ class _Writer:
     async def _indicators(self) -> None:
         await Indicator.bulk_create(
             [
-                Indicator(code=i.code, name=i.name, unit=i.unit, aggregation=i.aggregation,
-                          dimension_name=i.dimension_name)
+                Indicator(
+                    code=i.code,
+                    name=i.name,
+                    unit=i.unit,
+                    aggregation=i.aggregation,
+                    dimension_name=i.dimension_name,
+                )
                 for i in self.data.indicators
             ],
             using_db=self.conn,
@@ -1068,8 +1241,13 @@ class _Writer:
         )
         await Observation.bulk_create(
             [
-                Observation(indicator_id=ids[o.indicator], org_unit_id=self.units[o.unit].id,
-                            period=o.period, dimension=o.dimension, value=o.value)
+                Observation(
+                    indicator_id=ids[o.indicator],
+                    org_unit_id=self.units[o.unit].id,
+                    period=o.period,
+                    dimension=o.dimension,
+                    value=o.value,
+                )
                 for o in self.data.observations
             ],
             using_db=self.conn,

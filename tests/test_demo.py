@@ -37,12 +37,27 @@ from resolvers.security import verify_password
 from tests.conftest import ON_POSTGRES
 
 DESIGN_ACCOUNTS = (
-    "county_admin", "zhaxi_head", "luobu_head", "village_sec", "grid_leader", "inspector",
-    "dept_head", "yzh_admin", "enterprise_chief",
+    "county_admin",
+    "zhaxi_head",
+    "luobu_head",
+    "village_sec",
+    "grid_leader",
+    "inspector",
+    "dept_head",
+    "yzh_admin",
+    "enterprise_chief",
 )
 TABLES = (
-    OrgUnit, OrgLink, WaterBody, Person, User, CasbinRule, Task, AccountabilityRecord,
-    Indicator, Observation,
+    OrgUnit,
+    OrgLink,
+    WaterBody,
+    Person,
+    User,
+    CasbinRule,
+    Task,
+    AccountabilityRecord,
+    Indicator,
+    Observation,
 )
 # Weixin county's published outcome figures for the Chishui basin.
 FISH = {
@@ -142,8 +157,11 @@ async def test_a_failure_while_writing_leaves_the_database_empty(
 
 def test_an_unknown_key_names_the_file_and_the_entry(tmp_path: Path) -> None:
     data = _copy_data(tmp_path)
-    _edit(data / "accounts.yaml", "role: enterprise_chief, unit: e06", "role: enterprise_chief, "
-          "unit: e99")
+    _edit(
+        data / "accounts.yaml",
+        "role: enterprise_chief, unit: e06",
+        "role: enterprise_chief, unit: e99",
+    )
 
     with pytest.raises(DemoDataError, match=r"accounts\.yaml: account 'enterprise_chief'.*'e99'"):
         read_demo(data)
@@ -159,8 +177,11 @@ def test_a_code_too_long_for_its_column_is_refused(tmp_path: Path) -> None:
 
 def test_a_bad_level_names_the_file_and_the_unit(tmp_path: Path) -> None:
     data = _copy_data(tmp_path)
-    _edit(data / "weixin.yaml", "name: 扎西镇\n        level: TOWNSHIP",
-          "name: 扎西镇\n        level: VILLAGE")
+    _edit(
+        data / "weixin.yaml",
+        "name: 扎西镇\n        level: TOWNSHIP",
+        "name: 扎西镇\n        level: VILLAGE",
+    )
 
     with pytest.raises(DemoDataError, match=r"weixin\.yaml: unit 'zhaxi': bad level"):
         read_demo(data)
@@ -168,8 +189,11 @@ def test_a_bad_level_names_the_file_and_the_unit(tmp_path: Path) -> None:
 
 def test_observations_that_miss_the_published_figures_are_refused(tmp_path: Path) -> None:
     data = _copy_data(tmp_path)
-    _edit(data / "indicators.yaml", "dimension: Percocypris pingi, value: 1591",
-          "dimension: Percocypris pingi, value: 1592")
+    _edit(
+        data / "indicators.yaml",
+        "dimension: Percocypris pingi, value: 1591",
+        "dimension: Percocypris pingi, value: 1592",
+    )
 
     with pytest.raises(DemoDataError, match=r"indicators\.yaml: expected, fish_fry_released"):
         read_demo(data)
@@ -180,7 +204,8 @@ def test_seed_figures_are_the_published_ones() -> None:
 
     assert seed.unit_name == "威信县"
     assert {code: f.total for code, f in seed.figures.items()} == {
-        **SUMS, "forest_cover_pct": FOREST_COVER,
+        **SUMS,
+        "forest_cover_pct": FOREST_COVER,
     }
     assert seed.figures["fish_fry_released"].by_dimension == FISH
 
@@ -202,7 +227,9 @@ async def test_every_design_account_logs_in_with_demo_pass(demo: None) -> None:
 
 async def test_each_account_holds_its_role_at_the_right_unit(demo: None) -> None:
     weixin, zhaxi, luobu = (
-        await _unit_named("威信县"), await _unit_named("扎西镇"), await _unit_named("罗布镇")
+        await _unit_named("威信县"),
+        await _unit_named("扎西镇"),
+        await _unit_named("罗布镇"),
     )
     yangzonghai = await OrgUnit.get(level=OrgLevel.COUNTY, name__contains="阳宗海")
 
@@ -214,7 +241,9 @@ async def test_each_account_holds_its_role_at_the_right_unit(demo: None) -> None
 
     role, village = await _grant("village_sec")
     assert (role, village.level, village.parent_id) == (
-        "village_secretary", OrgLevel.VILLAGE, zhaxi.id
+        "village_secretary",
+        OrgLevel.VILLAGE,
+        zhaxi.id,
     )
     role, grid = await _grant("grid_leader")
     assert (role, grid.level) == ("grid_leader", OrgLevel.GRID)
@@ -222,10 +251,13 @@ async def test_each_account_holds_its_role_at_the_right_unit(demo: None) -> None
 
     role, department = await _grant("dept_head")
     assert (role, department.level, department.parent_id) == (
-        "department_head", OrgLevel.DEPARTMENT, weixin.id
+        "department_head",
+        OrgLevel.DEPARTMENT,
+        weixin.id,
     )
     paired = [
-        link.partner for link in await OrgLink.filter(
+        link.partner
+        for link in await OrgLink.filter(
             unit_id=department.id, kind=LinkKind.CO_BUILDING
         ).prefetch_related("partner")
     ]
@@ -319,8 +351,15 @@ async def test_records_carry_their_type_specific_details(demo: None) -> None:
         by_type[record.type].append(record)
 
     for patrol in by_type[RecordType.PATROL]:
-        assert {"segment", "start", "end", "duration_min", "distance_km", "findings",
-                "photos"} <= set(patrol.details)
+        assert {
+            "segment",
+            "start",
+            "end",
+            "duration_min",
+            "distance_km",
+            "findings",
+            "photos",
+        } <= set(patrol.details)
         assert patrol.ended_at is not None and patrol.ended_at > patrol.occurred_at
     assert any(p.flagged and p.flag_reason for p in by_type[RecordType.PATROL])
     for cleanup in by_type[RecordType.CLEANUP]:
@@ -345,7 +384,8 @@ async def test_records_carry_their_type_specific_details(demo: None) -> None:
 async def test_yangzonghai_has_22_enterprise_river_chiefs(demo: None) -> None:
     yangzonghai = await OrgUnit.get(level=OrgLevel.COUNTY, name__contains="阳宗海")
     enterprises = await OrgUnit.filter(
-        level=OrgLevel.ENTERPRISE, path__gte=yangzonghai.path,
+        level=OrgLevel.ENTERPRISE,
+        path__gte=yangzonghai.path,
         path__lt=upper_bound(yangzonghai.path),
     )
 
@@ -359,7 +399,8 @@ async def test_yangzonghai_has_22_enterprise_river_chiefs(demo: None) -> None:
 async def test_yangzonghai_has_6_rivers_each_paired_with_a_department(demo: None) -> None:
     yangzonghai = await OrgUnit.get(level=OrgLevel.COUNTY, name__contains="阳宗海")
     rivers = [
-        river for river in await WaterBody.filter(kind=WaterKind.RIVER).prefetch_related("units")
+        river
+        for river in await WaterBody.filter(kind=WaterKind.RIVER).prefetch_related("units")
         if river.units and all(u.path.startswith(yangzonghai.path) for u in river.units)
     ]
     pairings = await OrgLink.filter(
@@ -374,7 +415,8 @@ async def test_yangzonghai_has_6_rivers_each_paired_with_a_department(demo: None
 async def test_yangzonghai_has_13_demonstration_villages_on_4_rivers(demo: None) -> None:
     yangzonghai = await OrgUnit.get(level=OrgLevel.COUNTY, name__contains="阳宗海")
     assessments = [
-        record for record in await AccountabilityRecord.filter(
+        record
+        for record in await AccountabilityRecord.filter(
             type=RecordType.ASSESSMENT
         ).prefetch_related("org_unit", "water_body__units")
         if record.details.get("scheme") == SIX_GOODS
@@ -419,9 +461,11 @@ async def test_weixin_rolls_up_to_the_published_figures(demo: None) -> None:
     assert sum(latest) / len(latest) == FOREST_COVER
     assert all(sum(v) / len(v) < FOREST_COVER for p, v in forest.items() if p != max(forest))
     # Observations spread over several townships, not one county-level row per figure.
-    townships = await Observation.filter(
-        org_unit__parent_id=weixin.id, org_unit__level=OrgLevel.TOWNSHIP
-    ).distinct().values_list("org_unit_id", flat=True)
+    townships = (
+        await Observation.filter(org_unit__parent_id=weixin.id, org_unit__level=OrgLevel.TOWNSHIP)
+        .distinct()
+        .values_list("org_unit_id", flat=True)
+    )
     assert len(set(townships)) >= 5
 
 
@@ -432,7 +476,10 @@ async def test_the_indicator_rollup_reproduces_the_published_figures(demo: None)
     user = await User.get(username="county_admin")
     context = RequestContext(
         viewer=Viewer(id=user.id, username=user.username, person_id=user.person_id),
-        policy=engine, request_id="test-demo", secret="s" * 40, token_ttl_seconds=60,
+        policy=engine,
+        request_id="test-demo",
+        secret="s" * 40,
+        token_ttl_seconds=60,
     )
     weixin = await _unit_named("威信县")
 
