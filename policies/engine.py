@@ -8,9 +8,10 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import casbin
+from tortoise.transactions import in_transaction
 
 from models.enums import OrgLevel
 from models.org import OrgLink
@@ -18,12 +19,16 @@ from models.paths import path_ids
 from models.policy import CasbinRule
 from policies.adapter import TortoiseAdapter, rule_fields
 
+if TYPE_CHECKING:
+    from tortoise.backends.base.client import BaseDBAsyncClient
+
 log = logging.getLogger("riverchief.policy")
 
 POLICY_DIR = Path(__file__).parent
 MODEL_PATH = POLICY_DIR / "model.conf"
 ROLES_PATH = POLICY_DIR / "roles.csv"
 ALL_LEVELS = "*"
+SEED_LOCK_KEY = 0x72636864  # serialises first-start seeding across processes (PostgreSQL)
 ROLES = (
     "county_admin",
     "township_head",
@@ -79,6 +84,8 @@ def grant_prefix(domain: str) -> str:
 class Watcher(Protocol):
     async def publish(self) -> None: ...
 
+    async def announce(self, conn: BaseDBAsyncClient) -> None: ...
+
 
 class PolicyEngine:
     """Owns the enforcer. Reload after any change to rules or pairings."""
@@ -94,24 +101,49 @@ class PolicyEngine:
         self.generation = 0
         self.watcher: Watcher | None = None
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> PolicyEngine:
+        """Shared, never copied.
+
+        pycasbin deep-copies its model on every ``load_policy``, and the model reaches this
+        engine through the matching functions bound to it. A copy would be wasted work, and
+        with a watcher attached it would try to copy a live database connection and fail.
+        """
+        return self
+
     # -- loading ---------------------------------------------------------------------------
 
     async def seed_if_empty(self) -> bool:
-        """Load the shipped role policy into an empty rule table (first start)."""
-        if await CasbinRule.filter(ptype="p").exists():
-            return False
-        await CasbinRule.bulk_create(
-            [
-                CasbinRule(**rule_fields("p", [r.role, r.level, r.resource, r.action]))
-                for r in read_role_policy()
-            ]
-        )
+        """Load the shipped role policy into an empty rule table (first start).
+
+        Processes starting together on an empty PostgreSQL database take turns, so the
+        policy is written once.
+        """
+        async with in_transaction() as conn:
+            if conn.capabilities.dialect == "postgres":
+                await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [SEED_LOCK_KEY])
+            if await CasbinRule.filter(ptype="p").using_db(conn).exists():
+                return False
+            await CasbinRule.bulk_create(
+                [
+                    CasbinRule(**rule_fields("p", [r.role, r.level, r.resource, r.action]))
+                    for r in read_role_policy()
+                ],
+                using_db=conn,
+            )
         log.info("seeded the role policy from %s", ROLES_PATH.name)
         return True
 
     async def reload(self) -> None:
+        """Rules, grants and pairings from the database, swapped in together.
+
+        The pairings are read first: ``load_policy`` clears the role managers that Casbin
+        caches per unit (built with the pairings of their time) after its last wait, and the
+        new pairings take their place before anything else can run. A request running
+        meanwhile sees the old policy or the new one, never a cache of one with the other.
+        """
+        links = await self._load_links()
         await self.enforcer.load_policy()
-        self._links = await self._load_links()
+        self._links = links
         self._index()
         self.generation += 1
 
@@ -184,8 +216,14 @@ class PolicyEngine:
         await self.enforcer.add_named_grouping_policy("g", grant.subject, grant.role, grant.domain)
         self._index()
 
+    async def announce_change(self, conn: BaseDBAsyncClient) -> None:
+        """Inside the transaction that changes rules or grants: every other server process
+        hears of it when, and only if, the transaction commits (no-op with one process)."""
+        if self.watcher is not None:
+            await self.watcher.announce(conn)
+
     async def publish_change(self) -> None:
-        """Tell every other server process to reload (no-op with a single process)."""
+        """Tell every other server process to reload now (for changes already committed)."""
         if self.watcher is not None:
             await self.watcher.publish()
 

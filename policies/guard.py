@@ -3,16 +3,24 @@
 ``Can(resource, action)`` on a field refuses anonymous viewers (``UNAUTHENTICATED``) and
 viewers whose roles never allow the action anywhere (``FORBIDDEN``). ``require`` decides for
 one object: allowed, ``FORBIDDEN`` when the viewer may see the object but not act on it, or
-``NOT_FOUND`` when the object is outside the viewer's scope. Every denial is logged.
+``NOT_FOUND`` when the object is outside the viewer's scope. Every denial is logged, on the
+``riverchief.access`` logger: by the guard and ``require`` where they refuse, and by the
+guard's ``DenialLog`` for whatever else a root field refused (an object asked for by id that
+reads as null, a payload error ``NOT_FOUND`` or ``FORBIDDEN``).
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 from typing import Any
 
 from graphql import GraphQLError
-from strawberry.extensions.field_extension import FieldExtension
+from strawberry.extensions.field_extension import (
+    AsyncExtensionResolver,
+    FieldExtension,
+    SyncExtensionResolver,
+)
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.types import Info
 
@@ -23,6 +31,8 @@ log = logging.getLogger("riverchief.access")
 
 UNAUTHENTICATED = "UNAUTHENTICATED"
 FORBIDDEN = "FORBIDDEN"
+DENIAL_CODES = frozenset({ErrorCode.NOT_FOUND.value, ErrorCode.FORBIDDEN.value, UNAUTHENTICATED})
+DENIALS = ("access", "denials")  # the per-request count of denials logged
 
 
 def viewer_of(info: Info) -> Viewer | None:
@@ -31,6 +41,8 @@ def viewer_of(info: Info) -> Viewer | None:
 
 
 def log_denial(context: RequestContext, resource: str, action: str, target: str) -> None:
+    """One line per refusal: who, what, on which object (a path, an id, or ``*``)."""
+    context.cache[DENIALS] = context.cache.get(DENIALS, 0) + 1
     viewer = context.viewer.id if context.viewer else None
     log.warning(
         "access denied viewer=%s resource=%s action=%s target=%s request=%s",
@@ -66,6 +78,7 @@ class Can(BasePermission):
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         context: RequestContext = info.context
         if context.viewer is None:
+            log_denial(context, self.resource, self.action, "*")
             raise GraphQLError(
                 "Authentication required: log in and send the token as a bearer token.",
                 extensions={"code": UNAUTHENTICATED},
@@ -80,7 +93,72 @@ class Can(BasePermission):
 
 def guard(*permissions: BasePermission) -> list[FieldExtension]:
     """The extension list for a field: ``extensions=guard(Can("task", "read"))``."""
-    return [PermissionExtension(permissions=list(permissions))]
+    named = next((p for p in permissions if isinstance(p, Can)), None)
+    return [
+        PermissionExtension(permissions=list(permissions)),
+        DenialLog(named.resource, named.action) if named else DenialLog("node", "read"),
+    ]
+
+
+class DenialLog(FieldExtension):
+    """Logs what a root field refused that its resolver did not log already.
+
+    An object asked for by id (any ``id`` / ``…_id`` argument) that comes back null is not
+    found or out of scope; a payload whose ``errors`` hold ``NOT_FOUND`` or ``FORBIDDEN`` and a
+    top-level error with one of those codes are refusals too. Nested fields are left alone:
+    a list narrowed by scope is the viewer's view, not a refusal.
+    """
+
+    def __init__(self, resource: str, action: str) -> None:
+        self.resource = resource
+        self.action = action
+
+    def resolve(self, next_: SyncExtensionResolver, source: Any, info: Info, **kwargs: Any) -> Any:
+        before = info.context.cache.get(DENIALS, 0)
+        try:
+            result = next_(source, info, **kwargs)
+        except GraphQLError as error:
+            self._refused_with(info, before, error)
+            raise
+        self._check(info, before, kwargs, result)
+        return result
+
+    async def resolve_async(
+        self, next_: AsyncExtensionResolver, source: Any, info: Info, **kwargs: Any
+    ) -> Any:
+        before = info.context.cache.get(DENIALS, 0)
+        try:
+            pending = next_(source, info, **kwargs)
+            if inspect.isasyncgen(pending):  # a subscription: its events are scoped rows
+                return pending
+            result = await pending
+        except GraphQLError as error:
+            self._refused_with(info, before, error)
+            raise
+        self._check(info, before, kwargs, result)
+        return result
+
+    def _refused_with(self, info: Info, before: int, error: GraphQLError) -> None:
+        code = (error.extensions or {}).get("code")
+        if code in DENIAL_CODES and info.context.cache.get(DENIALS, 0) == before:
+            log_denial(info.context, self.resource, self.action, f"{info.field_name}: {code}")
+
+    def _check(self, info: Info, before: int, kwargs: dict[str, Any], result: Any) -> None:
+        context: RequestContext = info.context
+        if context.cache.get(DENIALS, 0) != before:
+            return  # the resolver logged it where it decided
+        if result is None:
+            asked = {k: v for k, v in kwargs.items() if k == "id" or k.endswith("_id")}
+            if asked:
+                target = ",".join(f"{k}={v}" for k, v in sorted(asked.items()))
+                log_denial(context, self.resource, self.action, f"{info.field_name}({target})")
+            return
+        for error in getattr(result, "errors", None) or ():
+            code = getattr(error, "code", None)
+            if code is not None and str(getattr(code, "value", code)) in DENIAL_CODES:
+                field = getattr(error, "field", None) or ""
+                log_denial(context, self.resource, self.action, f"{info.field_name}.{field}")
+                return
 
 
 def allowed(context: RequestContext, resource: str, action: str, path: str, level: str) -> bool:
@@ -120,6 +198,7 @@ class LoggedIn(BasePermission):
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         if viewer_of(info) is None:
+            log_denial(info.context, "node", "read", "*")
             raise GraphQLError(
                 "Authentication required: log in and send the token as a bearer token.",
                 extensions={"code": UNAUTHENTICATED},

@@ -30,8 +30,10 @@ def explain(
         if rule_level is None:
             continue
         covers = any(unit.path.startswith(p) for p in engine.reach(grant.prefix))
-        seen_from_below = (resource, action) == ("org", "read") and grant.prefix.startswith(
-            unit.path
+        seen_from_below = (
+            (resource, action) == ("org", "read")
+            and rule_level == ALL_LEVELS
+            and grant.prefix.startswith(unit.path)
         )
         if covers or seen_from_below:
             return Explanation(True, grant, f"p, {grant.role}, {rule_level}, {resource}, {action}")

@@ -11,7 +11,7 @@ from models.org import OrgUnit
 from models.people import User
 from models.policy import CasbinRule
 from policies.engine import ALL_LEVELS, ROLES, Grant
-from policies.guard import allowed, require
+from policies.guard import allowed, log_denial, require
 from resolvers.audit import append_event
 from resolvers.context import RequestContext
 from resolvers.errors import DomainError, ErrorCode
@@ -42,11 +42,13 @@ async def _target(
         raise DomainError(ErrorCode.VALIDATION, f"Unknown role {role!r}.", "role")
     unit = await get_unit(context, unit_id)
     if unit is None:
+        log_denial(context, "grant", "grant", f"unit:{unit_id}")
         raise DomainError(ErrorCode.NOT_FOUND, "No such org unit.", "orgUnitId")
     user = await User.get_or_none(id=user_id)
     if user is None:
         raise DomainError(ErrorCode.NOT_FOUND, "No such user.", "userId")
     if context.viewer is not None and user.id == context.viewer.id:
+        log_denial(context, "grant", "grant", unit.path)
         raise DomainError(
             ErrorCode.FORBIDDEN, "Nobody grants or revokes their own roles.", "userId"
         )
@@ -60,7 +62,25 @@ async def _target(
         read_resource="org",
     )
     _require_rights_of(context, role, unit)
+    await _require_reach(context, role, unit)
     return user, unit
+
+
+async def _require_reach(context: RequestContext, role: str, unit: OrgUnit) -> None:
+    """A role held at ``unit`` also reaches the units it is paired with (OrgLink): the
+    granter must govern those too, with the same rights, or the grant would reach past them."""
+    beyond = [p for p in context.policy.reach(unit.path) if not p.startswith(unit.path)]
+    if not beyond:
+        return
+    for partner in await OrgUnit.filter(path__in=beyond).order_by("path"):
+        if not allowed(context, "grant", "grant", partner.path, partner.level.value):
+            log_denial(context, "grant", "grant", partner.path)
+            raise DomainError(
+                ErrorCode.FORBIDDEN,
+                "This unit is paired with units outside your scope: a role here would reach them.",
+                "orgUnitId",
+            )
+        _require_rights_of(context, role, partner)
 
 
 def _require_rights_of(context: RequestContext, role: str, unit: OrgUnit) -> None:
@@ -69,6 +89,7 @@ def _require_rights_of(context: RequestContext, role: str, unit: OrgUnit) -> Non
         levels = [lvl.value for lvl in OrgLevel] if level == ALL_LEVELS else [level]
         for lvl in levels:
             if not allowed(context, resource, action, unit.path, lvl):
+                log_denial(context, resource, action, unit.path)
                 raise DomainError(
                     ErrorCode.FORBIDDEN,
                     f"{role} may {action} {resource}, which you may not do here.",
@@ -87,6 +108,7 @@ async def grant_role(
         )
         if not created:
             raise DomainError(ErrorCode.CONFLICT, "That role is already granted there.", "role")
+        await context.policy.announce_change(conn)
         await append_event(
             conn,
             context,
@@ -97,7 +119,6 @@ async def grant_role(
             after={"user_id": user.id, "role": role, "unit": unit.path},
         )
     await context.policy.apply_grant(grant)
-    await context.policy.publish_change()
     return RoleGrantRow(role, unit)
 
 
@@ -114,6 +135,7 @@ async def revoke_role(
         )
         if not deleted:
             raise DomainError(ErrorCode.NOT_FOUND, "That role is not granted there.", "role")
+        await context.policy.announce_change(conn)
         await append_event(
             conn,
             context,
@@ -124,5 +146,4 @@ async def revoke_role(
             before={"user_id": user.id, "role": role, "unit": unit.path},
         )
     await context.policy.apply_revoke(grant)
-    await context.policy.publish_change()
     return RoleGrantRow(role, unit)

@@ -81,6 +81,6 @@ class PgListener:
                 if self.on_reconnect is not None:
                     await self.on_reconnect()
                 log.warning("listener on %s reconnected", self.channel)
-            except (OSError, asyncpg.PostgresError) as exc:
+            except Exception as exc:  # whatever went wrong, keep trying: never stop listening
                 delay = min(delay * 2, 5.0)
                 log.warning("listener on %s cannot reconnect yet: %s", self.channel, exc)
