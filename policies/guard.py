@@ -83,12 +83,21 @@ class Can(BasePermission):
                 "Authentication required: log in and send the token as a bearer token.",
                 extensions={"code": UNAUTHENTICATED},
             )
-        held = {g.role for g in context.policy.grants_of(context.viewer.subject)}
-        for resource, action in self.pairs:
-            if held & set(context.policy.roles_with(resource, action)):
-                return True
+        if holds_anywhere(context, *self.pairs):
+            return True
         log_denial(context, self.resource, self.action, "*")
         return False
+
+
+def holds_anywhere(context: RequestContext, *pairs: tuple[str, str]) -> bool:
+    """Some grant of the viewer's allows one of the (resource, action) pairs at some unit.
+
+    For shared objects that belong to no unit (water bodies, the metric catalogue).
+    """
+    if context.viewer is None:
+        return False
+    held = {g.role for g in context.policy.grants_of(context.viewer.subject)}
+    return any(held & set(context.policy.roles_with(r, a)) for r, a in pairs)
 
 
 def guard(*permissions: BasePermission) -> list[FieldExtension]:

@@ -8,7 +8,7 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 from tortoise.models import Model
 
-from models.org import OrgUnit
+from models.org import OrgUnit, WaterBody
 from models.people import Person, User
 from models.record import AccountabilityRecord
 from models.task import Task
@@ -32,6 +32,7 @@ class Loaders:
         self.user: DataLoader[int, User | None] = _by_id(User)
         self.task: DataLoader[int, Task | None] = _by_id(Task)
         self.record: DataLoader[int, AccountabilityRecord | None] = _by_id(AccountabilityRecord)
+        self.water_body: DataLoader[int, WaterBody | None] = _by_id(WaterBody)
 
 
 class Batches:

@@ -27,6 +27,7 @@ from schema.query import Query
 from schema.record import Record
 from schema.subscription import Subscription
 from schema.task import Task
+from schema.water import Indicator, WaterBody
 
 CACHE_SIZE = 1024
 
@@ -66,7 +67,7 @@ def build_schema(options: SchemaOptions | None = None) -> RiverchiefSchema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[OrgUnit, Task, Person, User, Record],
+        types=[OrgUnit, Task, Person, User, Record, WaterBody, Indicator],
         extensions=extensions,
     )
 

@@ -9,8 +9,9 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import Info
 
+from models.indicator import Indicator as IndicatorModel
 from models.people import User as UserModel
-from policies.guard import Anyone, Can, LoggedIn, guard
+from policies.guard import Anyone, Can, LoggedIn, guard, holds_anywhere
 from resolvers import org as org_resolvers
 from resolvers.audit_queries import get_event, list_events, usernames, verify_chain
 from resolvers.errors import DomainError
@@ -30,6 +31,7 @@ from schema.org import OrgUnit
 from schema.people import Person, RoleGrant, User
 from schema.record import Record, RecordFilter, record_query
 from schema.task import Task, TaskFilter, TaskOrder, task_query
+from schema.water import Indicator, WaterBody
 
 First = Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)]
 After = Annotated[str | None, strawberry.argument(description=AFTER_DESCRIPTION)]
@@ -63,11 +65,17 @@ class Query:
         if type_name == "AuditEvent":
             event = await get_event(context, pk)
             return AuditEvent.of(event, await usernames([event])) if event else None
+        if type_name == "WaterBody" and holds_anywhere(context, ("org", "read")):
+            return WaterBody.maybe(await loaders(context).water_body.load(pk))
+        if type_name == "Indicator" and holds_anywhere(context, ("indicator", "read")):
+            metric = await IndicatorModel.get_or_none(id=pk)
+            return Indicator.of(metric) if metric else None
         if type_name == "Record":
             return Record.maybe(await get_record(context, pk))
         if type_name == "Person":
-            found = await visible_person(context, await loaders(context).person.load(pk))
-            return Person.of(found) if found is not None else None
+            return Person.maybe(
+                await visible_person(context, await loaders(context).person.load(pk))
+            )
         if type_name == "User" and context.viewer is not None and pk == context.viewer.id:
             user = await loaders(context).user.load(pk)
             return User.of(user) if user is not None else None
@@ -150,6 +158,13 @@ class Query:
     )
     async def verify_audit_chain(self) -> AuditChainReport:
         return AuditChainReport.of(await verify_chain())
+
+    @strawberry.field(
+        extensions=guard(Can("indicator", "read")),
+        description="The metric catalogue: what `indicatorRollup` can roll up.",
+    )
+    async def indicators(self) -> list[Indicator]:
+        return [Indicator.of(row) for row in await IndicatorModel.all().order_by("code")]
 
     @strawberry.field(
         extensions=guard(Can("indicator", "read")),

@@ -12,12 +12,14 @@ from strawberry.types import Info
 from models import enums
 from models.record import AccountabilityRecord
 from resolvers import org as org_resolvers
+from resolvers.loaders import loaders
 from resolvers.records import RaisedTask, RecordQuery, get_record
 from resolvers.tasks import get_task
 from schema.context import ctx
 from schema.enums import TaskCategory
 from schema.node import Node, pk_of, to_global_id
 from schema.org import OrgUnit
+from schema.water import WaterBody
 
 if TYPE_CHECKING:
     from schema.task import Task
@@ -72,6 +74,12 @@ class Record(Node):
         from schema.task import Task
 
         return Task.maybe(await get_task(ctx(info), self._model.task_id))
+
+    @strawberry.field(description="The river segment or lake concerned, if any.")
+    async def water_body(self, info: Info) -> WaterBody | None:
+        if self._model.water_body_id is None:
+            return None
+        return WaterBody.maybe(await loaders(ctx(info)).water_body.load(self._model.water_body_id))
 
     @strawberry.field(description="The record this one corrects, if it is a correction.")
     async def corrects(self, info: Info) -> Record | None:

@@ -1,0 +1,67 @@
+"""Shared objects that belong to no unit: water bodies and the metric catalogue."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from models import enums
+from models.indicator import Indicator as IndicatorModel
+from models.org import WaterBody as WaterBodyModel
+from resolvers.loaders import loaders
+from schema.context import ctx
+from schema.node import Node, to_global_id
+
+strawberry.enum(enums.WaterKind, description="Basin, river, river segment or lake.")
+
+
+@strawberry.type(description="A basin, river, river segment or lake that units are paired with.")
+class WaterBody(Node):
+    code: str = strawberry.field(description="A stable code, unique across the system.")
+    name: str = strawberry.field(description="The water body's name, e.g. 倒流河罗布段.")
+    kind: enums.WaterKind = strawberry.field(description="Basin, river, segment or lake.")
+    length_km: float | None = strawberry.field(description="Length along the bank, if known.")
+    _model: strawberry.Private[WaterBodyModel]
+
+    @classmethod
+    def of(cls, body: WaterBodyModel) -> WaterBody:
+        return cls(
+            id=to_global_id("WaterBody", body.id),
+            code=body.code,
+            name=body.name,
+            kind=body.kind,
+            length_km=float(body.length_km) if body.length_km is not None else None,
+            _model=body,
+        )
+
+    @classmethod
+    def maybe(cls, body: WaterBodyModel | None) -> WaterBody | None:
+        return cls.of(body) if body is not None else None
+
+    @strawberry.field(description="The basin or river this is part of.")
+    async def parent(self, info: Info) -> WaterBody | None:
+        if self._model.parent_id is None:
+            return None
+        return WaterBody.maybe(await loaders(ctx(info)).water_body.load(self._model.parent_id))
+
+
+@strawberry.type(description="A metric of the catalogue, e.g. fish fry released.")
+class Indicator(Node):
+    code: str = strawberry.field(description="The code `indicatorRollup` takes as `metric`.")
+    name: str = strawberry.field(description="What it measures.")
+    unit: str = strawberry.field(description="The measurement unit, e.g. `t` or `mu`.")
+    aggregation: str = strawberry.field(description="SUM, LATEST or AVERAGE over a subtree.")
+    dimension_name: str = strawberry.field(
+        description="What `byDimension` splits by (e.g. species); empty if nothing."
+    )
+
+    @classmethod
+    def of(cls, row: IndicatorModel) -> Indicator:
+        return cls(
+            id=to_global_id("Indicator", row.id),
+            code=row.code,
+            name=row.name,
+            unit=row.unit,
+            aggregation=row.aggregation.value,
+            dimension_name=row.dimension_name,
+        )
