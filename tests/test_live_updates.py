@@ -92,27 +92,33 @@ def open_task(server: Server, token: str, unit: str) -> dict[str, Any]:
     return node
 
 
-async def test_a_change_in_scope_reaches_the_subscriber(servers: tuple[Server, Server]) -> None:
+async def test_only_the_township_where_a_task_changed_hears_of_it(
+    servers: tuple[Server, Server],
+) -> None:
+    """Two subscribers in different townships, on the process that did not make the change."""
     writer, reader = servers
     admin = writer.login("county_admin")
     zhaxi, luobu = unit_id(writer, admin, "扎西镇"), unit_id(writer, admin, "罗布镇")
-    inside, outside = open_task(writer, admin, zhaxi), open_task(writer, admin, luobu)
+    in_zhaxi, in_luobu = open_task(writer, admin, zhaxi), open_task(writer, admin, luobu)
 
-    ws = await open_subscription(reader, reader.login("zhaxi_head"), {"unit": None})
+    zhaxi_ws = await open_subscription(reader, reader.login("zhaxi_head"), {"unit": None})
+    luobu_ws = await open_subscription(reader, reader.login("luobu_head"), {"unit": None})
     try:
-        outside_result = writer.graphql(URGE, {"id": outside["id"]}, admin)
-        inside_result = writer.graphql(URGE, {"id": inside["id"]}, admin)
-        assert outside_result["data"]["transitionTask"]["errors"] == []
-        assert inside_result["data"]["transitionTask"]["errors"] == []
-
-        message = await next_message(ws)
+        first = writer.graphql(URGE, {"id": in_zhaxi["id"]}, admin)
+        assert first["data"]["transitionTask"]["errors"] == []
+        zhaxi_heard = await next_message(zhaxi_ws)
+        # luobu's first message must be luobu's own change, made after zhaxi's.
+        second = writer.graphql(URGE, {"id": in_luobu["id"]}, admin)
+        assert second["data"]["transitionTask"]["errors"] == []
+        luobu_heard = await next_message(luobu_ws)
     finally:
-        await ws.close()
+        await zhaxi_ws.close()
+        await luobu_ws.close()
 
-    assert message["type"] == "next", message
-    change = message["payload"]["data"]["taskChanged"]
-    assert change["action"] == "task.urge"
-    assert change["task"]["id"] == inside["id"]  # the 罗布镇 change was not delivered
+    assert zhaxi_heard["type"] == "next", zhaxi_heard
+    assert zhaxi_heard["payload"]["data"]["taskChanged"]["action"] == "task.urge"
+    assert zhaxi_heard["payload"]["data"]["taskChanged"]["task"]["id"] == in_zhaxi["id"]
+    assert luobu_heard["payload"]["data"]["taskChanged"]["task"]["id"] == in_luobu["id"]
 
 
 async def test_a_unit_filter_narrows_the_stream(servers: tuple[Server, Server]) -> None:
