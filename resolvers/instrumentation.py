@@ -18,14 +18,23 @@ _current: ContextVar[StatementCount | None] = ContextVar("sql_statements", defau
 
 @dataclass
 class StatementCount:
+    """A count; an enclosing count (a test around an operation) sees the inner ones too."""
+
     value: int = 0
+    outer: StatementCount | None = None
+
+    def add(self) -> None:
+        counter: StatementCount | None = self
+        while counter is not None:
+            counter.value += 1
+            counter = counter.outer
 
 
 class _CountAndDrop(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         counter = _current.get()
         if counter is not None and record.levelno == logging.DEBUG:
-            counter.value += 1
+            counter.add()
         return False
 
 
@@ -50,19 +59,24 @@ def start_counting() -> StatementCount:
     generator may be closed elsewhere), and each request has a context of its own anyway.
     """
     install()
-    counter = StatementCount()
+    counter = StatementCount(outer=_current.get())
     _current.set(counter)
     return counter
+
+
+def stop_counting(counter: StatementCount) -> None:
+    """Hand counting back to the enclosing count (set, not reset: see ``start_counting``)."""
+    _current.set(counter.outer)
 
 
 @contextmanager
 def counting_statements() -> Iterator[StatementCount]:
     """Count the statements issued inside the block (tests and benchmarks)."""
-    previous = _current.get()
+    counter = start_counting()
     try:
-        yield start_counting()
+        yield counter
     finally:
-        _current.set(previous)
+        stop_counting(counter)
 
 
 def current_count() -> StatementCount | None:

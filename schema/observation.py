@@ -18,7 +18,7 @@ from strawberry.extensions import SchemaExtension
 
 from resolvers.context import RequestContext
 from resolvers.errors import UNAVAILABLE_MESSAGE, database_unavailable
-from resolvers.instrumentation import start_counting
+from resolvers.instrumentation import start_counting, stop_counting
 
 log = logging.getLogger("riverchief.graphql")
 
@@ -53,7 +53,10 @@ class Observation(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()
         statements = start_counting()
-        yield
+        try:
+            yield
+        finally:
+            stop_counting(statements)
         context = self.execution_context.context
         request_id = context.request_id if isinstance(context, RequestContext) else ""
         result = self.execution_context.result

@@ -93,6 +93,7 @@ async def statements_for(tree: Tree, query: str, first: int) -> tuple[int, Any]:
             query, {"first": first}, context_value=tree.context_for("zhaxi_head")
         )
     assert result.errors is None, result.errors
+    assert counter.value > 0, "no statements counted: the count itself is broken"
     return counter.value, result.data
 
 
