@@ -71,16 +71,32 @@ class ChainReport:
     ok: bool
     checked: int
     first_broken_seq: int | None
+    head_seq: int = 0
+    head_hash: str = GENESIS_HASH
 
 
-async def verify_chain() -> ChainReport:
-    """Recompute every link; the first event whose hash or predecessor does not match breaks."""
+@dataclass(frozen=True)
+class Anchor:
+    """A head an inspector wrote down earlier: the chain must still pass through it."""
+
+    seq: int
+    hash: str
+
+
+async def verify_chain(anchor: Anchor | None = None) -> ChainReport:
+    """Recompute every link; the first event whose hash or predecessor does not match breaks.
+
+    A chain cut short at its end still links up, so an ``anchor`` (a head recorded earlier)
+    catches that: the event at the anchor's seq must exist with the anchor's hash.
+    """
     prev_hash, expected_seq, checked = GENESIS_HASH, 1, 0
     last_seq = 0
     while True:
         batch = await AuditEvent.filter(seq__gt=last_seq).order_by("seq").limit(VERIFY_BATCH)
         if not batch:
-            return ChainReport(ok=True, checked=checked, first_broken_seq=None)
+            if anchor is not None and (anchor.seq > last_seq or anchor.seq < 1):
+                return ChainReport(False, checked, anchor.seq, last_seq, prev_hash)
+            return ChainReport(True, checked, None, last_seq, prev_hash)
         for event in batch:
             broken = (
                 event.seq != expected_seq
@@ -93,6 +109,8 @@ async def verify_chain() -> ChainReport:
                     checked=checked,
                     first_broken_seq=expected_seq if event.seq != expected_seq else event.seq,
                 )
+            if anchor is not None and event.seq == anchor.seq and event.hash != anchor.hash:
+                return ChainReport(False, checked, event.seq)
             prev_hash, expected_seq, checked = event.hash, event.seq + 1, checked + 1
             last_seq = event.seq
 

@@ -133,7 +133,20 @@ class AuditChainReport:
     first_broken_seq: int | None = strawberry.field(
         description="The first event that does not match, or null when the chain is whole."
     )
+    head_seq: int = strawberry.field(
+        description="The last event's seq: write it down with `headHash` as an anchor."
+    )
+    head_hash: str = strawberry.field(
+        description="The last event's hash. Passed back later as an anchor, it proves that "
+        "no event up to it was removed from the end."
+    )
 
     @classmethod
     def of(cls, report: ChainReport) -> AuditChainReport:
-        return cls(ok=report.ok, checked=report.checked, first_broken_seq=report.first_broken_seq)
+        return cls(
+            ok=report.ok,
+            checked=report.checked,
+            first_broken_seq=report.first_broken_seq,
+            head_seq=report.head_seq,
+            head_hash=report.head_hash,
+        )

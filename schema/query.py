@@ -13,7 +13,7 @@ from models.indicator import Indicator as IndicatorModel
 from models.people import User as UserModel
 from policies.guard import Anyone, Can, LoggedIn, guard, holds_anywhere
 from resolvers import org as org_resolvers
-from resolvers.audit_queries import get_event, list_events, usernames, verify_chain
+from resolvers.audit_queries import Anchor, get_event, list_events, usernames, verify_chain
 from resolvers.errors import DomainError
 from resolvers.explain import explain
 from resolvers.indicators import rollup
@@ -154,10 +154,22 @@ class Query:
 
     @strawberry.field(
         extensions=guard(Can("audit", "read")),
-        description="Recompute the whole audit chain and report the first broken link.",
+        description="Recompute the whole audit chain and report the first broken link. With "
+        "an anchor (a `headSeq` and `headHash` recorded earlier), also check that the chain "
+        "still passes through it: events removed from the end show up there.",
     )
-    async def verify_audit_chain(self) -> AuditChainReport:
-        return AuditChainReport.of(await verify_chain())
+    async def verify_audit_chain(
+        self, anchor_seq: int | None = None, anchor_hash: str | None = None
+    ) -> AuditChainReport:
+        if (anchor_seq is None) != (anchor_hash is None):
+            raise GraphQLError(
+                "Give both anchorSeq and anchorHash, or neither.",
+                extensions={"code": "VALIDATION"},
+            )
+        anchor = None
+        if anchor_seq is not None and anchor_hash is not None:
+            anchor = Anchor(anchor_seq, anchor_hash)
+        return AuditChainReport.of(await verify_chain(anchor))
 
     @strawberry.field(
         extensions=guard(Can("indicator", "read")),

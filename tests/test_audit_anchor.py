@@ -1,0 +1,78 @@
+"""An anchor (a head recorded earlier) catches events removed from the end of the chain."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models.audit import AuditEvent
+from schema.build import schema
+from tests.fixtures import Tree
+
+VERIFY = """
+query($seq: Int, $hash: String) {
+  verifyAuditChain(anchorSeq: $seq, anchorHash: $hash) {
+    ok checked firstBrokenSeq headSeq headHash
+  }
+}
+"""
+URGE = (
+    'mutation($id: ID!) { transitionTask(input: { taskId: $id, action: URGE, note: "n" })'
+    " { errors { code } } }"
+)
+
+
+async def verify(tree: Tree, **anchor: Any) -> dict[str, Any]:
+    result = await schema.execute(VERIFY, anchor, context_value=tree.context_for("inspector"))
+    assert result.errors is None, result.errors
+    assert result.data is not None
+    report: dict[str, Any] = result.data["verifyAuditChain"]
+    return report
+
+
+async def urge(tree: Tree, times: int) -> None:
+    for _ in range(times):
+        result = await schema.execute(
+            URGE, {"id": tree.task_gid("shilong")}, context_value=tree.context_for("zhaxi_head")
+        )
+        assert result.errors is None and result.data is not None
+        assert result.data["transitionTask"]["errors"] == []
+
+
+async def test_the_head_is_reported_and_checks_as_an_anchor(tree: Tree) -> None:
+    await urge(tree, 3)
+
+    head = await verify(tree)
+    anchored = await verify(tree, seq=head["headSeq"], hash=head["headHash"])
+
+    assert head["ok"] and head["headSeq"] == head["checked"] == 3
+    assert anchored == head
+
+
+async def test_events_cut_from_the_end_break_the_anchor(tree: Tree) -> None:
+    await urge(tree, 4)
+    head = await verify(tree)
+
+    await AuditEvent.filter(seq__gte=3).delete()
+    unanchored = await verify(tree)
+    anchored = await verify(tree, seq=head["headSeq"], hash=head["headHash"])
+
+    assert unanchored["ok"] is True  # a shorter chain still links up by itself
+    assert anchored["ok"] is False
+    assert anchored["firstBrokenSeq"] == head["headSeq"]
+
+
+async def test_a_rewritten_tail_breaks_the_anchor(tree: Tree) -> None:
+    await urge(tree, 2)
+    head = await verify(tree)
+    await AuditEvent.filter(seq=2).update(hash="f" * 64)
+
+    anchored = await verify(tree, seq=2, hash=head["headHash"])
+
+    assert anchored["ok"] is False and anchored["firstBrokenSeq"] == 2
+
+
+async def test_half_an_anchor_is_refused(tree: Tree) -> None:
+    result = await schema.execute(VERIFY, {"seq": 1}, context_value=tree.context_for("inspector"))
+
+    assert result.errors is not None
+    assert result.errors[0].extensions == {"code": "VALIDATION"}
