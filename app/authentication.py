@@ -56,12 +56,17 @@ async def viewer_for_token(token: str, secret: str) -> Viewer:
     return Viewer(id=row[0]["id"], username=row[0]["username"], person_id=row[0]["person_id"])
 
 
+def parse_bearer(value: str) -> str:
+    """The token of an ``Authorization`` value; '' for one that is not a bearer token."""
+    scheme, _, token = value.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
 def bearer_token(headers: list[tuple[bytes, bytes]]) -> str | None:
     """The token of the ``Authorization`` header; '' for a header that is not a bearer token."""
     for name, value in headers:
         if name.lower() == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            return token.strip() if scheme.lower() == "bearer" else ""
+            return parse_bearer(value.decode("latin-1"))
     return None
 
 

@@ -13,7 +13,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET, UnsetType
 
-from app.authentication import AuthenticationError, viewer_for_token
+from app.authentication import AuthenticationError, parse_bearer, viewer_for_token
 from app.settings import Settings
 from resolvers.context import RequestContext
 
@@ -62,8 +62,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         raw = params.get("authorization") or params.get("Authorization") or ""
         if not isinstance(raw, str) or not raw:
             return ACK  # anonymous: the subscription's guard refuses it
-        scheme, _, token = raw.partition(" ")
-        token = token.strip() if scheme.lower() == "bearer" else raw.strip()
+        token = parse_bearer(raw) or raw.strip()  # "Bearer <token>", or the bare token
         try:
             context.viewer = await viewer_for_token(token, self.settings.secret)
         except AuthenticationError as exc:

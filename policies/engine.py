@@ -82,8 +82,6 @@ def grant_prefix(domain: str) -> str:
 
 
 class Watcher(Protocol):
-    async def publish(self) -> None: ...
-
     async def announce(self, conn: BaseDBAsyncClient) -> None: ...
 
 
@@ -221,11 +219,6 @@ class PolicyEngine:
         hears of it when, and only if, the transaction commits (no-op with one process)."""
         if self.watcher is not None:
             await self.watcher.announce(conn)
-
-    async def publish_change(self) -> None:
-        """Tell every other server process to reload now (for changes already committed)."""
-        if self.watcher is not None:
-            await self.watcher.publish()
 
     async def apply_revoke(self, grant: Grant) -> None:
         await self.enforcer.remove_named_grouping_policy(

@@ -17,8 +17,6 @@ import logging
 import uuid
 from typing import TYPE_CHECKING
 
-import asyncpg
-
 from policies.engine import PolicyEngine
 from resolvers.pg_listener import PgListener
 
@@ -39,7 +37,6 @@ class PgPolicyWatcher:
         self.origin = uuid.uuid4().hex
         self.reloads = 0
         self._reload_lock = asyncio.Lock()
-        self._publish_lock = asyncio.Lock()
         self._pending = False
         self._draining: asyncio.Task[None] | None = None
         self._listener = PgListener(
@@ -66,19 +63,6 @@ class PgPolicyWatcher:
     async def announce(self, conn: BaseDBAsyncClient) -> None:
         """NOTIFY inside the caller's transaction: delivered when, and if, it commits."""
         await conn.execute_query("SELECT pg_notify($1, $2)", [CHANNEL, self.origin])
-
-    async def publish(self) -> None:
-        """Tell the other processes to reload now (this one already applied the change)."""
-        async with self._publish_lock:  # one query at a time on the listening connection
-            conn = self._listener.connection
-            if conn is not None:
-                await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, self.origin)
-                return
-        once = await asyncpg.connect(self._listener.dsn)
-        try:
-            await once.execute("SELECT pg_notify($1, $2)", CHANNEL, self.origin)
-        finally:
-            await once.close()
 
     def _on_notify(self, payload: str) -> None:
         if payload != self.origin:

@@ -61,11 +61,6 @@ async def list_events(
     )
 
 
-async def task_history(task_id: int) -> list[AuditEvent]:
-    """Every event of one task, oldest first (the task itself was already found visible)."""
-    return await AuditEvent.filter(entity_type="task", entity_id=str(task_id)).order_by("seq")
-
-
 @dataclass(frozen=True)
 class ChainReport:
     ok: bool

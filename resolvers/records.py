@@ -10,7 +10,7 @@ from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
 from models.enums import RecordType, TaskCategory
-from models.org import OrgUnit, WaterBody
+from models.org import WaterBody
 from models.record import AccountabilityRecord
 from policies.guard import require
 from policies.scope import scope, scope_for
@@ -321,7 +321,3 @@ async def get_record(context: RequestContext, record_id: int | None) -> Accounta
         return None
     allowed = scope_for(context, "record", "read").allows(unit.path, unit.level.value)
     return record if allowed else None
-
-
-async def unit_of(record: AccountabilityRecord) -> OrgUnit:
-    return await OrgUnit.get(id=record.org_unit_id)

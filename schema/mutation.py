@@ -16,7 +16,7 @@ from resolvers.escalation import escalate_task
 from resolvers.records import NewRecord, create_record
 from schema.context import ctx
 from schema.errors import UserError
-from schema.node import pk_of
+from schema.node import optional_pk, pk_of
 from schema.people import RoleGrant
 from schema.record import CreateRecordInput, Record
 from schema.task import Task
@@ -29,7 +29,6 @@ from schema.task_inputs import (
     RecordPayload,
     TaskPayload,
     TransitionTaskInput,
-    pk,
 )
 
 T = TypeVar("T")
@@ -121,9 +120,9 @@ class Mutation:
             info,
             task_commands.assign_task(
                 ctx(info),
-                pk(input.task_id, "Task") or -1,
-                pk(input.org_unit_id, "OrgUnit"),
-                pk(input.assignee_id, "Person"),
+                optional_pk(input.task_id, "Task") or -1,
+                optional_pk(input.org_unit_id, "OrgUnit"),
+                optional_pk(input.assignee_id, "Person"),
                 input.expected_version,
             ),
         )
@@ -139,7 +138,7 @@ class Mutation:
             info,
             task_commands.transition_task(
                 ctx(info),
-                pk(input.task_id, "Task") or -1,
+                optional_pk(input.task_id, "Task") or -1,
                 input.action,
                 input.note,
                 input.expected_version,
@@ -156,7 +155,7 @@ class Mutation:
             info,
             decompose_task(
                 ctx(info),
-                pk(input.task_id, "Task") or -1,
+                optional_pk(input.task_id, "Task") or -1,
                 [part.to_domain() for part in input.parts],
                 input.expected_version,
             ),
@@ -170,7 +169,7 @@ class Mutation:
     )
     async def escalate_task(self, info: Info, input: EscalateTaskInput) -> RecordPayload:
         record, errors = await attempt(
-            info, escalate_task(ctx(info), pk(input.task_id, "Task") or -1, input.note)
+            info, escalate_task(ctx(info), optional_pk(input.task_id, "Task") or -1, input.note)
         )
         return RecordPayload(record=Record.maybe(record), errors=errors)
 
@@ -182,14 +181,14 @@ class Mutation:
     async def create_record(self, info: Info, input: CreateRecordInput) -> RecordPayload:
         spec = NewRecord(
             type=input.type,
-            org_unit_id=pk(input.org_unit_id, "OrgUnit") or -1,
+            org_unit_id=optional_pk(input.org_unit_id, "OrgUnit") or -1,
             occurred_at=input.occurred_at,
             ended_at=input.ended_at,
             summary=input.summary,
             details=input.details(),
-            task_id=pk(input.task_id, "Task"),
-            water_body_id=pk(input.water_body_id, "WaterBody"),
-            corrects_id=pk(input.corrects_id, "Record"),
+            task_id=optional_pk(input.task_id, "Task"),
+            water_body_id=optional_pk(input.water_body_id, "WaterBody"),
+            corrects_id=optional_pk(input.corrects_id, "Record"),
             raise_task=input.raise_task.to_domain() if input.raise_task else None,
         )
         record, errors = await attempt(info, create_record(ctx(info), spec))

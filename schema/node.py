@@ -39,3 +39,11 @@ def pk_of(global_id: str, expected_type: str) -> int | None:
     """The primary key if ``global_id`` names an object of ``expected_type``, else None."""
     type_name, pk = from_global_id(global_id)
     return pk if type_name == expected_type else None
+
+
+def optional_pk(global_id: str | None, expected_type: str) -> int | None:
+    """For optional ID inputs: a missing ID stays None; one of the wrong type becomes an id
+    nothing has (-1), so the lookup that follows reports it as not found."""
+    if global_id is None:
+        return None
+    return pk_of(global_id, expected_type) or -1

@@ -17,7 +17,7 @@ from resolvers.records import RaisedTask, RecordQuery, get_record
 from resolvers.tasks import get_task
 from schema.context import ctx
 from schema.enums import TaskCategory
-from schema.node import Node, pk_of, to_global_id
+from schema.node import Node, optional_pk, to_global_id
 from schema.org import OrgUnit
 from schema.water import WaterBody
 
@@ -107,19 +107,15 @@ class RecordFilter:
     occurred_to: datetime | None = strawberry.field(default=None, description="Before.")
 
 
-def _pk(global_id: strawberry.ID | None, type_name: str) -> int | None:
-    return None if global_id is None else (pk_of(global_id, type_name) or -1)
-
-
 def record_query(spec: RecordFilter | None) -> RecordQuery:
     if spec is None:
         return RecordQuery()
     return RecordQuery(
-        org_unit_id=_pk(spec.org_unit_id, "OrgUnit"),
+        org_unit_id=optional_pk(spec.org_unit_id, "OrgUnit"),
         type=spec.type,
         flagged=spec.flagged,
-        task_id=_pk(spec.task_id, "Task"),
-        author_id=_pk(spec.author_id, "User"),
+        task_id=optional_pk(spec.task_id, "Task"),
+        author_id=optional_pk(spec.author_id, "User"),
         occurred_from=spec.occurred_from,
         occurred_to=spec.occurred_to,
     )
@@ -218,7 +214,7 @@ class CreateRecordInput:
                     "name": c.name,
                     "max": c.max_score,
                     "awarded": c.awarded,
-                    "evidence": [_pk(e, "Record") for e in c.evidence_ids],
+                    "evidence": [optional_pk(e, "Record") for e in c.evidence_ids],
                 }
                 for c in self.criteria
             ]

@@ -22,7 +22,7 @@ from schema.audit import AuditEvent
 from schema.connection import AFTER_DESCRIPTION, FIRST_DESCRIPTION, Connection
 from schema.context import ctx
 from schema.enums import TaskCategory, TaskStatus
-from schema.node import Node, pk_of, to_global_id
+from schema.node import Node, optional_pk, to_global_id
 from schema.org import OrgUnit
 from schema.people import Person
 from schema.record import Record, RecordType
@@ -58,21 +58,15 @@ class TaskFilter:
 
 def task_query(spec: TaskFilter) -> TaskQuery:
     return TaskQuery(
-        org_unit_id=_pk(spec.org_unit_id, "OrgUnit"),
+        org_unit_id=optional_pk(spec.org_unit_id, "OrgUnit"),
         include_descendants=spec.include_descendants,
         statuses=tuple(spec.status or ()),
         category=spec.category,
-        assignee_id=_pk(spec.assignee_id, "Person"),
+        assignee_id=optional_pk(spec.assignee_id, "Person"),
         overdue=spec.overdue,
         due_after=spec.due_after,
         due_before=spec.due_before,
     )
-
-
-def _pk(global_id: strawberry.ID | None, type_name: str) -> int | None:
-    if global_id is None:
-        return None
-    return pk_of(global_id, type_name) or -1
 
 
 strawberry.enum(

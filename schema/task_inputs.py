@@ -11,7 +11,7 @@ from resolvers.task_commands import NewTask
 from resolvers.workflow import TaskAction as DomainTaskAction
 from schema.enums import TaskCategory
 from schema.errors import UserError
-from schema.node import pk_of
+from schema.node import optional_pk
 from schema.record import Record, RecordType
 from schema.task import Task
 
@@ -21,11 +21,6 @@ strawberry.enum(
     "RETURN (the assignee hands the task back within 24 hours); REPLY (answers an urge).",
 )
 TaskAction = DomainTaskAction
-
-
-def pk(global_id: strawberry.ID | None, type_name: str) -> int | None:
-    """A missing ID stays None; one of the wrong type becomes an id nothing has."""
-    return None if global_id is None else (pk_of(global_id, type_name) or -1)
 
 
 @strawberry.input(description="A new task. It starts ASSIGNED, issued by the unit above.")
@@ -55,10 +50,10 @@ class CreateTaskInput:
             title=self.title,
             description=self.description,
             category=self.category,
-            org_unit_id=pk(self.org_unit_id, "OrgUnit") or -1,
-            assignee_id=pk(self.assignee_id, "Person"),
+            org_unit_id=optional_pk(self.org_unit_id, "OrgUnit") or -1,
+            assignee_id=optional_pk(self.assignee_id, "Person"),
             due_at=self.due_at,
-            parent_id=pk(self.parent_id, "Task"),
+            parent_id=optional_pk(self.parent_id, "Task"),
             quota_target=self.quota_target,
             quota_record_type=self.quota_record_type,
         )
@@ -103,9 +98,9 @@ class SubtaskInput:
 
     def to_domain(self) -> Part:
         return Part(
-            org_unit_id=pk(self.org_unit_id, "OrgUnit") or -1,
+            org_unit_id=optional_pk(self.org_unit_id, "OrgUnit") or -1,
             title=self.title,
-            assignee_id=pk(self.assignee_id, "Person"),
+            assignee_id=optional_pk(self.assignee_id, "Person"),
             due_at=self.due_at,
         )
 
