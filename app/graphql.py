@@ -1,13 +1,19 @@
-"""The GraphQL endpoint: Strawberry's ASGI view with our per-request context."""
+"""The GraphQL endpoint: Strawberry's ASGI view with our per-request context.
+
+A request the view cannot take (not JSON, not an object, a method or media type it does not
+serve) gets a GraphQL-shaped error with a code, like every other refusal, not plain text.
+"""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from typing import Any
 
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -16,10 +22,25 @@ from strawberry.types.unset import UNSET, UnsetType
 from app.authentication import AuthenticationError, parse_bearer, viewer_for_token
 from app.settings import Settings
 from resolvers.context import RequestContext
+from resolvers.loaders import loaders
 
 ACK: UnsetType = UNSET  # acknowledge the connection without a payload
 REQUEST_ID_HEADER = "x-request-id"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+HTTP_ERROR_CODES = {
+    400: "BAD_REQUEST",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+
+
+def http_refusal(error: HTTPException) -> JSONResponse:
+    """A refusal before any GraphQL ran, in the same shape as the errors after it."""
+    code = HTTP_ERROR_CODES.get(error.status_code, "BAD_REQUEST")
+    body = {"data": None, "errors": [{"message": error.reason, "extensions": {"code": code}}]}
+    headers = {"allow": "GET, POST"} if error.status_code == 405 else None
+    return JSONResponse(body, status_code=error.status_code, headers=headers)
 
 
 def request_id_of(request: Request | WebSocket) -> str:
@@ -37,14 +58,38 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         )
         self.settings = settings
 
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        try:
+            return await super().run(request, context, root_value)
+        except HTTPException as error:
+            return http_refusal(error)
+
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> Any:
+        media_type = (request.content_type or "").partition(";")[0].strip().lower()
+        if request.method == "POST" and media_type != "application/json":
+            raise HTTPException(415, "Send the operation as application/json.")
+        return await super().parse_http_body(request)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """A JSON object, or a list (refused later: batching is off); nothing else."""
+        try:
+            decoded = json.loads(data)
+        except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8, or nested too deep
+            raise HTTPException(400, "Unable to parse request body as JSON") from exc
+        if not isinstance(decoded, dict | list):
+            raise HTTPException(400, "The request body must be a JSON object.")
+        return decoded
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None
     ) -> RequestContext:
         request_id = request_id_of(request)
         if isinstance(response, Response):
             response.headers[REQUEST_ID_HEADER] = request_id
-        return RequestContext(
-            viewer=request.scope.get("state", {}).get("viewer"),
+        state = request.scope.get("state", {})
+        viewer = state.get("viewer")
+        context = RequestContext(
+            viewer=viewer,
             policy=request.app.state.policy,
             request_id=request_id,
             secret=self.settings.secret,
@@ -54,7 +99,11 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             response=response,
             debug=self.settings.debug,
             task_events=getattr(request.app.state, "task_events", None),
+            request_statements=state.get("statements"),
         )
+        if viewer is not None and viewer.account is not None:
+            loaders(context).user.prime(viewer.id, viewer.account)
+        return context
 
     async def on_ws_connect(self, context: RequestContext) -> UnsetType | dict[str, object] | None:
         """Authenticate a subscription connection with the same bearer token as HTTP."""

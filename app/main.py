@@ -113,6 +113,11 @@ def cors(settings: Settings) -> list[Middleware]:
     ]
 
 
+def app_from_env() -> Starlette:
+    """The factory each worker process calls under ``riverchief serve --workers N``."""
+    return create_app(Settings.from_env())
+
+
 def create_app(settings: Settings, *, register_database: bool = True) -> Starlette:
     """The service. ``register_database=False`` reuses a Tortoise context already open (tests)."""
     if settings.secret_generated:
@@ -134,7 +139,7 @@ def create_app(settings: Settings, *, register_database: bool = True) -> Starlet
     return Starlette(
         debug=False,
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", graphql),  # the view refuses other methods with a GraphQL error
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),

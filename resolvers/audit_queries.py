@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
+
+from tortoise.fields import CharField
 
 from models.audit import AuditEvent
 from models.paths import upper_bound
@@ -15,6 +18,9 @@ from resolvers.org import get_unit
 from resolvers.pagination import OrderKey, Page, paginate
 
 VERIFY_BATCH = 5000
+# No action is longer than its column: a longer filter matches nothing (the ORM would refuse
+# to compare it, as an internal error).
+ACTION_LENGTH = cast("CharField[str]", AuditEvent._meta.fields_map["action"]).max_length
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,10 @@ async def list_events(
     if spec.actor_id is not None:
         query = query.filter(actor_id=spec.actor_id)
     if spec.action is not None:
-        query = query.filter(action=spec.action)
+        if len(spec.action) > ACTION_LENGTH:
+            query = query.filter(seq__lt=0)
+        else:
+            query = query.filter(action=spec.action)
     if spec.since is not None:
         query = query.filter(at__gte=spec.since)
     if spec.until is not None:
@@ -57,7 +66,7 @@ async def list_events(
         query,
         first=first,
         after=after,
-        order=OrderKey(field="seq", tiebreak="seq", descending=True),
+        order=OrderKey(field="seq", tiebreak="seq", descending=True, int_limit=2**63),
     )
 
 

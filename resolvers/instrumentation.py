@@ -2,7 +2,8 @@
 
 Tortoise announces every statement on its ``tortoise.db_client`` logger at DEBUG level. A
 filter on that logger counts them for the current request and drops the record, so query
-text and parameters (which can hold personal data) never reach a log handler.
+text and parameters (which can hold personal data) never reach a log handler. Under it on
+SQLite, aiosqlite logs every call with its parameters at DEBUG too: those are dropped as well.
 """
 
 from __future__ import annotations
@@ -38,17 +39,24 @@ class _CountAndDrop(logging.Filter):
         return False
 
 
+class _DropDebug(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
 _installed = False
 
 
 def install() -> None:
-    """Idempotent: turn the ORM's statement announcements into counts."""
+    """Idempotent: turn the ORM's statement announcements into counts, and silence the
+    driver's. Runs when ``app`` is imported, before any statement, in every process."""
     global _installed
     if _installed:
         return
     logger = logging.getLogger("tortoise.db_client")
     logger.setLevel(logging.DEBUG)
     logger.addFilter(_CountAndDrop())
+    logging.getLogger("aiosqlite").addFilter(_DropDebug())
     _installed = True
 
 

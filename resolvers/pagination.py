@@ -30,7 +30,9 @@ class OrderKey:
     """Sort by ``field``, then by the unique integer ``tiebreak`` in the same direction.
 
     ``kind`` is the field's value type, so a cursor carrying anything else is refused rather
-    than reaching SQL. A ``nullable`` field sorts its nulls last in either direction.
+    than reaching SQL; so is an integer beyond ``int_limit``, the key columns' range (ids are
+    32-bit, which PostgreSQL enforces). A ``nullable`` field sorts its nulls last in either
+    direction.
     """
 
     field: str = "id"
@@ -38,6 +40,7 @@ class OrderKey:
     tiebreak: str = "id"
     kind: type = int
     nullable: bool = False
+    int_limit: int = 2**31
 
     @property
     def keys(self) -> list[str]:
@@ -72,14 +75,14 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(list(values), default=str).encode()).decode()
 
 
-def _typed(value: Any, kind: type, nullable: bool) -> Any:
+def _typed(value: Any, kind: type, nullable: bool, int_limit: int) -> Any:
     if value is None and nullable:
         return None
     if (
         kind is int
         and isinstance(value, int)
         and not isinstance(value, bool)
-        and abs(value) < 2**63
+        and abs(value) < int_limit
     ):
         return value
     if kind is str and isinstance(value, str):
@@ -101,7 +104,9 @@ def decode_cursor(cursor: str, arity: int, order: OrderKey | None = None) -> lis
             raise invalid
         if order is not None:
             kinds = [(order.kind, order.nullable), (int, False)][: len(values)]
-            values = [_typed(v, k, n) for v, (k, n) in zip(values, kinds, strict=True)]
+            values = [
+                _typed(v, k, n, order.int_limit) for v, (k, n) in zip(values, kinds, strict=True)
+            ]
     except (ValueError, UnicodeError, binascii.Error, OverflowError) as exc:
         raise invalid from exc
     return values

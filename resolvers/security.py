@@ -100,10 +100,14 @@ def decode_token(token: str, secret: str) -> TokenClaims:
             issuer=TOKEN_ISSUER,
             options={"require": ["sub", "exp", "iat", "nbf", "iss"]},
         )
-        return TokenClaims(
+        found = TokenClaims(
             user_id=int(payload["sub"]),
             token_version=int(payload.get("ver", 0)),
             expires_at=int(payload["exp"]),
         )
+        if not 0 < found.user_id < 2**31:
+            # No account has it (ids are 32-bit), and PostgreSQL would refuse the lookup.
+            raise ValueError("subject out of range")
+        return found
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise TokenError(str(exc)) from exc

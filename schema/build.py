@@ -15,6 +15,7 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from schema.limits import QueryLimits, cost_limit, limits_rule
@@ -25,6 +26,8 @@ from schema.people import Person, User
 from schema.persisted import OperationStore, persisted_operations
 from schema.query import Query
 from schema.record import Record
+from schema.safe_text import SafeText
+from schema.scalars import SCALARS
 from schema.subscription import Subscription
 from schema.task import Task
 from schema.water import Indicator, WaterBody
@@ -53,7 +56,7 @@ def build_schema(options: SchemaOptions | None = None) -> RiverchiefSchema:
     rules: list[type[ASTValidationRule]] = [limits_rule(options.limits)]
     max_tokens = options.limits.max_tokens
     extensions: list[Callable[[], SchemaExtension]] = [
-        Observation,
+        SafeText,
         persisted_operations(options.operations),
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
         lambda: ParserCache(maxsize=CACHE_SIZE),
@@ -63,12 +66,19 @@ def build_schema(options: SchemaOptions | None = None) -> RiverchiefSchema:
     ]
     if not options.introspection:
         extensions.append(DisableIntrospection)
+    # Last, so entered last: Strawberry does not unwind the hooks already entered when one
+    # refuses the operation before its ``yield`` (SafeText, persisted operations). Entered
+    # earlier, Observation would be left suspended and finished by the garbage collector in
+    # whatever context it runs, which crashed the interpreter. Errors raised inside the
+    # operation (parsing, validation, execution) still pass through it.
+    extensions.append(Observation)
     return RiverchiefSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         types=[OrgUnit, Task, Person, User, Record, WaterBody, Indicator],
         extensions=extensions,
+        config=StrawberryConfig(scalar_map=SCALARS),
     )
 
 

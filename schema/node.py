@@ -9,6 +9,10 @@ import strawberry
 from graphql import GraphQLError
 
 INVALID_ID = "VALIDATION"
+# Keys are 32-bit integers, but the audit trail's sequence (64-bit): a larger number is no id
+# of ours, and PostgreSQL would refuse to compare it with the column (an internal error).
+KEY_LIMIT = 2**31
+WIDE_KEYS = {"AuditEvent": 2**63}
 
 
 @strawberry.interface(description="An object with a globally unique, opaque ID.")
@@ -26,7 +30,7 @@ def from_global_id(global_id: str) -> tuple[str, int]:
         raw = base64.urlsafe_b64decode(global_id.encode("ascii") + b"==").decode()
         type_name, _, pk = raw.partition(":")
         value = int(pk)
-        if not type_name or value <= 0 or value > 2**63:
+        if not type_name or value <= 0 or value >= WIDE_KEYS.get(type_name, KEY_LIMIT):
             raise ValueError(raw)
     except (ValueError, UnicodeError, binascii.Error) as exc:
         raise GraphQLError(

@@ -2,8 +2,11 @@
 
 An unexpected exception never reaches the client as itself (its text can hold SQL, paths or
 data): the client gets ``INTERNAL_SERVER_ERROR`` and the request id, and the log gets the
-exception under the same id. With debugging on, every response carries
-``extensions.debug`` with the SQL statement count and the elapsed milliseconds.
+exception under the same id. A document that does not parse or validate gets
+``GRAPHQL_PARSE_FAILED`` or ``GRAPHQL_VALIDATION_FAILED``, so every error carries a code.
+Errors raised by an extension's hook (the parser, a limit) are checked the same way. With
+debugging on, every response carries ``extensions.debug`` with the SQL statement count and
+the elapsed milliseconds.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from graphql import GraphQLError
+from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from resolvers.context import RequestContext
 from resolvers.errors import UNAVAILABLE_MESSAGE, database_unavailable
@@ -24,11 +29,30 @@ log = logging.getLogger("riverchief.graphql")
 
 INTERNAL = "INTERNAL_SERVER_ERROR"
 SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+# Raised through the operation for the HTTP view to answer (400): not errors of a result.
+HANDLED_BY_THE_VIEW = (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError)
 
 
 def is_expected(error: GraphQLError) -> bool:
     """Errors raised on purpose (auth, validation, bad arguments), not bugs."""
     return error.original_error is None or isinstance(error.original_error, GraphQLError)
+
+
+def labelled(error: GraphQLError, parsed: bool) -> GraphQLError:
+    """A refused document's error (no path, no code) with the code clients know it by."""
+    extensions = error.extensions or {}
+    if error.path is not None or "code" in extensions:
+        return error
+    return GraphQLError(
+        error.message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        original_error=error.original_error,
+        extensions={**extensions, "code": VALIDATION_FAILED if parsed else PARSE_FAILED},
+    )
 
 
 def masked(error: GraphQLError, request_id: str) -> GraphQLError:
@@ -55,32 +79,42 @@ class Observation(SchemaExtension):
         statements = start_counting()
         try:
             yield
+        except HANDLED_BY_THE_VIEW:
+            raise
+        except Exception as exc:
+            # Raised by a hook (the parser, a limit, a bug in one), so it never reaches the
+            # result below: it becomes the operation's one error, checked the same way.
+            error = (
+                exc if isinstance(exc, GraphQLError) else GraphQLError(str(exc), original_error=exc)
+            )
+            raise self.checked(error) from None
         finally:
             stop_counting(statements)
         context = self.execution_context.context
-        request_id = context.request_id if isinstance(context, RequestContext) else ""
         result = self.execution_context.result
         if result is not None and result.errors:
-            kept = []
-            for error in result.errors:
-                if is_expected(error):
-                    kept.append(error)
-                    continue
-                if database_unavailable(error.original_error):
-                    log.warning("database unavailable request=%s", request_id)
-                    kept.append(unavailable(error, request_id))
-                    continue
-                log.error(
-                    "unexpected error in %s request=%s",
-                    self.execution_context.operation_name or "anonymous operation",
-                    request_id,
-                    exc_info=error.original_error,
-                )
-                kept.append(masked(error, request_id))
-            result.errors = kept
+            result.errors = [self.checked(error) for error in result.errors]
         if isinstance(context, RequestContext):
-            context.sql_statements = statements.value
+            whole = context.request_statements or statements
+            context.sql_statements = whole.value
             context.elapsed_ms = (time.perf_counter() - started) * 1000
+
+    def checked(self, error: GraphQLError) -> GraphQLError:
+        """The error as the client may see it: labelled, or masked and logged."""
+        context = self.execution_context.context
+        request_id = context.request_id if isinstance(context, RequestContext) else ""
+        if is_expected(error):
+            return labelled(error, parsed=self.execution_context.graphql_document is not None)
+        if database_unavailable(error.original_error):
+            log.warning("database unavailable request=%s", request_id)
+            return unavailable(error, request_id)
+        log.error(
+            "unexpected error in %s request=%s",
+            self.execution_context.operation_name or "anonymous operation",
+            request_id,
+            exc_info=error.original_error,
+        )
+        return masked(error, request_id)
 
     def get_results(self) -> dict[str, Any]:
         context = self.execution_context.context
