@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from models.people import User
 from resolvers.context import Viewer
 from resolvers.errors import UNAVAILABLE_MESSAGE, database_unavailable
+from resolvers.instrumentation import StatementCount, start_counting, stop_counting
 from resolvers.security import TokenError, decode_token
 
 log = logging.getLogger("riverchief.auth")
@@ -48,12 +49,10 @@ async def viewer_for_token(token: str, secret: str) -> Viewer:
         claims = decode_token(token, secret)
     except TokenError as exc:
         raise AuthenticationError(str(exc)) from exc
-    row = await User.filter(id=claims.user_id).values(
-        "id", "username", "person_id", "is_active", "token_version"
-    )
-    if not row or not row[0]["is_active"] or row[0]["token_version"] != claims.token_version:
+    user = await User.get_or_none(id=claims.user_id)
+    if user is None or not user.is_active or user.token_version != claims.token_version:
         raise AuthenticationError("account inactive or token revoked")
-    return Viewer(id=row[0]["id"], username=row[0]["username"], person_id=row[0]["person_id"])
+    return Viewer(id=user.id, username=user.username, person_id=user.person_id, account=user)
 
 
 def parse_bearer(value: str) -> str:
@@ -79,6 +78,15 @@ class BearerAuthMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        statements = start_counting()  # the request's count: the token check and the rest
+        try:
+            await self._authenticated(scope, receive, send, statements)
+        finally:
+            stop_counting(statements)
+
+    async def _authenticated(
+        self, scope: Scope, receive: Receive, send: Send, statements: StatementCount
+    ) -> None:
         token = bearer_token(scope.get("headers", []))
         viewer = None
         if token is not None:
@@ -94,7 +102,8 @@ class BearerAuthMiddleware:
                 log.warning("database unavailable while checking a token")
                 await _refuse(send, 503, UNAVAILABLE_BODY)
                 return
-        scope.setdefault("state", {})["viewer"] = viewer
+        state = scope.setdefault("state", {})
+        state["viewer"], state["statements"] = viewer, statements
         await self.app(scope, receive, send)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate
 
 from models import MODEL_MODULES
@@ -12,9 +13,35 @@ from models import MODEL_MODULES
 MIGRATIONS_MODULE = "models.migrations"
 
 
+POOL_DEFAULTS = {"minsize": 2, "maxsize": 10}  # override with ?minsize=…&maxsize=… in the URL
+
+
+async def keep_session(connection: Any) -> None:
+    """What a pooled PostgreSQL connection needs on release: only an open transaction ended.
+
+    asyncpg's default reset runs ``RESET ALL; UNLISTEN *; CLOSE ALL;
+    pg_advisory_unlock_all()`` on every release, a round trip per query. Our pooled
+    connections hold no session state to undo: advisory locks are transaction-scoped and
+    LISTEN runs on connections of its own, outside the pool.
+    """
+    if connection.is_in_transaction():
+        await connection.execute("ROLLBACK")
+
+
+def connection_config(database_url: str) -> str | dict[str, Any]:
+    if not database_url.startswith(("postgres://", "postgresql://", "asyncpg://")):
+        return database_url
+    config = expand_db_url(database_url)
+    credentials = config["credentials"]
+    for name, default in POOL_DEFAULTS.items():
+        credentials.setdefault(name, default)
+    credentials["reset"] = keep_session
+    return config
+
+
 def tortoise_config(database_url: str) -> dict[str, Any]:
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": connection_config(database_url)},
         "apps": {
             "models": {
                 "models": MODEL_MODULES,

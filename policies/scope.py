@@ -66,6 +66,35 @@ class Scope:
         return Q(*parts, join_type="OR")
 
 
+class Params:
+    """Numbered parameters for hand-written SQL (``$n`` on PostgreSQL, ``?n`` on SQLite), so
+    the text may use them in any order."""
+
+    def __init__(self, postgres: bool) -> None:
+        self.postgres = postgres
+        self.values: list[Any] = []
+
+    def __call__(self, value: Any) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}" if self.postgres else f"?{len(self.values)}"
+
+
+def scope_sql(found: Scope, params: Params, path_column: str, level_column: str) -> str:
+    """``Scope.q`` for hand-written SQL on hot paths; the same ranges, levels and paths."""
+    parts = []
+    for r in found.ranges:
+        low, high = params(r.prefix), params(upper_bound(r.prefix))
+        condition = f"({path_column} >= {low} AND {path_column} < {high}"
+        if r.levels is not None:
+            levels = ", ".join(params(level) for level in sorted(r.levels))
+            condition += f" AND {level_column} IN ({levels})"
+        parts.append(condition + ")")
+    if found.exact_paths:
+        paths = ", ".join(params(path) for path in sorted(found.exact_paths))
+        parts.append(f"{path_column} IN ({paths})")
+    return "(" + " OR ".join(parts) + ")" if parts else "(1 = 0)"
+
+
 def compile_scope(engine: PolicyEngine, subject: str, resource: str, action: str) -> Scope:
     if not subject:
         return Scope(ranges=())

@@ -8,23 +8,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from strawberry.dataloader import DataLoader
-from tortoise.expressions import Case, Q, Subquery, When
+from tortoise.expressions import Subquery
 from tortoise.functions import Count
 
 from models.audit import AuditEvent
 from models.enums import TaskStatus
 from models.org import OrgUnit
-from models.paths import upper_bound
 from models.record import AccountabilityRecord
 from models.task import Task
 from policies.scope import scope
 from resolvers.context import RequestContext
 from resolvers.pagination import OrderKey, Page, page_of
-from resolvers.tasks import overdue_q
 
 PageKey = tuple[int, int | None]  # parent id, page size
 
@@ -122,68 +119,5 @@ def quota_counts() -> DataLoader[int, dict[str, int]]:
         for row in rows:
             groups[int(row["task_id"])][str(row["type"])] = int(row["n"])
         return [groups.get(i, {}) for i in task_ids]
-
-    return DataLoader(load_fn=load)
-
-
-StatusCounts = tuple[dict[TaskStatus, int], int]  # by status, overdue
-UnitKey = tuple[int, str]  # id, path
-
-
-def _disjoint_groups(units: Sequence[UnitKey]) -> list[list[UnitKey]]:
-    """Split units so that no group holds a unit and one of its ancestors."""
-    groups: list[list[UnitKey]] = []
-    for unit in sorted(set(units), key=lambda u: u[1]):
-        for group in groups:
-            if not any(unit[1].startswith(other[1]) for other in group):
-                group.append(unit)
-                break
-        else:
-            groups.append([unit])
-    return groups
-
-
-def task_stats(context: RequestContext) -> DataLoader[UnitKey, StatusCounts]:
-    """Task counts per status (and overdue) over each unit's subtree, one query per batch.
-
-    Each task is bucketed by the requested unit whose subtree holds it, in SQL (a CASE over
-    the units' path ranges), so the rows returned are units × statuses, not tasks.
-    """
-
-    async def load(keys: Sequence[UnitKey]) -> list[StatusCounts]:
-        results: dict[int, StatusCounts] = {}
-        now = datetime.now(UTC)
-        for group in _disjoint_groups(keys):
-            ranges = [
-                Q(org_unit__path__gte=path, org_unit__path__lt=upper_bound(path))
-                for _, path in group
-            ]
-            rows = (
-                await scope(Task.all(), context, "task")
-                .filter(Q(*ranges, join_type="OR"))
-                .annotate(
-                    bucket=Case(
-                        *(When(r, then=str(u)) for r, (u, _) in zip(ranges, group, strict=True)),
-                        default="0",
-                    ),
-                    late=Case(When(overdue_q(now), then="1"), default="0"),
-                )
-                .group_by("bucket", "status", "late")
-                .annotate(n=Count("id"))
-                .values("bucket", "status", "late", "n")
-            )
-            by_unit: dict[int, dict[TaskStatus, int]] = {u: {} for u, _ in group}
-            late: dict[int, int] = defaultdict(int)
-            for row in rows:
-                unit_id, n = int(row["bucket"]), int(row["n"])
-                if unit_id not in by_unit:
-                    continue
-                status = TaskStatus(row["status"])
-                by_unit[unit_id][status] = by_unit[unit_id].get(status, 0) + n
-                if str(row["late"]) == "1":
-                    late[unit_id] += n
-            for unit_id, counts in by_unit.items():
-                results[unit_id] = (counts, late[unit_id])
-        return [results[unit_id] for unit_id, _ in keys]
 
     return DataLoader(load_fn=load)

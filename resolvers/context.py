@@ -17,6 +17,8 @@ class Viewer:
     id: int
     username: str
     person_id: int | None
+    # The account row the token was checked against, so `me` needs no second read.
+    account: Any = field(default=None, compare=False, repr=False)
 
     @property
     def subject(self) -> str:
@@ -38,6 +40,8 @@ class RequestContext:
     cache: dict[Any, Any] = field(default_factory=dict)
     debug: bool = False
     sql_statements: int = 0
+    # The whole HTTP request's count (its token check included), when the transport made one.
+    request_statements: Any = None
     elapsed_ms: float = 0.0
     task_events: TaskEventHub | None = None
     pending_events: list[TaskEvent] = field(default_factory=list)

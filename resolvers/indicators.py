@@ -7,9 +7,16 @@ averages that period's observations (e.g. forest cover reported for the whole co
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import cast
+
+from strawberry.dataloader import DataLoader
+from tortoise.expressions import Case, Q, When
+from tortoise.fields import CharField
+from tortoise.functions import Count, Sum
 
 from models.enums import Aggregation
 from models.indicator import Indicator, Observation
@@ -18,6 +25,9 @@ from models.paths import upper_bound
 from policies.scope import scope, scope_for
 from resolvers.context import RequestContext
 from resolvers.errors import DomainError, ErrorCode
+from resolvers.loaders import loaders
+
+CODE_LENGTH = cast("CharField[str]", Indicator._meta.fields_map["code"]).max_length
 
 
 @dataclass(frozen=True)
@@ -28,57 +38,153 @@ class Rollup:
     by_child: list[tuple[OrgUnit, Decimal]]
 
 
-Row = tuple[str, str, date, Decimal]  # path, dimension, period, value
+@dataclass(frozen=True)
+class Part:
+    """Observations of one group (a child, a dimension or all) in one period, added up."""
+
+    period: date
+    total: Decimal
+    count: int
 
 
-def aggregate(how: Aggregation, rows: list[Row]) -> Decimal:
-    if not rows:
+def aggregate(how: Aggregation, parts: list[Part]) -> Decimal:
+    if not parts:
         return Decimal(0)
     if how is Aggregation.LATEST:
-        latest = max(r[2] for r in rows)
-        rows = [r for r in rows if r[2] == latest]
+        latest = max(p.period for p in parts)
+        parts = [p for p in parts if p.period == latest]
         how = Aggregation.AVERAGE
-    total = sum((r[3] for r in rows), Decimal(0))
+    total = sum((p.total for p in parts), Decimal(0))
     if how is Aggregation.AVERAGE:
-        return (total / len(rows)).quantize(Decimal("0.0001")).normalize()
+        return (total / sum(p.count for p in parts)).quantize(Decimal("0.0001")).normalize()
     return total.normalize()
+
+
+RollupKey = tuple[int, str, date | None, date | None]  # unit id, metric, from, to
 
 
 async def rollup(
     context: RequestContext, unit: OrgUnit, metric: str, since: date | None, until: date | None
 ) -> Rollup:
-    indicator = await Indicator.get_or_none(code=metric)
-    if indicator is None:
-        raise DomainError(ErrorCode.NOT_FOUND, f"No indicator {metric!r}.", "metric")
-    query = scope(Observation.filter(indicator_id=indicator.id), context, "indicator").filter(
-        org_unit__path__gte=unit.path, org_unit__path__lt=upper_bound(unit.path)
-    )
+    """Batched: every rollup of one request level shares two grouped statements."""
+    found: Rollup = await rollups(context).load((unit.id, metric, since, until))
+    return found
+
+
+def rollups(context: RequestContext) -> DataLoader[RollupKey, Rollup]:
+    key = ("rollups",)
+    loader = context.cache.get(key)
+    if loader is None:
+
+        async def load(keys: Sequence[RollupKey]) -> list[Rollup | BaseException]:
+            catalogue = {
+                i.code: i
+                for i in await Indicator.filter(
+                    # A code longer than the column names no indicator (and the ORM would
+                    # refuse to compare it, as an internal error).
+                    code__in=sorted({m for _, m, _, _ in keys if len(m) <= CODE_LENGTH})
+                )
+            }
+            answers: dict[RollupKey, Rollup | BaseException] = {}
+            for (unit_id, since, until), metrics in _by_request(keys).items():
+                found = [catalogue[m] for m in metrics if m in catalogue]
+                computed = await _rollups(context, unit_id, found, since, until) if found else {}
+                for metric in metrics:
+                    answers[(unit_id, metric, since, until)] = computed.get(metric) or DomainError(
+                        ErrorCode.NOT_FOUND, f"No indicator {metric!r}.", "metric"
+                    )
+            return [answers[k] for k in keys]
+
+        loader = context.cache[key] = DataLoader(load_fn=load)
+    return cast(DataLoader[RollupKey, Rollup], loader)
+
+
+def _by_request(keys: Sequence[RollupKey]) -> dict[tuple[int, date | None, date | None], list[str]]:
+    grouped: dict[tuple[int, date | None, date | None], list[str]] = defaultdict(list)
+    for unit_id, metric, since, until in keys:
+        if metric not in grouped[(unit_id, since, until)]:
+            grouped[(unit_id, since, until)].append(metric)
+    return grouped
+
+
+async def _rollups(
+    context: RequestContext,
+    unit_id: int,
+    indicators: list[Indicator],
+    since: date | None,
+    until: date | None,
+) -> dict[str, Rollup]:
+    """Totals per child and per dimension, period by period, added up in SQL.
+
+    Rows come back as groups × periods, never as observations, whatever the subtree holds.
+    """
+    unit = await loaders(context).unit.load(unit_id)
+    if unit is None:
+        return {}
+    query = scope(
+        Observation.filter(indicator_id__in=[i.id for i in indicators]), context, "indicator"
+    ).filter(org_unit__path__gte=unit.path, org_unit__path__lt=upper_bound(unit.path))
     if since is not None:
         query = query.filter(period__gte=since)
     if until is not None:
         query = query.filter(period__lte=until)
-    rows: list[Row] = [
-        (r["org_unit__path"], r["dimension"], r["period"], Decimal(r["value"]))
-        for r in await query.values("org_unit__path", "dimension", "period", "value")
-    ]
-    dims: dict[str, list[Row]] = defaultdict(list)
-    for row in rows:
-        if row[1]:
-            dims[row[1]].append(row)
     org_scope = scope_for(context, "org", "read")
     children = [
         c
         for c in await OrgUnit.filter(parent_id=unit.id).order_by("path")
         if org_scope.allows(c.path, c.level.value)
     ]
-    by_child = []
-    for child in children:
-        held = [r for r in rows if r[0].startswith(child.path)]
-        if held:  # a child whose observations add up to zero is still shown
-            by_child.append((child, aggregate(indicator.aggregation, held)))
-    return Rollup(
-        indicator=indicator,
-        total=aggregate(indicator.aggregation, rows),
-        by_dimension=[(k, aggregate(indicator.aggregation, v)) for k, v in sorted(dims.items())],
-        by_child=by_child,
+    grouped = query
+    bucket_field: tuple[str, ...] = ()
+    if children:  # which child's subtree holds each observation ("0": the unit itself)
+        whens = [
+            When(
+                Q(org_unit__path__gte=c.path, org_unit__path__lt=upper_bound(c.path)),
+                then=str(c.id),
+            )
+            for c in children
+        ]
+        grouped = query.annotate(bucket=Case(*whens, default="0"))
+        bucket_field = ("bucket",)
+    by_child = (
+        await grouped.group_by("indicator_id", *bucket_field, "period")
+        .annotate(total=Sum("value"), n=Count("id"))
+        .values("indicator_id", *bucket_field, "period", "total", "n")
     )
+    by_dimension = (
+        await query.exclude(dimension="")
+        .group_by("indicator_id", "dimension", "period")
+        .annotate(total=Sum("value"), n=Count("id"))
+        .values("indicator_id", "dimension", "period", "total", "n")
+    )
+    parts: dict[tuple[int, str, str], list[Part]] = defaultdict(list)
+    for row in by_child:
+        part = Part(_date(row["period"]), Decimal(str(row["total"])), int(row["n"]))
+        parts[(row["indicator_id"], "all", "")].append(part)
+        parts[(row["indicator_id"], "child", str(row.get("bucket", "0")))].append(part)
+    for row in by_dimension:
+        part = Part(_date(row["period"]), Decimal(str(row["total"])), int(row["n"]))
+        parts[(row["indicator_id"], "dimension", row["dimension"])].append(part)
+    result = {}
+    for indicator in indicators:
+        how = indicator.aggregation
+        dimensions = sorted(
+            k for (i, kind, k) in parts if i == indicator.id and kind == "dimension"
+        )
+        result[indicator.code] = Rollup(
+            indicator=indicator,
+            total=aggregate(how, parts.get((indicator.id, "all", ""), [])),
+            by_dimension=[
+                (k, aggregate(how, parts[(indicator.id, "dimension", k)])) for k in dimensions
+            ],
+            by_child=[  # a child whose observations add up to zero is still shown
+                (c, aggregate(how, parts[(indicator.id, "child", str(c.id))]))
+                for c in children
+                if (indicator.id, "child", str(c.id)) in parts
+            ],
+        )
+    return result
+
+
+def _date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])

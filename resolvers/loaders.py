@@ -39,7 +39,7 @@ class Batches:
     """The per-request batched relations (see ``resolvers.batches``)."""
 
     def __init__(self, context: RequestContext) -> None:
-        from resolvers import batches
+        from resolvers import batches, task_stats
 
         self.child_units = batches.child_units(context)
         self.subtasks = batches.subtasks(context)
@@ -47,7 +47,7 @@ class Batches:
         self.task_histories = batches.task_histories()
         self.subtask_statuses = batches.subtask_statuses()
         self.quota_counts = batches.quota_counts()
-        self.task_stats = batches.task_stats(context)
+        self.task_stats = task_stats.task_stats(context)
 
 
 def batches(context: RequestContext) -> Batches:
