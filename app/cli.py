@@ -1,4 +1,4 @@
-"""``riverchief``: serve, migrate, export the schema, create accounts."""
+"""``riverchief``: serve, migrate, export the schema, create accounts, load benchmark data."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import argparse
 import asyncio
 import getpass
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from tortoise import Tortoise
 
@@ -43,7 +45,18 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from app.main import create_app
 
     asyncio.run(prepare_database(settings, demo=args.demo))
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    options: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "log_level": "info",
+        "access_log": args.access_log,
+    }
+    if args.workers == 1:
+        uvicorn.run(create_app(settings), **options)
+        return 0
+    if settings.secret_generated:  # every worker must sign and check with the same secret
+        os.environ["RIVERCHIEF_SECRET"] = settings.secret
+    uvicorn.run("app.main:app_from_env", factory=True, workers=args.workers, **options)
     return 0
 
 
@@ -87,6 +100,30 @@ def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_data(settings: Settings, args: argparse.Namespace) -> int:
+    from bench.data import BenchDataError, build_bench_data
+
+    try:
+        summary = asyncio.run(
+            build_bench_data(settings.database_url, args.tasks, seed=args.seed, grants=args.grants)
+        )
+    except BenchDataError as exc:
+        print(f"riverchief: {exc}", file=sys.stderr)
+        return 2
+    print(summary.report())
+    return 0
+
+
+def _positive_int(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{raw} is not positive")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="riverchief", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -97,6 +134,15 @@ def parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers", type=int, default=1, help="worker processes (each a full server)"
+    )
+    serve.add_argument(
+        "--no-access-log",
+        dest="access_log",
+        action="store_false",
+        help="leave out uvicorn's line per request",
+    )
     serve.set_defaults(func=cmd_serve)
 
     migrate = commands.add_parser("migrate", help="apply pending schema migrations")
@@ -112,6 +158,25 @@ def parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from stdin"
     )
     create.set_defaults(func=cmd_create_user)
+
+    bench = commands.add_parser(
+        "bench-data",
+        help="load the seeded benchmark dataset into an empty database",
+        description="Load a deterministic benchmark dataset into an empty DATABASE_URL: one "
+        "county per 200,000 tasks, with records, observations, accounts, grants and the "
+        "hash-chained audit trail. The benchmark accounts (bench_county, bench_township, "
+        "bench_village, bench_grid, bench_inspector, bench_department) log in with "
+        "the password bench-pass.",
+    )
+    bench.add_argument("--tasks", type=_positive_int, required=True, help="how many tasks")
+    bench.add_argument("--seed", type=int, default=1, help="the random seed (default 1)")
+    bench.add_argument(
+        "--grants",
+        type=_positive_int,
+        default=None,
+        help="how many role grants in all (default: one per unit head and inspector)",
+    )
+    bench.set_defaults(func=cmd_bench_data)
     return root
 
 
