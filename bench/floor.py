@@ -12,7 +12,6 @@ Run: ``DATABASE_URL=… uvicorn bench.floor:app``.
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import json
 import os
@@ -23,21 +22,18 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from resolvers.audit import GENESIS_HASH, canonical
+from models.enums import TaskStatus
+from models.paths import upper_bound
+from resolvers.audit import CHAIN_LOCK_KEY, GENESIS_HASH, canonical
+from schema.node import to_global_id
 
 Row = Sequence[Any]
 Handler = Callable[["Database", dict[str, Any]], Awaitable[dict[str, Any]]]
-STATUSES = ("DRAFT", "ASSIGNED", "IN_PROGRESS", "SUBMITTED", "REJECTED", "VERIFIED", "CANCELLED")
-CLOSED = ("VERIFIED", "CANCELLED")
-CHAIN_LOCK_KEY = 0x72697665
+STATUSES = tuple(s.value for s in TaskStatus)  # the order the graph lists them in
 
 
 def gid(type_name: str, pk: object) -> str:
-    return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode()
-
-
-def upper(prefix: str) -> str:
-    return prefix[:-1] + "0"
+    return str(to_global_id(type_name, str(pk)))
 
 
 class Database:
@@ -122,7 +118,7 @@ async def inbox(db: Database, args: dict[str, Any]) -> dict[str, Any]:
         " LEFT JOIN org_unit ptu ON ptu.id = pt.org_unit_id"
         " WHERE u.path >= $1 AND u.path < $2 ORDER BY t.id DESC LIMIT 50",
         prefix,
-        upper(prefix),
+        upper_bound(prefix),
     )
 
     def seen(path: str | None, units: bool = False) -> bool:
@@ -157,7 +153,7 @@ async def dashboard(db: Database, args: dict[str, Any]) -> dict[str, Any]:
         "SELECT id, name, level, path, parent_id, depth FROM org_unit"
         " WHERE path >= $1 AND path < $2 AND depth <= $3 ORDER BY path",
         prefix,
-        upper(prefix),
+        upper_bound(prefix),
         prefix.count("/") + 1,
     )
     counts = await db.fetch(
@@ -167,7 +163,7 @@ async def dashboard(db: Database, args: dict[str, Any]) -> dict[str, Any]:
         " FROM task t JOIN org_unit u ON u.id = t.org_unit_id"
         " WHERE u.path >= $1 AND u.path < $2 GROUP BY 1, 2, 3",
         prefix,
-        upper(prefix),
+        upper_bound(prefix),
         db.stored_time(datetime.now(UTC)),
     )
     # Roll each unit path's counts up to the shown unit that holds it.
@@ -233,14 +229,14 @@ async def rollups(db: Database, args: dict[str, Any]) -> dict[str, Any]:
         " FROM observation o JOIN org_unit u ON u.id = o.org_unit_id"
         " WHERE u.path >= $1 AND u.path < $2 GROUP BY 1, 2, 3",
         prefix,
-        upper(prefix),
+        upper_bound(prefix),
     )
     by_child = await db.fetch(  # child_of is one of the two fixed expressions above
         f"SELECT o.indicator_id, {child_of}, o.period, sum(o.value), count(*)"  # noqa: S608
         " FROM observation o JOIN org_unit u ON u.id = o.org_unit_id"
         " WHERE u.path > $1 AND u.path < $2 GROUP BY 1, 2, 3",
         prefix,
-        upper(prefix),
+        upper_bound(prefix),
         *depth_args,
     )
     groups: dict[tuple[int, str, str], list[tuple[Any, Decimal, int]]] = defaultdict(list)
@@ -294,7 +290,7 @@ async def history(db: Database, args: dict[str, Any]) -> dict[str, Any]:
         " FROM audit_event e LEFT JOIN user_account a ON a.id = e.actor_id"
         " WHERE e.org_path >= $1 AND e.org_path < $2 ORDER BY e.seq DESC LIMIT 50",
         prefix,
-        upper(prefix),
+        upper_bound(prefix),
     )
     graph_types = {"task": "Task", "record": "Record", "user": "User", "org_unit": "OrgUnit"}
     edges = []

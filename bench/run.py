@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import json
 import math
+import os
 import platform
 import statistics
 import subprocess
@@ -32,6 +33,7 @@ from bench.floor import Database, gid
 from bench.load import LoadError, Request, Sample, drive, graphql_ok, post_once
 from bench.servers import Process, floor, service
 from policies.engine import ancestors
+from schema.node import from_global_id
 
 RESULTS = Path(__file__).parent / "results"
 RECORDED_STATEMENTS = Path(__file__).parent / "statements.json"
@@ -157,14 +159,8 @@ async def writer_tasks(db: Database, server: Process, fixture: Fixture, needed: 
         payload = body["data"]["createTask"]
         if payload["errors"]:
             raise SystemExit(f"cannot create a writer task: {payload['errors']}")
-        found.append(int(json.loads(_b64(payload["task"]["id"])).split(":")[1]))
+        found.append(from_global_id(payload["task"]["id"])[1])
     return found[:needed]
-
-
-def _b64(global_id: str) -> str:
-    import base64
-
-    return json.dumps(base64.urlsafe_b64decode(global_id + "==").decode())
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -479,8 +475,6 @@ def machine() -> dict[str, Any]:
         if line.startswith("model name"):
             cpu = line.split(":", 1)[1].strip()
             break
-    import os
-
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
@@ -529,8 +523,6 @@ def build_quick_data(database_url: str | None, tasks: int) -> str:
     """A small bench dataset in a fresh database (a temporary SQLite file unless given)."""
     url = database_url or f"sqlite://{tempfile.mkdtemp(prefix='rc-bench-')}/bench.sqlite3"
     command = [sys.executable, "-m", "app.cli", "bench-data", "--tasks", str(tasks)]
-    import os
-
     subprocess.run(command, env=dict(os.environ, DATABASE_URL=url), check=True)  # noqa: S603
     return url
 
