@@ -50,6 +50,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         "port": args.port,
         "log_level": "info",
         "access_log": args.access_log,
+        # SIGTERM: stop accepting, let requests in flight finish, then close what is left
+        # (open subscriptions) rather than wait on them for ever.
+        "timeout_graceful_shutdown": args.graceful_timeout,
     }
     if args.workers == 1:
         uvicorn.run(create_app(settings), **options)
@@ -142,6 +145,12 @@ def parser() -> argparse.ArgumentParser:
         dest="access_log",
         action="store_false",
         help="leave out uvicorn's line per request",
+    )
+    serve.add_argument(
+        "--graceful-timeout",
+        type=_positive_int,
+        default=30,
+        help="seconds a SIGTERM waits for requests in flight before closing (default 30)",
     )
     serve.set_defaults(func=cmd_serve)
 

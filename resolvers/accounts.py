@@ -2,18 +2,22 @@
 
 Failures are counted per account name and per client address over a sliding window, in the
 database so that every server process counts the same. Unknown names are throttled exactly
-like real ones, so neither the answer nor its timing tells which names exist.
+like real ones, so neither the answer nor its timing tells which names exist; they are kept
+for the window only, and the audit trail records a keyed digest of them, never the name.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import hmac
 from datetime import UTC, datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
 from models.people import LoginFailure, Person, User
 from resolvers.audit import append_event
-from resolvers.context import RequestContext
+from resolvers.context import RequestContext, Viewer
 from resolvers.errors import DomainError, ErrorCode
 from resolvers.security import issue_token, verify_password
 
@@ -34,24 +38,42 @@ async def _home_path(user: User | None) -> str:
 
 
 async def _throttled(username: str, address: str, since: datetime) -> bool:
+    """Whether this attempt, already recorded, is one too many.
+
+    The attempt is written before it is counted, so concurrent guesses see each other: of N
+    at once, the k-th to be recorded counts at least k, and no more than the limit get through.
+    """
     recent = LoginFailure.filter(at__gte=since)
-    if await recent.filter(username=username).count() >= MAX_FAILURES_PER_ACCOUNT:
+    if await recent.filter(username=username).count() > MAX_FAILURES_PER_ACCOUNT:
         return True
-    return bool(
-        address and await recent.filter(address=address).count() >= MAX_FAILURES_PER_ADDRESS
-    )
+    return bool(address and await recent.filter(address=address).count() > MAX_FAILURES_PER_ADDRESS)
+
+
+def _as_recorded(context: RequestContext, user: User | None, username: str) -> dict[str, str]:
+    """Who tried, for the audit trail. A name that is no account is often a password typed
+    into the wrong field, and the trail keeps it for ever: only a keyed digest of it goes in,
+    which still ties repeated guesses at one name together."""
+    if user is not None:
+        return {"username": user.username}
+    digest = hmac.new(context.secret.encode(), username.encode(), hashlib.sha256).hexdigest()
+    return {"unknown_username": digest[:16]}
 
 
 async def _refuse(
-    context: RequestContext, user: User | None, username: str, *, throttled: bool
+    context: RequestContext,
+    user: User | None,
+    username: str,
+    attempt: LoginFailure,
+    *,
+    throttled: bool,
 ) -> DomainError:
-    """Record the failure (and audit it) in one transaction, and say nothing specific."""
+    """Audit the failure in one transaction and say nothing specific. A throttled attempt
+    is not counted as a failure: the window slides on real guesses only."""
     now = datetime.now(UTC)
-    address = context.client_address[:64]
     async with in_transaction() as conn:
         await LoginFailure.filter(at__lt=now - WINDOW).using_db(conn).delete()
-        if not throttled:
-            await LoginFailure.create(username=username, address=address, at=now, using_db=conn)
+        if throttled:
+            await LoginFailure.filter(id=attempt.id).using_db(conn).delete()
         await append_event(
             conn,
             context,
@@ -59,7 +81,7 @@ async def _refuse(
             entity_type="user",
             entity_id=user.id if user else "",
             org_path=await _home_path(user),
-            after={"username": username, "address": address},
+            after={**_as_recorded(context, user, username), "address": attempt.address},
         )
     if throttled:
         return DomainError(ErrorCode.TOO_MANY_ATTEMPTS, THROTTLED)
@@ -69,14 +91,28 @@ async def _refuse(
 async def login(context: RequestContext, username: str, password: str) -> str:
     """A signed token, or one error that does not say which half was wrong."""
     username = username[:MAX_USERNAME]
+    now = datetime.now(UTC)
+    attempt = await LoginFailure.create(
+        username=username, address=context.client_address[:64], at=now
+    )
     user = await User.get_or_none(username=username)
-    valid = verify_password(user.password_hash if user else None, password)
-    since = datetime.now(UTC) - WINDOW
-    if await _throttled(username, context.client_address[:64], since):
-        raise await _refuse(context, user, username, throttled=True)
+    if await _throttled(username, attempt.address, now - WINDOW):
+        raise await _refuse(context, user, username, attempt, throttled=True)
+    # argon2 is slow by design: off the event loop, so other requests go on meanwhile.
+    valid = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
     if user is None or not valid or not user.is_active:
-        raise await _refuse(context, user, username, throttled=False)
+        raise await _refuse(context, user, username, attempt, throttled=False)
     async with in_transaction() as conn:
         await LoginFailure.filter(username=username).using_db(conn).delete()
         await User.filter(id=user.id).using_db(conn).update(last_login_at=datetime.now(UTC))
     return issue_token(user.id, user.token_version, context.secret, context.token_ttl_seconds)
+
+
+async def still_signed_in(viewer: Viewer) -> bool:
+    """Whether a long-lived connection's account is still active and its tokens unrevoked.
+
+    An HTTP request checks its token every time; a subscription was checked once, when it
+    connected, so it asks again before each event and every ``RECHECK_EVERY`` seconds.
+    """
+    version = viewer.account.token_version if viewer.account is not None else None
+    return await User.filter(id=viewer.id, is_active=True, token_version=version).exists()

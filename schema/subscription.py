@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.types import Info
 
 from models.paths import upper_bound
 from policies.guard import Can, guard
 from resolvers import org as org_resolvers
+from resolvers.accounts import still_signed_in
 from resolvers.tasks import get_task
 from schema.context import ctx
 from schema.node import pk_of
 from schema.task import Task
+
+RECHECK_EVERY = 30.0  # seconds: an idle subscription also notices a revoked account
+SIGNED_OUT = "The account was deactivated or its tokens revoked. Log in again."
 
 
 @strawberry.type(description="A task that changed, and how.")
@@ -45,8 +51,13 @@ class Subscription:
             low, high = unit.path, upper_bound(unit.path)
         async with hub.subscription() as queue:
             while True:
-                event = await queue.get()
-                if not low <= event.org_path < high:
+                try:
+                    event = await asyncio.wait_for(queue.get(), RECHECK_EVERY)
+                except TimeoutError:
+                    event = None
+                if context.viewer is None or not await still_signed_in(context.viewer):
+                    raise GraphQLError(SIGNED_OUT, extensions={"code": "UNAUTHENTICATED"})
+                if event is None or not low <= event.org_path < high:
                     continue
                 context.cache.clear()  # fresh rows and scope: grants may have changed
                 task = await get_task(context, event.task_id)

@@ -10,11 +10,13 @@ the audit trail, whether an unknown name answers faster than a wrong password.
 from __future__ import annotations
 
 import ast
+import asyncio
 import base64
 import hashlib
 import hmac
 import json
 import statistics
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -343,6 +345,58 @@ async def test_a_throttled_account_cannot_be_reached_under_another_spelling(
     for spelling in ("zhaxi_head ", "Zhaxi_Head", "zhaxi_head\u200b"):
         response = await login_once(client, spelling, "demo-pass")
         assert response.json()["data"]["login"]["token"] is None, spelling
+
+
+async def test_concurrent_guesses_cannot_slip_past_the_throttle_together(
+    client: GraphQLClient,
+) -> None:
+    """Twelve wrong passwords at once: each is recorded before it is counted, so no more
+    than the limit are checked, however the requests interleave."""
+    responses = await asyncio.gather(
+        *(login_once(client, "zhaxi_head", f"wrong-{i}") for i in range(12))
+    )
+    codes = [r.json()["data"]["login"]["errors"][0]["code"] for r in responses]
+
+    assert set(codes) <= {"INVALID_CREDENTIALS", "TOO_MANY_ATTEMPTS"}
+    assert codes.count("TOO_MANY_ATTEMPTS") >= 12 - MAX_FAILURES_PER_ACCOUNT
+    assert await LoginFailure.filter(username="zhaxi_head").count() <= MAX_FAILURES_PER_ACCOUNT
+
+
+async def test_a_password_typed_as_the_username_never_reaches_the_audit_trail(
+    client: GraphQLClient,
+) -> None:
+    """The trail is kept for ever: an unknown name goes in as a keyed digest, the same for
+    each repeat, so guesses at one name still tie together."""
+    for _ in range(2):
+        await login_once(client, "Sup3r-secret!pw", "demo-pass")
+    await login_once(client, "another-slip", "demo-pass")
+    events = await AuditEvent.filter(action="user.login_failed").order_by("seq")
+    trail = json.dumps([[e.before, e.after] for e in events])
+
+    assert "Sup3r-secret" not in trail and "another-slip" not in trail
+    digests = [e.after["unknown_username"] for e in events if e.after]
+    assert len(digests) == 3 and digests[0] == digests[1] != digests[2]
+    assert all(e.after and e.after["address"] == CLIENT_ADDRESS for e in events)
+
+
+async def test_password_checks_run_off_the_event_loop(
+    client: GraphQLClient, monkeypatch: Any
+) -> None:
+    """argon2 takes a good part of a second by design; on the loop, every other request in
+    the process would wait for it."""
+    import resolvers.accounts
+
+    threads: list[int] = []
+    real = resolvers.accounts.verify_password
+
+    def recording(password_hash: str | None, password: str) -> bool:
+        threads.append(threading.get_ident())
+        return real(password_hash, password)
+
+    monkeypatch.setattr(resolvers.accounts, "verify_password", recording)
+    token = await client.login("zhaxi_head")
+
+    assert token and threads and threading.get_ident() not in threads
 
 
 # ----- secrets are compared in constant time -----

@@ -12,6 +12,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from tests import database_probe
 from tests.conftest import ON_POSTGRES
 from tests.servers import Server, running_server
 
@@ -46,6 +47,11 @@ def servers(empty_database_url: str, tmp_path: Path) -> Iterator[tuple[Server, S
             return
         with running_server(empty_database_url, tmp_path) as second:
             yield first, second
+
+
+@pytest.fixture
+def database_url(empty_database_url: str) -> str:
+    return empty_database_url
 
 
 async def open_subscription(
@@ -161,3 +167,37 @@ async def test_an_anonymous_subscription_is_refused(servers: tuple[Server, Serve
 
     assert message["type"] == "error", message
     assert message["payload"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+SIGNED_OUT = {
+    "deactivated": "UPDATE user_account SET is_active = false WHERE username = $1",
+    "tokens revoked": "UPDATE user_account SET token_version = token_version + 1"
+    " WHERE username = $1",
+}
+
+
+@pytest.mark.parametrize("how", SIGNED_OUT)
+async def test_an_open_subscription_ends_when_its_account_is_signed_out(
+    servers: tuple[Server, Server], database_url: str, how: str
+) -> None:
+    """The token was checked when the socket opened; the account changes afterwards. The
+    next event it would have heard ends the subscription instead."""
+    writer, reader = servers
+    admin = writer.login("county_admin")
+    in_zhaxi = open_task(writer, admin, unit_id(writer, admin, "扎西镇"))
+    ws = await open_subscription(reader, reader.login("zhaxi_head"), {"unit": None})
+    try:
+        await database_probe.execute(database_url, SIGNED_OUT[how], "zhaxi_head")
+        assert (
+            writer.graphql(URGE, {"id": in_zhaxi["id"]}, admin)["data"]["transitionTask"]["errors"]
+            == []
+        )
+        message = await next_message(ws)
+        then = await next_message(ws)
+    finally:
+        await ws.close()
+
+    assert message["type"] == "next", message
+    assert message["payload"]["data"] is None  # nothing of the task it would have seen
+    assert [e["extensions"]["code"] for e in message["payload"]["errors"]] == ["UNAUTHENTICATED"]
+    assert then == {"id": "1", "type": "complete"}
