@@ -12,7 +12,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests import database_probe
+from bench import probe as database_probe
 from tests.conftest import ON_POSTGRES
 from tests.servers import Server, running_server
 

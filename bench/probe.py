@@ -1,8 +1,8 @@
 """Reads and writes straight to a server process's database, with the bare driver.
 
-Tests of whole processes look at what is really stored, not at what the service says is
-stored, and change accounts behind a running server's back (as an operator would).
-Statements use ``$1``-style placeholders on both databases.
+The soak check and the tests of whole processes look at what is really stored, not at
+what the service says is stored, and change accounts behind a running server's back (as
+an operator would). Statements use ``$1``-style placeholders on both databases.
 """
 
 from __future__ import annotations
