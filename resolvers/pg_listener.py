@@ -17,9 +17,20 @@ import asyncpg
 log = logging.getLogger("riverchief.pg_listener")
 
 
+# Options of the ORM's connection pool: a single connection of asyncpg's own refuses them.
+POOL_OPTIONS = frozenset(
+    {"minsize", "maxsize", "max_queries", "max_inactive_connection_lifetime", "schema"}
+)
+
+
 def asyncpg_dsn(database_url: str) -> str:
+    """The service's DATABASE_URL as asyncpg takes it: its scheme, without pool options."""
     scheme, _, rest = database_url.partition("://")
-    return f"postgresql://{rest}" if scheme in {"postgres", "asyncpg", "psycopg"} else database_url
+    if scheme in {"postgres", "asyncpg", "psycopg"}:
+        rest, _, query = rest.partition("?")
+        kept = [p for p in query.split("&") if p and p.partition("=")[0] not in POOL_OPTIONS]
+        return f"postgresql://{rest}" + (f"?{'&'.join(kept)}" if kept else "")
+    return database_url
 
 
 class PgListener:

@@ -19,11 +19,13 @@ import pytest
 from tortoise import Tortoise
 
 from app.db import tortoise_config
+from bench import probe
 from models.enums import LinkKind, OrgLevel, TaskCategory
 from models.org import OrgLink, OrgUnit
 from models.people import User
 from models.policy import CasbinRule
 from models.task import Task
+from resolvers.pg_listener import PgListener
 from schema.node import to_global_id
 from tests.conftest import ON_POSTGRES
 from tests.fixtures import PASSWORD_HASH, Tree
@@ -270,3 +272,62 @@ async def test_requests_during_a_reload_never_leave_stale_pairings_behind(tree: 
 
     assert engine.enforce(dept, dahetan.path, "VILLAGE", "task", "read")
     assert dahetan.path in engine.reach(tree.units["water_bureau"].path)
+
+
+# -- the listening connection dropped -------------------------------------------------------
+
+DROP_LISTENERS = """
+SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+WHERE datname = current_database() AND query LIKE 'LISTEN %'
+"""
+RESYNC_WITHIN = 10.0  # seconds: noticing the drop (1 s checks), reconnecting, reloading
+
+
+@on_postgres_only
+async def test_a_dropped_listener_reconnects_and_catches_up_on_what_it_missed(
+    servers: tuple[Server, Server, World], empty_database_url: str
+) -> None:
+    """Every listening connection is cut; a grant is made at once, so its notification
+    reaches no one. Each process must reconnect and reload, and so see the grant anyway."""
+    a, b, world = servers
+    admin = a.login("admin")
+    west_on_b = b.login("west_head")
+    assert view(b, west_on_b) == WEST_ONLY
+
+    dropped = await probe.fetch(empty_database_url, DROP_LISTENERS)
+    granted = graphql(
+        a, GRANT, admin, input=grant_input(world, "west_head", "township_head", "east")
+    )
+    assert granted["grantRole"]["errors"] == []
+    took = within(RESYNC_WITHIN, lambda: view(b, west_on_b) == WEST_AND_EAST)
+
+    # Reconnected, not merely reloaded once: the next change arrives the ordinary way.
+    revoked = graphql(
+        a, REVOKE, admin, input=grant_input(world, "west_head", "township_head", "east")
+    )
+    assert revoked["revokeRole"]["errors"] == []
+    within(IN_STEP_WITHIN, lambda: view(b, west_on_b) == WEST_ONLY)
+
+    print(f"dropped {len(dropped)} listening connections; b caught up in {took:.2f} s")
+    assert len(dropped) == 4  # policy and task channels, in each of the two processes
+    assert "reconnected" in b.output()
+
+
+@on_postgres_only
+async def test_pool_options_in_the_database_url_do_not_reach_the_listener(
+    empty_database_url: str,
+) -> None:
+    """``?minsize=…&maxsize=…`` tune the ORM's pool; asyncpg's own connection refuses them."""
+    heard: list[str] = []
+    listener = PgListener(f"{empty_database_url}?minsize=1&maxsize=4", "rc_test", heard.append)
+    await listener.start()
+    try:
+        await probe.execute(empty_database_url, "SELECT pg_notify('rc_test', 'hello')")
+        for _ in range(50):
+            if heard:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await listener.stop()
+
+    assert heard == ["hello"]
