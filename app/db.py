@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 from tortoise import Tortoise
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate
 
 from models import MODEL_MODULES
+from resolvers.pg_listener import asyncpg_dsn
 
 MIGRATIONS_MODULE = "models.migrations"
+MIGRATION_LOCK_KEY = 0x72636D67  # any constant shared by every process that migrates
 
 
 POOL_DEFAULTS = {"minsize": 2, "maxsize": 10}  # override with ?minsize=…&maxsize=… in the URL
@@ -54,12 +59,29 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     }
 
 
+@asynccontextmanager
+async def migration_lock(database_url: str) -> AsyncIterator[None]:
+    """One migrating process at a time. Several replicas released together each run
+    ``migrate`` first; on an empty PostgreSQL database two at once would both create the
+    tables, and one would fail. SQLite serves one process and needs no lock."""
+    if not database_url.startswith(("postgres://", "postgresql://", "asyncpg://")):
+        yield
+        return
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
+        yield
+    finally:
+        await conn.close()  # ends the session, and the lock with it
+
+
 async def apply_migrations(database_url: str) -> None:
     """Bring the database schema up to the latest migration, then release the connections."""
-    try:
-        await migrate(config=tortoise_config(database_url))
-    finally:
-        await Tortoise.close_connections()
+    async with migration_lock(database_url):
+        try:
+            await migrate(config=tortoise_config(database_url))
+        finally:
+            await Tortoise.close_connections()
 
 
 # The tortoise CLI (`tortoise -c app.db.TORTOISE_ORM makemigrations`) reads this.

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import pytest
 from tortoise import Tortoise, connections
 from tortoise.context import TortoiseContext
 from tortoise.migrations.autodetector import MigrationAutodetector
@@ -42,3 +48,30 @@ async def test_migrations_build_the_schema_from_nothing(empty_database_url: str)
             assert rows == [{"collation_name": "C"}]
     finally:
         await Tortoise.close_connections()
+
+
+@pytest.mark.skipif(
+    not ON_POSTGRES, reason="SQLite serves a single process, which migrates before it serves"
+)
+async def test_replicas_released_together_may_all_migrate_at_once(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    """Three ``riverchief migrate`` on one empty database at the same moment all succeed."""
+    environ = {**os.environ, "DATABASE_URL": empty_database_url, "RIVERCHIEF_ENV": "test"}
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "app.cli",
+            "migrate",
+            env=environ,
+            cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        for _ in range(3)
+    ]
+    outputs = [(await p.communicate())[0].decode() for p in processes]
+
+    assert [p.returncode for p in processes] == [0, 0, 0], outputs
+    assert all("database is up to date" in out for out in outputs)
