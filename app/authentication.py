@@ -2,7 +2,8 @@
 
 A request without ``Authorization`` is anonymous. A request with a bad, expired, unsigned or
 tampered token, or one whose account is deactivated or whose tokens were revoked, is refused
-with a GraphQL-shaped ``UNAUTHENTICATED`` error before any resolver runs.
+with a GraphQL-shaped ``UNAUTHENTICATED`` error before any resolver runs. Paths that are not
+the API's (``/metrics``, which has a credential of its own) are passed through untouched.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from models.people import User
+from resolvers import telemetry
 from resolvers.context import Viewer
 from resolvers.errors import UNAVAILABLE_MESSAGE, database_unavailable
 from resolvers.instrumentation import StatementCount, start_counting, stop_counting
@@ -70,12 +72,13 @@ def bearer_token(headers: list[tuple[bytes, bytes]]) -> str | None:
 
 
 class BearerAuthMiddleware:
-    def __init__(self, app: ASGIApp, secret: str) -> None:
+    def __init__(self, app: ASGIApp, secret: str, passes: frozenset[str] = frozenset()) -> None:
         self.app = app
         self.secret = secret
+        self.passes = passes  # paths whose Authorization header is not a user's token
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope.get("path") in self.passes:
             await self.app(scope, receive, send)
             return
         statements = start_counting()  # the request's count: the token check and the rest
@@ -94,12 +97,14 @@ class BearerAuthMiddleware:
                 viewer = await viewer_for_token(token, self.secret)
             except AuthenticationError as exc:
                 log.info("refused bearer token: %s", exc)
+                telemetry.error("UNAUTHENTICATED")
                 await _refuse(send, 401, UNAUTHENTICATED_BODY)
                 return
             except Exception as exc:
                 if not database_unavailable(exc):
                     raise
                 log.warning("database unavailable while checking a token")
+                telemetry.error("SERVICE_UNAVAILABLE")
                 await _refuse(send, 503, UNAVAILABLE_BODY)
                 return
         state = scope.setdefault("state", {})

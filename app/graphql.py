@@ -7,8 +7,6 @@ serve) gets a GraphQL-shaped error with a code, like every other refusal, not pl
 from __future__ import annotations
 
 import json
-import re
-import uuid
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -17,16 +15,18 @@ from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from app.authentication import AuthenticationError, parse_bearer, viewer_for_token
+from app.request_log import REQUEST_ID_HEADER, request_id_from
 from app.settings import Settings
+from resolvers import telemetry
 from resolvers.context import RequestContext
 from resolvers.loaders import loaders
 
 ACK: UnsetType = UNSET  # acknowledge the connection without a payload
-REQUEST_ID_HEADER = "x-request-id"
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 HTTP_ERROR_CODES = {
     400: "BAD_REQUEST",
     404: "NOT_FOUND",
@@ -38,15 +38,17 @@ HTTP_ERROR_CODES = {
 def http_refusal(error: HTTPException) -> JSONResponse:
     """A refusal before any GraphQL ran, in the same shape as the errors after it."""
     code = HTTP_ERROR_CODES.get(error.status_code, "BAD_REQUEST")
+    telemetry.error(code)
     body = {"data": None, "errors": [{"message": error.reason, "extensions": {"code": code}}]}
     headers = {"allow": "GET, POST"} if error.status_code == 405 else None
     return JSONResponse(body, status_code=error.status_code, headers=headers)
 
 
 def request_id_of(request: Request | WebSocket) -> str:
-    """The client's request id if it is a sane token, else a new one."""
-    given = request.headers.get(REQUEST_ID_HEADER, "")
-    return given if _SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
+    """The id the request middleware gave the request; for a WebSocket, the client's if it
+    is a sane token, else a new one."""
+    given = request.scope.get("state", {}).get("request_id")
+    return str(given) if given else request_id_from(request.scope.get("headers", []))
 
 
 class GraphQLApp(GraphQL[RequestContext, None]):
@@ -69,6 +71,17 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         if request.method == "POST" and media_type != "application/json":
             raise HTTPException(415, "Send the operation as application/json.")
         return await super().parse_http_body(request)
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        """Every error's code is counted, and the request's record learns an operation ran."""
+        record = telemetry.current_request()
+        if record is not None:
+            record.graphql = True
+        for error in result.errors or ():
+            telemetry.error((error.extensions or {}).get("code"))
+        return await super().process_result(request, result)
 
     def parse_json(self, data: str | bytes) -> Any:
         """A JSON object, or a list (refused later: batching is off); nothing else."""

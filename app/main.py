@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -13,6 +15,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
+from strawberry.extensions import SchemaExtension
 from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
 
@@ -20,6 +23,9 @@ from app.authentication import BearerAuthMiddleware
 from app.body_limit import BodySizeLimit
 from app.db import tortoise_config
 from app.graphql import GraphQLApp
+from app.logs import configure as configure_logs
+from app.metrics import metrics_endpoint, metrics_running
+from app.request_log import REQUEST_ID_HEADER, RequestLog
 from app.security_headers import SecurityHeaders
 from app.settings import DEV_SECRET_NOTICE, Settings
 from policies.engine import PolicyEngine
@@ -27,11 +33,13 @@ from policies.watcher import PgPolicyWatcher
 from resolvers.pg_listener import PgListener
 from resolvers.task_events import CHANNEL as TASK_CHANNEL
 from resolvers.task_events import TaskEventHub
+from resolvers.telemetry import OperationLabels, metrics
 from schema.build import SchemaOptions, build_schema
 from schema.limits import QueryLimits
 from schema.persisted import OperationStore
 
 log = logging.getLogger("riverchief")
+METRICS_PATHS = frozenset({"/metrics"})
 
 
 async def healthz(_: Request) -> JSONResponse:
@@ -78,8 +86,10 @@ async def policy_running(app: Starlette, settings: Settings) -> AsyncIterator[No
             await watcher.stop()
 
 
-def schema_options(settings: Settings) -> SchemaOptions:
-    """The schema's limits, introspection and persisted operations, from the settings."""
+def schema_options(
+    settings: Settings, observers: tuple[Callable[[], SchemaExtension], ...] = ()
+) -> SchemaOptions:
+    """The schema's limits, introspection, persisted operations and tracing."""
     operations = (
         OperationStore.from_file(Path(settings.operations_file))
         if settings.operations_file
@@ -94,6 +104,7 @@ def schema_options(settings: Settings) -> SchemaOptions:
         ),
         introspection=settings.introspection,
         operations=operations,
+        observers=observers,
     )
 
 
@@ -106,8 +117,8 @@ def cors(settings: Settings) -> list[Middleware]:
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST"],
-            allow_headers=["authorization", "content-type", "x-request-id"],
-            expose_headers=["x-request-id"],
+            allow_headers=["authorization", "content-type", REQUEST_ID_HEADER],
+            expose_headers=[REQUEST_ID_HEADER],
             max_age=600,
         )
     ]
@@ -118,37 +129,57 @@ def app_from_env() -> Starlette:
     return create_app(Settings.from_env())
 
 
-def create_app(settings: Settings, *, register_database: bool = True) -> Starlette:
-    """The service. ``register_database=False`` reuses a Tortoise context already open (tests)."""
+def create_app(
+    settings: Settings, *, register_database: bool = True, tracer_provider: Any = None
+) -> Starlette:
+    """The service. ``register_database=False`` reuses a Tortoise context already open (tests);
+    ``tracer_provider`` takes the spans when tracing is on (tests), else the process's."""
+    configure_logs(settings.log_format)
+    metrics()  # every series exists from the start, at zero
     if settings.secret_generated:
         log.warning(DEV_SECRET_NOTICE)
+    observers: tuple[Callable[[], SchemaExtension], ...] = ()
+    own_provider = None
+    if settings.tracing:
+        from app.tracing import install_tracer_provider, tracing_extension
+
+        observers = (tracing_extension(tracer_provider),)
+        if tracer_provider is None:
+            own_provider = install_tracer_provider()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if not register_database:
-            async with policy_running(app, settings):
-                yield
-            return
-        async with (
-            RegisterTortoise(app, config=tortoise_config(settings.database_url)),
-            policy_running(app, settings),
-        ):
+        configure_logs(settings.log_format)  # again: uvicorn has set up its handlers since
+        async with AsyncExitStack() as stack:
+            if register_database:
+                await stack.enter_async_context(
+                    RegisterTortoise(app, config=tortoise_config(settings.database_url))
+                )
+            await stack.enter_async_context(policy_running(app, settings))
+            if settings.metrics:
+                await stack.enter_async_context(metrics_running(settings))
+            if own_provider is not None:
+                stack.push_async_callback(asyncio.to_thread, own_provider.shutdown)
             yield
 
-    graphql = GraphQLApp(build_schema(schema_options(settings)), settings)
+    graphql = GraphQLApp(build_schema(schema_options(settings, observers)), settings)
+    routes = [
+        Route("/graphql", graphql),  # the view refuses other methods with a GraphQL error
+        WebSocketRoute("/graphql", graphql),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+    ]
+    if settings.metrics:
+        routes.append(Route("/metrics", metrics_endpoint(settings), methods=["GET"]))
     return Starlette(
         debug=False,
-        routes=[
-            Route("/graphql", graphql),  # the view refuses other methods with a GraphQL error
-            WebSocketRoute("/graphql", graphql),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
-        ],
+        routes=routes,
         middleware=[
+            Middleware(RequestLog, operations=OperationLabels()),
             Middleware(SecurityHeaders, production=settings.production),
             *cors(settings),
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
-            Middleware(BearerAuthMiddleware, secret=settings.secret),
+            Middleware(BearerAuthMiddleware, secret=settings.secret, passes=METRICS_PATHS),
         ],
         lifespan=lifespan,
     )

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import hmac
+import importlib
 import os
+import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_DATABASE_URL = "sqlite://data/riverchief.sqlite3"
 DEV_SECRET_NOTICE = "RIVERCHIEF_SECRET is not set: using a random secret for this process only"  # noqa: S105 - a message, not a secret
+LOG_FORMATS = ("text", "json")
+OTEL_MISSING = (
+    "RIVERCHIEF_TRACING is on but OpenTelemetry is not installed: "
+    "pip install 'riverchief[otel]' (or turn RIVERCHIEF_TRACING off)"
+)
+_TOKEN_CHARACTERS = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII, no spaces: header-safe
 
 
 class SettingsError(RuntimeError):
@@ -47,6 +56,56 @@ def _origins(raw: str) -> tuple[str, ...]:
     return origins
 
 
+def _log_format(env_vars: Mapping[str, str], production: bool) -> str:
+    raw = env_vars.get("RIVERCHIEF_LOG_FORMAT", "").strip().lower()
+    if not raw:
+        return "json" if production else "text"
+    if raw not in LOG_FORMATS:
+        raise SettingsError(f"RIVERCHIEF_LOG_FORMAT must be text or json, not {raw!r}")
+    return raw
+
+
+def _metrics(env_vars: Mapping[str, str], production: bool, secret: str) -> tuple[bool, str]:
+    """Whether ``/metrics`` is served, and the bearer token it asks for ('' for none).
+
+    Off in production unless a token is set: the figures (operation names, error and denial
+    rates, activity) are nobody's business outside the operators.
+    """
+    token = env_vars.get("RIVERCHIEF_METRICS_TOKEN", "")
+    if token:
+        if len(token) < 32 or not _TOKEN_CHARACTERS.match(token):
+            raise SettingsError(
+                "RIVERCHIEF_METRICS_TOKEN must be at least 32 printable characters, no spaces"
+            )
+        if hmac.compare_digest(token.encode(), secret.encode()):
+            raise SettingsError("RIVERCHIEF_METRICS_TOKEN must not be RIVERCHIEF_SECRET")
+    enabled = _flag(env_vars.get("RIVERCHIEF_METRICS"), not production or bool(token))
+    if enabled and production and not token:
+        raise SettingsError(
+            "RIVERCHIEF_METRICS_TOKEN must be set to serve /metrics when"
+            " RIVERCHIEF_ENV=production (or set RIVERCHIEF_METRICS=off)"
+        )
+    return enabled, token
+
+
+def _multiprocess_dir(env_vars: Mapping[str, str]) -> str:
+    """prometheus-client's own variable: each worker writes its metrics in files there."""
+    raw = env_vars.get("PROMETHEUS_MULTIPROC_DIR", "")
+    if raw and not (os.path.isdir(raw) and os.access(raw, os.W_OK | os.X_OK)):
+        raise SettingsError(f"PROMETHEUS_MULTIPROC_DIR {raw!r} is not a writable directory")
+    return raw
+
+
+def _tracing(env_vars: Mapping[str, str]) -> bool:
+    enabled = _flag(env_vars.get("RIVERCHIEF_TRACING"), False)
+    if enabled:
+        try:
+            importlib.import_module("opentelemetry.trace")
+        except ImportError as exc:
+            raise SettingsError(OTEL_MISSING) from exc
+    return enabled
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -64,6 +123,11 @@ class Settings:
     max_body_bytes: int = 256 * 1024
     operations_file: str = ""
     cors_origins: tuple[str, ...] = ()
+    log_format: str = "text"
+    metrics: bool = True
+    metrics_token: str = field(default="", repr=False)
+    metrics_multiprocess_dir: str = ""
+    tracing: bool = False
 
     @property
     def production(self) -> bool:
@@ -95,6 +159,7 @@ class Settings:
         operations_file = env_vars.get("RIVERCHIEF_OPERATIONS_FILE", "")
         if operations_file and not os.path.isfile(operations_file):
             raise SettingsError(f"RIVERCHIEF_OPERATIONS_FILE {operations_file!r} does not exist")
+        metrics, metrics_token = _metrics(env_vars, production, secret)
         return cls(
             database_url=env_vars.get("DATABASE_URL", "") or DEFAULT_DATABASE_URL,
             secret=secret,
@@ -111,6 +176,11 @@ class Settings:
             max_body_bytes=_positive(env_vars, "RIVERCHIEF_MAX_BODY_BYTES", 256 * 1024),
             operations_file=operations_file,
             cors_origins=_origins(env_vars.get("RIVERCHIEF_CORS_ORIGINS", "")),
+            log_format=_log_format(env_vars, production),
+            metrics=metrics,
+            metrics_token=metrics_token,
+            metrics_multiprocess_dir=_multiprocess_dir(env_vars),
+            tracing=_tracing(env_vars),
         )
 
 

@@ -18,6 +18,7 @@ from models.org import OrgLink
 from models.paths import path_ids
 from models.policy import CasbinRule
 from policies.adapter import TortoiseAdapter, rule_fields
+from resolvers import telemetry
 
 if TYPE_CHECKING:
     from tortoise.backends.base.client import BaseDBAsyncClient
@@ -144,6 +145,7 @@ class PolicyEngine:
         self._links = links
         self._index()
         self.generation += 1
+        telemetry.policy_reloaded()
 
     async def _load_links(self) -> dict[str, tuple[str, ...]]:
         """Pairings, as the extra path prefixes each unit's grants reach."""

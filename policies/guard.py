@@ -6,7 +6,9 @@ one object: allowed, ``FORBIDDEN`` when the viewer may see the object but not ac
 ``NOT_FOUND`` when the object is outside the viewer's scope. Every denial is logged, on the
 ``riverchief.access`` logger: by the guard and ``require`` where they refuse, and by the
 guard's ``DenialLog`` for whatever else a root field refused (an object asked for by id that
-reads as null, a payload error ``NOT_FOUND`` or ``FORBIDDEN``).
+reads as null, a payload error ``NOT_FOUND`` or ``FORBIDDEN``). Each logged denial is counted
+too (``riverchief_authz_denials_total``), and ``DenialLog``, which sees every root field's
+result, counts the payload errors it carries by code.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from strawberry.extensions.field_extension import (
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.types import Info
 
+from resolvers import telemetry
 from resolvers.context import RequestContext, Viewer
 from resolvers.errors import DomainError, ErrorCode
 
@@ -43,6 +46,7 @@ def viewer_of(info: Info) -> Viewer | None:
 def log_denial(context: RequestContext, resource: str, action: str, target: str) -> None:
     """One line per refusal: who, what, on which object (a path, an id, or ``*``)."""
     context.cache[DENIALS] = context.cache.get(DENIALS, 0) + 1
+    telemetry.denied(resource, action)
     viewer = context.viewer.id if context.viewer else None
     log.warning(
         "access denied viewer=%s resource=%s action=%s target=%s request=%s",
@@ -154,6 +158,8 @@ class DenialLog(FieldExtension):
 
     def _check(self, info: Info, before: int, kwargs: dict[str, Any], result: Any) -> None:
         context: RequestContext = info.context
+        for error in getattr(result, "errors", None) or ():
+            telemetry.error(getattr(error, "code", None))
         if context.cache.get(DENIALS, 0) != before:
             return  # the resolver logged it where it decided
         if result is None:

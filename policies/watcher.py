@@ -18,6 +18,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from policies.engine import PolicyEngine
+from resolvers import telemetry
 from resolvers.pg_listener import PgListener
 
 if TYPE_CHECKING:
@@ -87,6 +88,7 @@ class PgPolicyWatcher:
             try:
                 await self._reload()
             except Exception:  # the database may be away: keep the request, try again
+                telemetry.policy_reload_failed()
                 log.exception("policy reload failed; retrying in %s s", RETRY_AFTER)
                 self._pending = True
                 await asyncio.sleep(RETRY_AFTER)

@@ -14,6 +14,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models.audit import AuditEvent
+from resolvers import telemetry
 from resolvers.context import RequestContext
 from resolvers.task_events import TaskEvent, announce
 
@@ -41,8 +42,14 @@ def event_body(event: AuditEvent) -> dict[str, Any]:
     }
 
 
+def link_hash(prev_hash: str, body: dict[str, Any]) -> str:
+    """The hash of one link, from its predecessor's hash and the fields ``event_body`` gives
+    (also as read back from an export)."""
+    return hashlib.sha256((prev_hash + canonical(body)).encode()).hexdigest()
+
+
 def chain_hash(prev_hash: str, event: AuditEvent) -> str:
-    return hashlib.sha256((prev_hash + canonical(event_body(event))).encode()).hexdigest()
+    return link_hash(prev_hash, event_body(event))
 
 
 def _jsonable(value: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -82,6 +89,7 @@ async def append_event(
     )
     event.hash = chain_hash(event.prev_hash, event)
     await event.save(using_db=conn, force_create=True)
+    telemetry.audit_head(event.seq)  # the chain's length; no query needed to know it
     if entity_type == "task":
         await announce(conn, context, TaskEvent(int(entity_id), action, org_path, event.seq))
     return event

@@ -30,6 +30,7 @@ from schema.safe_text import SafeText
 from schema.scalars import SCALARS
 from schema.subscription import Subscription
 from schema.task import Task
+from schema.telemetry import OperationTelemetry
 from schema.water import Indicator, WaterBody
 
 CACHE_SIZE = 1024
@@ -40,6 +41,8 @@ class SchemaOptions:
     limits: QueryLimits = field(default_factory=QueryLimits)
     introspection: bool = True
     operations: OperationStore = field(default_factory=OperationStore)
+    # Entered just before ``Observation``, so they see its checked errors (tracing).
+    observers: tuple[Callable[[], SchemaExtension], ...] = ()
 
 
 class RiverchiefSchema(strawberry.Schema):
@@ -70,7 +73,10 @@ def build_schema(options: SchemaOptions | None = None) -> RiverchiefSchema:
     # refuses the operation before its ``yield`` (SafeText, persisted operations). Entered
     # earlier, Observation would be left suspended and finished by the garbage collector in
     # whatever context it runs, which crashed the interpreter. Errors raised inside the
-    # operation (parsing, validation, execution) still pass through it.
+    # operation (parsing, validation, execution) still pass through it. The telemetry and
+    # tracing extensions come just before it, for the same reason, and exit after it.
+    extensions.append(OperationTelemetry)
+    extensions.extend(options.observers)
     extensions.append(Observation)
     return RiverchiefSchema(
         query=Query,

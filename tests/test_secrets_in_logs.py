@@ -3,10 +3,11 @@
 A realistic session — logins right and wrong, personal data read, tasks changed, requests
 refused, forged tokens, a password sent where it does not belong — runs three ways: in-process
 with every logger at DEBUG, as ``riverchief create-user`` and as ``riverchief serve --demo``
-in processes of their own with the root logger at DEBUG. Then every captured line, and every
-error message the clients were sent, is searched for the passwords typed, the tokens issued
-(and their signatures), the signing secret, the stored password hashes, and the phone and ID
-numbers of the people involved.
+in processes of their own with the root logger at DEBUG, writing text and writing JSON. Then
+every captured line (in-process, also as the JSON line production writes, with the request
+line's fields), and every error message the clients were sent, is searched for the passwords
+typed, the tokens issued (and their signatures), the signing secret, the stored password
+hashes, and the phone and ID numbers of the people involved.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import httpx
 import pytest
 import yaml
 
+from app.logs import JsonFormatter
 from resolvers.security import issue_token
 from tests.fixtures import PASSWORD_HASH, TEST_SECRET, Tree
 from tests.http import GraphQLClient
@@ -142,10 +144,14 @@ async def test_a_session_leaves_no_secret_in_the_logs_or_the_errors(
     secrets = {"demo-pass", *WRONG_PASSWORDS, TEST_SECRET, *hash_parts(PASSWORD_HASH)}
     secrets |= {part for token in tokens.values() for part in token_parts(token)}
     secrets |= {p.phone for p in tree.people.values()} | {p.id_number for p in tree.people.values()}
+    as_json = JsonFormatter()
     logged = "\n".join(
-        f"{r.name} {r.levelname} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records
+        f"{r.name} {r.levelname} {r.getMessage()} {r.exc_text or ''}\n{as_json.format(r)}"
+        for r in caplog.records
     )
     assert caplog.records, "nothing was captured: the check would prove nothing"
+    request_lines = [r for r in caplog.records if r.name == "riverchief.request"]
+    assert len(request_lines) >= 13, "the request lines were not captured"
     assert secrets_in(logged, secrets) == []
     assert secrets_in("\n".join(errors), secrets) == []
 
@@ -218,7 +224,7 @@ async def test_create_user_at_debug_logs_neither_the_password_nor_its_hash(
 
 
 @contextmanager
-def serving_at_debug(database_url: str, workdir: Path) -> Iterator[Server]:
+def serving_at_debug(database_url: str, workdir: Path, log_format: str) -> Iterator[Server]:
     port = free_port()
     log_path = workdir / f"debug-server-{port}.log"
     command = [sys.executable, "-c", AT_DEBUG, "serve", "--demo", "--port", str(port)]
@@ -227,6 +233,7 @@ def serving_at_debug(database_url: str, workdir: Path) -> Iterator[Server]:
         "DATABASE_URL": database_url,
         "RIVERCHIEF_SECRET": SERVER_SECRET,
         "RIVERCHIEF_ENV": "development",
+        "RIVERCHIEF_LOG_FORMAT": log_format,
     }
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, env=environ, cwd=workdir, stdout=log, stderr=log)
@@ -262,18 +269,24 @@ def demo_personal_data() -> set[str]:
     return found
 
 
+@pytest.mark.parametrize("log_format", ["text", "json"])
 async def test_a_real_server_at_debug_logs_no_secret(
-    empty_database_url: str, tmp_path: Path
+    empty_database_url: str, tmp_path: Path, log_format: str
 ) -> None:
     personal = demo_personal_data()
     assert len(personal) > 10
     errors: list[str] = []
-    with serving_at_debug(empty_database_url, tmp_path) as server:
+    with serving_at_debug(empty_database_url, tmp_path, log_format) as server:
         session = await asyncio.to_thread(demo_session, server, errors)
         output_during = server.output()
     output = server.output()
 
     assert "DEBUG" in output_during, "the server did not log at DEBUG"
+    if log_format == "json":
+        request_lines = [
+            json.loads(line) for line in output.splitlines() if '"riverchief.request"' in line
+        ]
+        assert len(request_lines) >= 8 and all(line["request_id"] for line in request_lines)
     secrets = {"demo-pass", *WRONG_PASSWORDS, SERVER_SECRET} | personal
     secrets |= {part for token in session["tokens"] for part in token_parts(token)}
     for stored in await stored_hashes(empty_database_url):
