@@ -7,15 +7,17 @@ serve) gets a GraphQL-shaped error with a code, like every other refusal, not pl
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError, OperationDefinitionNode, parse
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
@@ -44,6 +46,29 @@ def http_refusal(error: HTTPException) -> JSONResponse:
     return JSONResponse(body, status_code=error.status_code, headers=headers)
 
 
+# Two operations need two keywords: a shorthand `{ … }` beside anything else fails validation.
+OPERATION_KEYWORD = re.compile(r"\b(?:query|mutation|subscription)\b")
+
+
+def refuse_unnamed_choice(query: str | None) -> None:
+    """A document of several operations must say which to run (GraphQL's GetOperation).
+
+    Without this the first one would run: a client that meant another, or a document
+    assembled from parts, would get an answer to a question it did not ask.
+    """
+    if not query or len(OPERATION_KEYWORD.findall(query)) < 2:
+        return  # one operation at most, the common case: not parsed twice
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return  # the view reports the syntax error itself
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(operations) > 1:
+        raise HTTPException(
+            400, "The document holds several operations: name the one to run in operationName."
+        )
+
+
 def request_id_of(request: Request | WebSocket) -> str:
     """The id the request middleware gave the request; for a WebSocket, the client's if it
     is a sane token, else a new one."""
@@ -70,7 +95,10 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         media_type = (request.content_type or "").partition(";")[0].strip().lower()
         if request.method == "POST" and media_type != "application/json":
             raise HTTPException(415, "Send the operation as application/json.")
-        return await super().parse_http_body(request)
+        data = await super().parse_http_body(request)
+        if isinstance(data, GraphQLRequestData) and not data.operation_name:
+            refuse_unnamed_choice(data.query)
+        return data
 
     async def process_result(
         self, request: Request, result: ExecutionResult

@@ -177,6 +177,32 @@ async def test_other_methods_are_refused_with_405(
     assert changed(before, await snapshot(db)) == set()
 
 
+async def test_a_document_of_several_operations_must_name_the_one_to_run(
+    client: GraphQLClient, db: TortoiseContext, tree: Tree
+) -> None:
+    """GraphQL's GetOperation: without ``operationName`` nothing runs, not even the first."""
+    document = (
+        "query Look { me { username } } "
+        + "mutation Make "
+        + CREATE.removeprefix("mutation").strip() % tree.unit_gid("shilong")
+    )
+    before = await snapshot(db)
+    unnamed = await client.http.post(
+        "/graphql", json={"query": document}, headers=headers(token_for(tree, "county_admin"))
+    )
+    named = await client.http.post(
+        "/graphql",
+        json={"query": document, "operationName": "Look"},
+        headers=headers(token_for(tree, "county_admin")),
+    )
+
+    assert unnamed.status_code == 400
+    assert_refused(unnamed, "BAD_REQUEST")
+    assert "operationName" in unnamed.json()["errors"][0]["message"]
+    assert changed(before, await snapshot(db)) == set()
+    assert named.json() == {"data": {"me": {"username": "county_admin"}}}
+
+
 async def test_hostile_persisted_query_extensions_are_refused(
     client: GraphQLClient, tree: Tree
 ) -> None:
@@ -262,7 +288,6 @@ BOMBS = {
 HARMLESS = {
     "billion-laughs": laughs_bomb,  # fragments are collected once, not 2**25 times
     "identical-fields": overlapping_bomb,  # the merge check gives up cleanly past ~1,000
-    "two-operations-no-name": lambda: "query A { me { username } } query B { me { id } }",
 }
 
 
