@@ -1,4 +1,5 @@
-"""``riverchief``: serve, migrate, export the schema, create accounts, load benchmark data."""
+"""``riverchief``: serve, migrate, export the schema, create accounts, load benchmark data, and
+the operator's commands (accounts, grants, org import, audit export and checks, policy check)."""
 
 from __future__ import annotations
 
@@ -186,6 +187,12 @@ def parser() -> argparse.ArgumentParser:
         help="how many role grants in all (default: one per unit head and inspector)",
     )
     bench.set_defaults(func=cmd_bench_data)
+
+    # The operator's commands (docs/operations.md), each in a module of its own.
+    from app import audit_export, cli_operator, org_import, policy_check
+
+    for module in (cli_operator, org_import, audit_export, policy_check):
+        module.register(commands)
     return root
 
 

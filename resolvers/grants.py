@@ -35,9 +35,12 @@ async def grants_of_user(context: RequestContext, user_id: int) -> list[RoleGran
     return rows
 
 
-async def _target(
+async def authorize_grant(
     context: RequestContext, user_id: int, role: str, unit_id: int
 ) -> tuple[User, OrgUnit]:
+    """Whether the viewer may grant (or revoke) ``role`` at the unit to the account: the
+    account and unit, or the ``DomainError`` that refuses it. ``riverchief policy check``
+    asks the same question of each grant's granter."""
     if role not in ROLES:
         raise DomainError(ErrorCode.VALIDATION, f"Unknown role {role!r}.", "role")
     unit = await get_unit(context, unit_id)
@@ -100,7 +103,7 @@ def _require_rights_of(context: RequestContext, role: str, unit: OrgUnit) -> Non
 async def grant_role(
     context: RequestContext, user_id: int, role: str, unit_id: int
 ) -> RoleGrantRow:
-    user, unit = await _target(context, user_id, role, unit_id)
+    user, unit = await authorize_grant(context, user_id, role, unit_id)
     grant = Grant(f"user:{user.id}", role, unit.path)
     async with in_transaction() as conn:
         _, created = await CasbinRule.get_or_create(
@@ -125,7 +128,7 @@ async def grant_role(
 async def revoke_role(
     context: RequestContext, user_id: int, role: str, unit_id: int
 ) -> RoleGrantRow:
-    user, unit = await _target(context, user_id, role, unit_id)
+    user, unit = await authorize_grant(context, user_id, role, unit_id)
     grant = Grant(f"user:{user.id}", role, unit.path)
     async with in_transaction() as conn:
         deleted = (

@@ -1,0 +1,136 @@
+"""What the operator commands share: the database opened and closed around the work, a
+request context for the account a command acts as, and failures told in one clear line.
+
+Exit codes, the same for every operator command: 0 done (or clean), 1 refused, or a check
+found problems, 2 the command could not run (bad arguments or input, configuration, the
+database unreachable or not migrated).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from tortoise import Tortoise
+from tortoise.exceptions import BaseORMException
+
+from app.db import tortoise_config
+from app.settings import Settings
+from policies.engine import PolicyEngine
+from resolvers.context import RequestContext, Viewer
+from resolvers.errors import database_unavailable
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_UNUSABLE = 2
+
+# Libraries that narrate their start-up at INFO: an operator wants the command's answer.
+CHATTY_LOGGERS = ("casbin", "casbin.policy", "casbin.role", "tortoise")
+
+
+class CommandError(Exception):
+    """A problem the operator can act on: one line on stderr, and the exit code."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_UNUSABLE) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+
+
+def new_request_id(command: str) -> str:
+    """``cli-<command>-<random>``: the audit events of one command run share it, and it says
+    they came from the operator CLI rather than an HTTP request."""
+    return f"cli-{command}-{uuid.uuid4().hex[:16]}"
+
+
+def cli_context(engine: PolicyEngine, command: str, viewer: Viewer | None = None) -> RequestContext:
+    """A request context for one command run. The CLI never issues tokens: no secret."""
+    return RequestContext(
+        viewer=viewer,
+        policy=engine,
+        request_id=new_request_id(command),
+        secret="",
+        token_ttl_seconds=0,
+        client_address="cli",
+    )
+
+
+def sqlite_file(database_url: str) -> Path | None:
+    prefix = "sqlite://"
+    if not database_url.startswith(prefix) or ":memory:" in database_url:
+        return None
+    return Path(database_url[len(prefix) :].split("?", 1)[0]).expanduser()
+
+
+@asynccontextmanager
+async def opened(settings: Settings, *, migrate: bool = False) -> AsyncIterator[None]:
+    """The database, for the length of a command.
+
+    ``migrate`` brings the schema up to date first (and seeds the role policy), as
+    ``create-user`` does; otherwise a missing SQLite file is refused rather than created.
+    """
+    if migrate:
+        from app.cli import prepare_database
+
+        await prepare_database(settings)
+    else:
+        path = sqlite_file(settings.database_url)
+        if path is not None and not path.exists():
+            raise CommandError(
+                f"no database at {path}: check DATABASE_URL, or run `riverchief migrate`"
+            )
+    await Tortoise.init(config=tortoise_config(settings.database_url))
+    try:
+        yield
+    finally:
+        await Tortoise.close_connections()
+
+
+def quiet_libraries() -> None:
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def complain(message: str) -> None:
+    print(f"riverchief: {message}", file=sys.stderr, flush=True)
+
+
+def run(work: Callable[[], Awaitable[int]]) -> int:
+    """Run a command's coroutine; a ``CommandError`` or a database failure becomes one line
+    on stderr and its exit code, never a traceback."""
+    quiet_libraries()
+
+    async def main() -> int:
+        return await work()
+
+    try:
+        return asyncio.run(main())
+    except CommandError as error:
+        complain(error.message)
+        return error.exit_code
+    except KeyboardInterrupt:
+        complain("interrupted: nothing was committed that had not finished")
+        return 130
+    except (BaseORMException, OSError, ConnectionError) as error:
+        if database_unavailable(error):
+            complain(f"cannot reach the database ({type(error).__name__}: {error})")
+        else:
+            complain(
+                f"database error ({type(error).__name__}: {error}); if the schema is out of "
+                "date, run `riverchief migrate`"
+            )
+        return EXIT_UNUSABLE
+    except Exception as error:
+        if not database_unavailable(error):
+            raise
+        complain(f"cannot reach the database ({type(error).__name__}: {error})")
+        return EXIT_UNUSABLE
