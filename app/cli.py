@@ -43,8 +43,16 @@ async def prepare_database(settings: Settings, *, demo: bool = False) -> None:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app.main import create_app
+    from app.main import create_app, is_postgres
 
+    if args.workers > 1 and not is_postgres(settings.database_url):
+        print(
+            "riverchief: several worker processes need PostgreSQL: on SQLite each process would"
+            " keep its own copy of the policy, and a grant made through one would not reach"
+            " the others. Run one process, or set DATABASE_URL to a PostgreSQL database.",
+            file=sys.stderr,
+        )
+        return 2
     asyncio.run(prepare_database(settings, demo=args.demo))
     options: dict[str, Any] = {
         "host": args.host,
@@ -206,6 +214,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"riverchief: {exc}", file=sys.stderr)
         return 2
+    if settings is not None:  # the command's own lines in the configured format, too
+        from app.logs import configure
+
+        configure(settings.log_format)
     return int(args.func(settings, args))
 
 

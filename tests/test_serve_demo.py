@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,3 +41,23 @@ def test_graphiql_is_served_on_get(demo_server: Server) -> None:
 
     assert page.status_code == 200
     assert "graphiql" in page.text.lower()
+
+
+def test_several_workers_on_sqlite_are_refused_before_anything_starts(tmp_path: Path) -> None:
+    """Each process would hold its own policy: a grant made through one would not reach
+    the others. Refused with the reason, and no database is created."""
+    database = tmp_path / "one.sqlite3"
+    finished = subprocess.run(
+        [sys.executable, "-m", "app.cli", "serve", "--workers", "2", "--port", "1"],
+        env={**os.environ, "DATABASE_URL": f"sqlite://{database}", "RIVERCHIEF_ENV": "test"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert finished.returncode == 2
+    assert "several worker processes need PostgreSQL" in finished.stderr
+    assert "Traceback" not in finished.stderr
+    assert not database.exists()
