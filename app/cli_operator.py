@@ -180,6 +180,32 @@ def cmd_grant(settings: Settings, args: argparse.Namespace) -> int:
     return run(work)
 
 
+async def bootstrap(engine: PolicyEngine, *, username: str, role: str, unit_code: str) -> Outcome:
+    """The installation's first grant (``policies.bootstrap``), acting as nobody."""
+    from resolvers.grants import bootstrap_grant
+
+    try:
+        row = await bootstrap_grant(cli_context(engine, "bootstrap"), username, role, unit_code)
+    except DomainError as error:
+        return refused(error.code.value, error.message)
+    return Outcome(
+        True, f"granted {role} at {row.unit.name} [{row.unit.code}] to {username}: the first grant"
+    )
+
+
+def cmd_bootstrap(settings: Settings, args: argparse.Namespace) -> int:
+    async def work() -> int:
+        async with opened(settings):
+            engine = announcing(PolicyEngine())
+            await engine.reload()
+            outcome = await bootstrap(
+                engine, username=args.username, role=args.role, unit_code=args.unit_code
+            )
+        return outcome.report()
+
+    return run(work)
+
+
 # -- the parser -----------------------------------------------------------------------------
 
 EXIT_CODES = "Exit status: 0 done, 1 refused (the code and message are printed), 2 could not run."
@@ -196,6 +222,20 @@ def register(commands: Any) -> None:
     )
     deactivate_parser.add_argument("username")
     deactivate_parser.set_defaults(func=cmd_deactivate_user)
+
+    first = commands.add_parser(
+        "bootstrap-admin",
+        help="the first grant of a new installation, while no account holds any role",
+        description="Grant ROLE (default county_admin) at the unit with code UNIT_CODE to "
+        "USERNAME without acting as anyone. Allowed only while no account holds any role: "
+        "nobody could make the first grant otherwise. From then on use `grant --as`. The "
+        "audit event has no actor and is marked as the bootstrap.",
+        epilog=EXIT_CODES,
+    )
+    first.add_argument("username", help="the account that gets the role")
+    first.add_argument("unit_code", metavar="UNIT_CODE", help="the org unit's code")
+    first.add_argument("--role", default="county_admin", help="the role (default county_admin)")
+    first.set_defaults(func=cmd_bootstrap)
 
     for name, verb in (("grant", "grant"), ("revoke", "revoke")):
         change = commands.add_parser(

@@ -10,6 +10,7 @@ from models.enums import OrgLevel
 from models.org import OrgUnit
 from models.people import User
 from models.policy import CasbinRule
+from policies.bootstrap import FIRST_GRANT_ONLY, first_grant_allowed
 from policies.engine import ALL_LEVELS, ROLES, Grant
 from policies.guard import allowed, log_denial, require
 from resolvers.audit import append_event
@@ -104,8 +105,32 @@ async def grant_role(
     context: RequestContext, user_id: int, role: str, unit_id: int
 ) -> RoleGrantRow:
     user, unit = await authorize_grant(context, user_id, role, unit_id)
+    return await _write_grant(context, user, role, unit)
+
+
+async def bootstrap_grant(
+    context: RequestContext, username: str, role: str, code: str
+) -> RoleGrantRow:
+    """The first grant of a new installation, by the operator, acting as nobody
+    (``policies.bootstrap``): refused once any account holds any role."""
+    if role not in ROLES:
+        raise DomainError(ErrorCode.VALIDATION, f"Unknown role {role!r}.", "role")
+    user = await User.get_or_none(username=username)
+    if user is None:
+        raise DomainError(ErrorCode.NOT_FOUND, f"No account named {username!r}.", "username")
+    unit = await OrgUnit.get_or_none(code=code)
+    if unit is None:
+        raise DomainError(ErrorCode.NOT_FOUND, f"No org unit has the code {code!r}.", "unitCode")
+    return await _write_grant(context, user, role, unit, first=True)
+
+
+async def _write_grant(
+    context: RequestContext, user: User, role: str, unit: OrgUnit, *, first: bool = False
+) -> RoleGrantRow:
     grant = Grant(f"user:{user.id}", role, unit.path)
     async with in_transaction() as conn:
+        if first and not await first_grant_allowed(conn):
+            raise DomainError(ErrorCode.FORBIDDEN, FIRST_GRANT_ONLY, "role")
         _, created = await CasbinRule.get_or_create(
             ptype="g", v0=grant.subject, v1=role, v2=grant.domain, using_db=conn
         )
@@ -119,7 +144,8 @@ async def grant_role(
             entity_type="user",
             entity_id=user.id,
             org_path=unit.path,
-            after={"user_id": user.id, "role": role, "unit": unit.path},
+            after={"user_id": user.id, "role": role, "unit": unit.path}
+            | ({"bootstrap": True} if first else {}),
         )
     await context.policy.apply_grant(grant)
     return RoleGrantRow(role, unit)
