@@ -90,23 +90,40 @@ def running_server(
         "DATABASE_URL": database_url,
         "RIVERCHIEF_SECRET": SECRET,
         "RIVERCHIEF_ENV": "development",
-        "PYTHONUNBUFFERED": "1",
         **env,
     }
     command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
     if demo:
         command.append("--demo")
+    with server_process(command, port, environ, workdir, tolerate=tolerate) as server:
+        yield server
+
+
+@contextmanager
+def server_process(
+    command: list[str],
+    port: int,
+    environ: dict[str, str],
+    workdir: Path,
+    *,
+    tolerate: tuple[str, ...] = (),
+    start_within: float = 60,
+) -> Iterator[Server]:
+    """Any command that serves on ``port``: started, waited for, stopped with SIGTERM (then
+    SIGKILL), and its log checked for tracebacks."""
     log_path = workdir / f"server-{port}.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen(command, env=environ, cwd=workdir, stdout=log, stderr=log)
+        process = subprocess.Popen(
+            command, env={**environ, "PYTHONUNBUFFERED": "1"}, cwd=workdir, stdout=log, stderr=log
+        )
     server = Server(f"http://127.0.0.1:{port}", process, log_path)
     try:
-        _wait_until_healthy(server)
+        _wait_until_healthy(server, start_within)
         yield server
     finally:
         process.terminate()
         try:
-            process.wait(timeout=15)
+            process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -37,7 +36,7 @@ from tests.fixtures import TEST_SECRET, Tree
 from tests.graph import CREATE_TASK
 from tests.http import GraphQLClient, app_settings
 from tests.servers import SECRET as SERVER_SECRET
-from tests.servers import Server, _wait_until_healthy, assert_no_traceback, free_port
+from tests.servers import Server, free_port, server_process
 
 ROOT = Path(__file__).resolve().parent.parent
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -369,24 +368,10 @@ def serving_workers(database_url: str, workdir: Path, metrics_dir: Path) -> Iter
         "RIVERCHIEF_SECRET": SERVER_SECRET,
         "RIVERCHIEF_ENV": "development",
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-        "PYTHONUNBUFFERED": "1",
     }
     command = [sys.executable, "-m", "app.cli", "serve", "--workers", "2", "--port", str(port)]
-    log_path = workdir / f"workers-{port}.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, env=environ, cwd=workdir, stdout=log, stderr=log)
-    server = Server(f"http://127.0.0.1:{port}", process, log_path)
-    try:
-        _wait_until_healthy(server, timeout=120)
+    with server_process(command, port, environ, workdir, start_within=120) as server:
         yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        assert_no_traceback(server.output(), ())
 
 
 def pings_by_worker(metrics_dir: Path) -> dict[str, float]:
@@ -422,6 +407,10 @@ def workers_session(server: Server, metrics_dir: Path) -> tuple[dict[str, float]
     return pings_by_worker(metrics_dir), [total - sent for total in totals]
 
 
+@pytest.mark.skipif(
+    not ON_POSTGRES,
+    reason="several worker processes need PostgreSQL; `serve` refuses them on SQLite",
+)
 async def test_several_workers_add_up_in_one_scrape(
     empty_database_url: str, tmp_path: Path
 ) -> None:

@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import sqlite3
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -35,7 +34,7 @@ from resolvers.security import issue_token
 from tests.fixtures import PASSWORD_HASH, TEST_SECRET, Tree
 from tests.http import GraphQLClient
 from tests.servers import SECRET as SERVER_SECRET
-from tests.servers import Server, _wait_until_healthy, assert_no_traceback, free_port
+from tests.servers import Server, free_port, server_process
 
 ROOT = Path(__file__).resolve().parent.parent
 LOGIN = (
@@ -226,7 +225,6 @@ async def test_create_user_at_debug_logs_neither_the_password_nor_its_hash(
 @contextmanager
 def serving_at_debug(database_url: str, workdir: Path, log_format: str) -> Iterator[Server]:
     port = free_port()
-    log_path = workdir / f"debug-server-{port}.log"
     command = [sys.executable, "-c", AT_DEBUG, "serve", "--demo", "--port", str(port)]
     environ = {
         **_environment(),
@@ -235,20 +233,8 @@ def serving_at_debug(database_url: str, workdir: Path, log_format: str) -> Itera
         "RIVERCHIEF_ENV": "development",
         "RIVERCHIEF_LOG_FORMAT": log_format,
     }
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, env=environ, cwd=workdir, stdout=log, stderr=log)
-    server = Server(f"http://127.0.0.1:{port}", process, log_path)
-    try:
-        _wait_until_healthy(server, timeout=120)
+    with server_process(command, port, environ, workdir, start_within=120) as server:
         yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        assert_no_traceback(server.output(), ())
 
 
 def demo_personal_data() -> set[str]:
