@@ -43,7 +43,8 @@ async def prepare_database(settings: Settings, *, demo: bool = False) -> None:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app.main import create_app, is_postgres
+    from app.db import is_postgres
+    from app.main import create_app
 
     if args.workers > 1 and not is_postgres(settings.database_url):
         print(

@@ -33,8 +33,12 @@ async def keep_session(connection: Any) -> None:
         await connection.execute("ROLLBACK")
 
 
+def is_postgres(database_url: str) -> bool:
+    return database_url.startswith(("postgres://", "postgresql://", "asyncpg://"))
+
+
 def connection_config(database_url: str) -> str | dict[str, Any]:
-    if not database_url.startswith(("postgres://", "postgresql://", "asyncpg://")):
+    if not is_postgres(database_url):
         return database_url
     config = expand_db_url(database_url)
     credentials = config["credentials"]
@@ -64,7 +68,7 @@ async def migration_lock(database_url: str) -> AsyncIterator[None]:
     """One migrating process at a time. Several replicas released together each run
     ``migrate`` first; on an empty PostgreSQL database two at once would both create the
     tables, and one would fail. SQLite serves one process and needs no lock."""
-    if not database_url.startswith(("postgres://", "postgresql://", "asyncpg://")):
+    if not is_postgres(database_url):
         yield
         return
     conn = await asyncpg.connect(asyncpg_dsn(database_url))

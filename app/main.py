@@ -21,7 +21,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from app.authentication import BearerAuthMiddleware
 from app.body_limit import BodySizeLimit
-from app.db import tortoise_config
+from app.db import is_postgres, tortoise_config
 from app.graphql import GraphQLApp
 from app.logs import configure as configure_logs
 from app.metrics import metrics_endpoint, metrics_running
@@ -55,10 +55,6 @@ async def readyz(_: Request) -> JSONResponse:
         log.warning("readiness check failed: %s", type(exc).__name__)
         return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
     return JSONResponse({"status": "ok", "database": "up"})
-
-
-def is_postgres(database_url: str) -> bool:
-    return database_url.startswith(("postgres://", "postgresql://", "asyncpg://"))
 
 
 @asynccontextmanager

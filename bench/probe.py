@@ -13,13 +13,11 @@ from typing import Any
 
 import asyncpg
 
+from resolvers.pg_listener import asyncpg_dsn
+
 
 def _sqlite_path(url: str) -> str:
     return url.removeprefix("sqlite://")
-
-
-def _postgres_dsn(url: str) -> str:
-    return "postgresql://" + url.split("://", 1)[1]
 
 
 def _sqlite_sql(sql: str) -> str:
@@ -31,7 +29,7 @@ async def fetch(url: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
     if url.startswith("sqlite://"):
         with sqlite3.connect(_sqlite_path(url), timeout=30) as conn:
             return [tuple(row) for row in conn.execute(_sqlite_sql(sql), args).fetchall()]
-    conn = await asyncpg.connect(_postgres_dsn(url))
+    conn = await asyncpg.connect(asyncpg_dsn(url))
     try:
         return [tuple(row) for row in await conn.fetch(sql, *args)]
     finally:
@@ -48,7 +46,7 @@ async def execute(url: str, sql: str, *args: Any) -> None:
         finally:
             conn.close()
         return
-    pg = await asyncpg.connect(_postgres_dsn(url))
+    pg = await asyncpg.connect(asyncpg_dsn(url))
     try:
         await pg.execute(sql, *args)
     finally:

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from app.db import is_postgres
 from bench import soak_check
 from bench.servers import Process, service
 from bench.soak_workload import Ledger, Target, run_clients, sign_in_all
@@ -112,7 +113,7 @@ async def soak(
         "no unknown outcome": ledger.unknown_mutations == 0,
     }
     return {
-        "database": "postgres" if database_url.startswith("postgres") else "sqlite",
+        "database": "postgres" if is_postgres(database_url) else "sqlite",
         "servers": len(processes),
         "clients": clients,
         "seconds": round(elapsed, 1),
@@ -173,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--record", action="store_true", help="write bench/results/…-soak.json")
     parser.add_argument("--output", type=Path, help="write the result as JSON here")
     args = parser.parse_args(argv)
-    postgres = args.database_url.startswith(("postgres://", "postgresql://"))
+    postgres = is_postgres(args.database_url)
     servers = args.servers or (2 if postgres else 1)
     if servers > 1 and not postgres:
         parser.error("several server processes need PostgreSQL (its watcher keeps them in step)")

@@ -22,20 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.load import Connection, LoadError
+from demo.loader import read_demo
 from schema.node import from_global_id
 
-ACCOUNTS = (
-    "county_admin",
-    "zhaxi_head",
-    "luobu_head",
-    "village_sec",
-    "grid_leader",
-    "inspector",
-    "dept_head",
-    "yzh_admin",
-    "enterprise_chief",
-)
-PASSWORD = "demo-pass"  # noqa: S105 - the demo accounts' published password
+DEMO = read_demo()  # the accounts the soak signs in as, and their published password
+ACCOUNTS = tuple(account.username for account in DEMO.accounts)
 WRITE_SHARE = 0.2
 HOT_TASKS = 4
 
@@ -185,7 +176,7 @@ class Client:
     async def sign_in(self, tokens: dict[str, str]) -> None:
         """Log in (once per account: argon2 is slow by design) and read what to work on."""
         if self.username not in tokens:
-            body = await self.post(LOGIN, {"u": self.username, "p": PASSWORD})
+            body = await self.post(LOGIN, {"u": self.username, "p": DEMO.password})
             login = (body.get("data") or {}).get("login") or {}
             if not login.get("token"):
                 raise LoadError(f"{self.username} could not log in: {body}")

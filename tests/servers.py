@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +29,10 @@ class Server:
     base: str
     process: subprocess.Popen[bytes]
     log_path: Path
+
+    @property
+    def port(self) -> int:
+        return int(self.base.rsplit(":", 1)[1])
 
     @property
     def ws_url(self) -> str:
@@ -54,6 +58,16 @@ class Server:
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+def wait_until(check: Callable[[], bool], seconds: float) -> float:
+    """Poll ``check`` until it holds; how long that took. Fails after ``seconds``."""
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        if check():
+            return time.monotonic() - started
+        time.sleep(0.2)
+    raise AssertionError(f"not within {seconds} s")
 
 
 def _wait_until_healthy(server: Server, timeout: float = 60) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import httpx
 import pytest
 
 from tests.conftest import ON_POSTGRES
-from tests.servers import Server, free_port, running_server
+from tests.servers import Server, free_port, running_server, wait_until
 from tests.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.skipif(
@@ -33,15 +32,6 @@ def proxied(empty_database_url: str, tmp_path: Path) -> Iterator[tuple[Server, T
             yield server, proxy
     finally:
         proxy.close()
-
-
-def wait_until(check: object, seconds: float) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < seconds:
-        if check():  # type: ignore[operator]
-            return time.monotonic() - started
-        time.sleep(0.2)
-    raise AssertionError(f"not within {seconds} s")
 
 
 def test_an_outage_gives_clear_errors_and_the_service_recovers(

@@ -9,7 +9,6 @@ itself, and the database holds every acknowledged write and no half-applied one.
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
 import httpx
@@ -19,7 +18,7 @@ from bench import soak_check
 from bench.soak_workload import Ledger, Target, run_clients, sign_in_all
 from tests.conftest import ON_POSTGRES
 from tests.pg_cluster import binaries, private_cluster
-from tests.servers import Server, running_server
+from tests.servers import Server, running_server, wait_until
 
 pytestmark = pytest.mark.skipif(
     not ON_POSTGRES or binaries() is None,
@@ -30,15 +29,6 @@ RECOVERS_WITHIN = 15.0  # seconds after the database is back
 EXPECTED = {"ok", "FORBIDDEN", "CONFLICT", "SERVICE_UNAVAILABLE"}
 # Warnings the outage makes on purpose, each logged with its traceback.
 OUTAGE_LOGGERS = ("asyncpg.pool", "riverchief.policy.watcher", "riverchief.pg_listener")
-
-
-async def wait_for(check: object, seconds: float) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < seconds:
-        if await asyncio.to_thread(check):  # type: ignore[arg-type]
-            return time.monotonic() - started
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"not within {seconds} s")
 
 
 def ready(server: Server) -> bool:
@@ -55,9 +45,10 @@ async def test_writes_survive_a_database_crash_and_the_service_recovers_by_itsel
         private_cluster() as cluster,
         running_server(cluster.url, tmp_path, demo=True, tolerate=OUTAGE_LOGGERS) as server,
     ):
-        port = int(server.base.rsplit(":", 1)[1])
         ledger = Ledger()
-        crowd = await sign_in_all([Target("127.0.0.1", port)], ledger, clients=8, run_id="crash")
+        crowd = await sign_in_all(
+            [Target("127.0.0.1", server.port)], ledger, clients=8, run_id="crash"
+        )
         before = await soak_check.baseline(cluster.url, ledger.shared)
         stop = asyncio.Event()
         load = asyncio.create_task(run_clients(crowd, stop))
@@ -78,7 +69,7 @@ async def test_writes_survive_a_database_crash_and_the_service_recovers_by_itsel
         refused_during = ledger.outcomes.copy()
 
         await asyncio.to_thread(cluster.start)
-        recovered_in = await wait_for(lambda: ready(server), RECOVERS_WITHIN)
+        recovered_in = await asyncio.to_thread(wait_until, lambda: ready(server), RECOVERS_WITHIN)
         after_recovery = ledger.acknowledged_mutations
         await asyncio.sleep(3)
         stop.set()

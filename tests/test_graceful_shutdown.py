@@ -20,6 +20,7 @@ import httpx
 
 from bench import probe
 from resolvers.audit import CHAIN_LOCK_KEY
+from resolvers.pg_listener import asyncpg_dsn
 from tests.servers import Server, running_server
 
 CREATE = """
@@ -41,7 +42,7 @@ async def writes_held(database_url: str) -> AsyncIterator[None]:
             conn.execute("ROLLBACK")
             conn.close()
         return
-    pg = await asyncpg.connect("postgresql://" + database_url.split("://", 1)[1])
+    pg = await asyncpg.connect(asyncpg_dsn(database_url))
     await pg.execute("SELECT pg_advisory_lock($1)", CHAIN_LOCK_KEY)
     try:
         yield

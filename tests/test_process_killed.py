@@ -18,10 +18,6 @@ from bench.soak_workload import Ledger, Target, run_clients, sign_in_all
 from tests.servers import running_server
 
 
-def port_of(base: str) -> int:
-    return int(base.rsplit(":", 1)[1])
-
-
 async def test_every_acknowledged_write_survives_a_kill_and_none_is_partial(
     empty_database_url: str, tmp_path: Path
 ) -> None:
@@ -29,7 +25,7 @@ async def test_every_acknowledged_write_survives_a_kill_and_none_is_partial(
     targets = [Target("127.0.0.1", 0)]
     ledger = Ledger()
     with running_server(url, tmp_path, demo=True) as first:
-        targets[0] = Target("127.0.0.1", port_of(first.base))
+        targets[0] = Target("127.0.0.1", first.port)
         crowd = await sign_in_all(targets, ledger, clients=12, run_id="kill")
         before = await soak_check.baseline(url, ledger.shared)
         stop = asyncio.Event()
@@ -41,7 +37,7 @@ async def test_every_acknowledged_write_survives_a_kill_and_none_is_partial(
         await asyncio.sleep(0.5)
 
     with running_server(url, tmp_path) as second:
-        targets[0] = Target("127.0.0.1", port_of(second.base))  # the clients follow
+        targets[0] = Target("127.0.0.1", second.port)  # the clients follow
         await asyncio.sleep(3)
         stop.set()
         await load
