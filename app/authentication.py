@@ -13,12 +13,12 @@ import logging
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from core import telemetry
+from core.context import Viewer
+from core.errors import UNAVAILABLE_MESSAGE, database_unavailable
+from core.instrumentation import StatementCount, start_counting, stop_counting
+from core.security import TokenError, decode_token
 from models.people import User
-from resolvers import telemetry
-from resolvers.context import Viewer
-from resolvers.errors import UNAVAILABLE_MESSAGE, database_unavailable
-from resolvers.instrumentation import StatementCount, start_counting, stop_counting
-from resolvers.security import TokenError, decode_token
 
 log = logging.getLogger("riverchief.auth")
 

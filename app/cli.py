@@ -17,7 +17,7 @@ from tortoise import Tortoise
 
 from app.db import apply_migrations, tortoise_config
 from app.settings import Settings, SettingsError, ensure_sqlite_directory
-from resolvers.security import password_problem
+from core.security import password_problem
 
 log = logging.getLogger("riverchief")
 
@@ -88,8 +88,8 @@ def cmd_export_schema(_settings: Settings | None, args: argparse.Namespace) -> i
 
 
 async def create_user(settings: Settings, username: str, password: str) -> int:
+    from core.security import hash_password
     from models.people import User
-    from resolvers.security import hash_password
 
     await prepare_database(settings)
     await Tortoise.init(config=tortoise_config(settings.database_url))

@@ -25,14 +25,14 @@ from app.cli_runtime import (
     say,
 )
 from app.settings import Settings
+from core.context import Viewer
+from core.errors import DomainError
 from models.org import OrgUnit
 from models.people import User
 from models.policy import CasbinRule
 from policies.announcer import announcing
 from policies.engine import ROLES, PolicyEngine
 from resolvers.account_status import deactivate_user
-from resolvers.context import Viewer
-from resolvers.errors import DomainError
 
 GRANT_ROLE = """
 mutation GrantRole($input: GrantRoleInput!) {

@@ -21,9 +21,9 @@ from tortoise.exceptions import BaseORMException
 
 from app.db import tortoise_config
 from app.settings import Settings
+from core.context import RequestContext, Viewer
+from core.errors import database_unavailable
 from policies.engine import PolicyEngine
-from resolvers.context import RequestContext, Viewer
-from resolvers.errors import database_unavailable
 
 EXIT_OK = 0
 EXIT_FAILED = 1

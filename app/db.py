@@ -11,8 +11,8 @@ from tortoise import Tortoise
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate
 
+from core.pg_listener import asyncpg_dsn
 from models import MODEL_MODULES
-from resolvers.pg_listener import asyncpg_dsn
 
 MIGRATIONS_MODULE = "models.migrations"
 MIGRATION_LOCK_KEY = 0x72636D67  # any constant shared by every process that migrates

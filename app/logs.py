@@ -20,7 +20,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from resolvers.instrumentation import install as silence_statement_logs
+from core.instrumentation import install as silence_statement_logs
 
 ACCESS_LOGGERS = ("uvicorn.access", "uvicorn.error")
 # Loggers whose plain stream handlers ``configure`` gives the chosen format.
@@ -45,7 +45,7 @@ class JsonFormatter(logging.Formatter):
         }
         # Imported here: importing ``app`` must not start prometheus-client, which reads
         # PROMETHEUS_MULTIPROC_DIR as it loads, before the settings can check it.
-        from resolvers.telemetry import current_request_id
+        from core.telemetry import current_request_id
 
         fields = getattr(record, "fields", None)
         request_id = (fields or {}).get("request_id") or current_request_id()

@@ -28,12 +28,12 @@ from app.metrics import metrics_endpoint, metrics_running
 from app.request_log import REQUEST_ID_HEADER, RequestLog
 from app.security_headers import SecurityHeaders
 from app.settings import DEV_SECRET_NOTICE, Settings
+from core.pg_listener import PgListener
+from core.task_events import CHANNEL as TASK_CHANNEL
+from core.task_events import TaskEventHub
+from core.telemetry import OperationLabels, metrics
 from policies.engine import PolicyEngine
 from policies.watcher import PgPolicyWatcher
-from resolvers.pg_listener import PgListener
-from resolvers.task_events import CHANNEL as TASK_CHANNEL
-from resolvers.task_events import TaskEventHub
-from resolvers.telemetry import OperationLabels, metrics
 from schema.build import SchemaOptions, build_schema
 from schema.limits import QueryLimits
 from schema.persisted import OperationStore

@@ -1,4 +1,4 @@
-"""``GET /metrics``: the Prometheus metrics of ``resolvers.telemetry``, and what feeds the
+"""``GET /metrics``: the Prometheus metrics of ``core.telemetry``, and what feeds the
 gauges that are read rather than counted.
 
 Served when ``RIVERCHIEF_METRICS`` is on (the default outside production). With
@@ -31,8 +31,8 @@ from tortoise import connections
 
 from app.authentication import parse_bearer
 from app.settings import Settings
+from core import telemetry
 from models.audit import AuditEvent
-from resolvers import telemetry
 
 log = logging.getLogger("riverchief.metrics")
 

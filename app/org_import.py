@@ -32,11 +32,11 @@ from app.cli_runtime import (
     say,
 )
 from app.settings import Settings
+from core.context import RequestContext
 from models.enums import OrgLevel
 from models.org import ALLOWED_PARENTS, HierarchyError, OrgUnit, check_parent
 from policies.engine import PolicyEngine
 from resolvers.audit import append_event
-from resolvers.context import RequestContext
 
 COLUMNS = ("code", "name", "level", "parent_code")
 MAX_CODE = 64

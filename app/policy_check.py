@@ -34,13 +34,13 @@ from typing import Any
 
 from app.cli_runtime import EXIT_FAILED, EXIT_OK, cli_context, opened, run, say
 from app.settings import Settings
+from core.context import RequestContext, Viewer
+from core.errors import DomainError
 from models.audit import AuditEvent
 from models.org import OrgUnit
 from models.people import User
 from models.policy import CasbinRule
 from policies.engine import PolicyEngine, grant_prefix
-from resolvers.context import RequestContext, Viewer
-from resolvers.errors import DomainError
 from resolvers.grants import authorize_grant
 
 LOOKUP_CHUNK = 500

@@ -30,8 +30,8 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.body_limit import TOO_LARGE
-from resolvers import telemetry
-from resolvers.instrumentation import start_counting, stop_counting
+from core import telemetry
+from core.instrumentation import start_counting, stop_counting
 
 log = logging.getLogger("riverchief.request")
 

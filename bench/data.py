@@ -25,8 +25,8 @@ from bench.data_accounts import BENCH_ACCOUNTS, BENCH_PASSWORD
 from bench.data_generate import Scale, generate
 from bench.data_tables import TABLES
 from bench.data_write import NotEmptyError, PostgresWriter, SqliteWriter, Writer, pump
+from core.security import hash_password
 from policies.engine import PolicyEngine
-from resolvers.security import hash_password
 
 __all__ = ["BENCH_ACCOUNTS", "BENCH_PASSWORD", "BenchDataError", "BenchSummary", "build_bench_data"]
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 
-from resolvers.pg_listener import asyncpg_dsn
+from core.pg_listener import asyncpg_dsn
 
 
 def _sqlite_path(url: str) -> str:

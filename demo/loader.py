@@ -22,6 +22,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
+from core.security import hash_password
 from models.enums import (
     CLOSED_STATUSES,
     Aggregation,
@@ -39,7 +40,6 @@ from models.policy import CasbinRule
 from models.record import AccountabilityRecord
 from models.task import Task
 from policies.engine import ROLES
-from resolvers.security import hash_password
 
 DEMO_DIR: Final = Path(__file__).parent / "data"
 REGION_FILES: Final = ("weixin.yaml", "yangzonghai.yaml")

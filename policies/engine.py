@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 import casbin
 from tortoise.transactions import in_transaction
 
+from core import telemetry
 from models.enums import OrgLevel
 from models.org import OrgLink
 from models.paths import path_ids
 from models.policy import CasbinRule
 from policies.adapter import TortoiseAdapter, rule_fields
-from resolvers import telemetry
 
 if TYPE_CHECKING:
     from tortoise.backends.base.client import BaseDBAsyncClient

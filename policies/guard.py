@@ -26,9 +26,9 @@ from strawberry.extensions.field_extension import (
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.types import Info
 
-from resolvers import telemetry
-from resolvers.context import RequestContext, Viewer
-from resolvers.errors import DomainError, ErrorCode
+from core import telemetry
+from core.context import RequestContext, Viewer
+from core.errors import DomainError, ErrorCode
 
 log = logging.getLogger("riverchief.access")
 

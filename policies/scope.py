@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
+from core.context import RequestContext
 from models.paths import upper_bound
 from policies.engine import ALL_LEVELS, PolicyEngine, ancestors
-from resolvers.context import RequestContext
 
 M = TypeVar("M")
 

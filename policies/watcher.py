@@ -17,9 +17,9 @@ import logging
 import uuid
 from typing import TYPE_CHECKING
 
+from core import telemetry
+from core.pg_listener import PgListener
 from policies.engine import PolicyEngine
-from resolvers import telemetry
-from resolvers.pg_listener import PgListener
 
 if TYPE_CHECKING:
     from tortoise.backends.base.client import BaseDBAsyncClient

@@ -11,10 +11,10 @@ from __future__ import annotations
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from core.context import RequestContext
+from core.errors import DomainError, ErrorCode
 from models.people import Person, User
 from resolvers.audit import append_event
-from resolvers.context import RequestContext
-from resolvers.errors import DomainError, ErrorCode
 
 
 async def deactivate_user(context: RequestContext | None, user_id: int) -> User:

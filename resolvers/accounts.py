@@ -15,11 +15,11 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
+from core.context import RequestContext, Viewer
+from core.errors import DomainError, ErrorCode
+from core.security import issue_token, verify_password
 from models.people import LoginFailure, Person, User
 from resolvers.audit import append_event
-from resolvers.context import RequestContext, Viewer
-from resolvers.errors import DomainError, ErrorCode
-from resolvers.security import issue_token, verify_password
 
 BAD_CREDENTIALS = "Unknown username or wrong password."
 THROTTLED = "Too many failed logins: wait a few minutes before trying again."

@@ -13,10 +13,10 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from core import telemetry
+from core.context import RequestContext
+from core.task_events import TaskEvent, announce
 from models.audit import AuditEvent
-from resolvers import telemetry
-from resolvers.context import RequestContext
-from resolvers.task_events import TaskEvent, announce
 
 GENESIS_HASH = "0" * 64
 CHAIN_LOCK_KEY = 0x72697665  # any constant shared by every process

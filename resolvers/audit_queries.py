@@ -8,12 +8,12 @@ from typing import cast
 
 from tortoise.fields import CharField
 
+from core.context import RequestContext
 from models.audit import AuditEvent
 from models.paths import upper_bound
 from models.people import User
 from policies.scope import scope
 from resolvers.audit import GENESIS_HASH, chain_hash
-from resolvers.context import RequestContext
 from resolvers.org import get_unit
 from resolvers.pagination import OrderKey, Page, paginate
 

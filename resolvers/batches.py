@@ -14,13 +14,13 @@ from strawberry.dataloader import DataLoader
 from tortoise.expressions import Subquery
 from tortoise.functions import Count
 
+from core.context import RequestContext
 from models.audit import AuditEvent
 from models.enums import TaskStatus
 from models.org import OrgUnit
 from models.record import AccountabilityRecord
 from models.task import Task
 from policies.scope import scope
-from resolvers.context import RequestContext
 from resolvers.pagination import OrderKey, Page, page_of
 
 PageKey = tuple[int, int | None]  # parent id, page size

@@ -7,11 +7,11 @@ from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
+from core.context import RequestContext
+from core.errors import DomainError, ErrorCode
 from models.task import Task
 from policies.guard import require_action
 from resolvers.audit import append_event
-from resolvers.context import RequestContext
-from resolvers.errors import DomainError, ErrorCode
 from resolvers.task_commands import (
     NewTask,
     check_version,

@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 
 from tortoise.transactions import in_transaction
 
+from core.context import RequestContext
+from core.errors import DomainError, ErrorCode
 from models.enums import RecordType
 from models.record import AccountabilityRecord
 from policies.guard import require_action
 from resolvers.audit import append_event
-from resolvers.context import RequestContext
-from resolvers.errors import DomainError, ErrorCode
 from resolvers.task_commands import MAX_NOTE, visible_task
 from resolvers.workflow import CLOSING
 

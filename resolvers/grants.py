@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
 
+from core.context import RequestContext
+from core.errors import DomainError, ErrorCode
 from models.enums import OrgLevel
 from models.org import OrgUnit
 from models.people import User
@@ -14,8 +16,6 @@ from policies.bootstrap import FIRST_GRANT_ONLY, first_grant_allowed
 from policies.engine import ALL_LEVELS, ROLES, Grant
 from policies.guard import allowed, log_denial, require
 from resolvers.audit import append_event
-from resolvers.context import RequestContext
-from resolvers.errors import DomainError, ErrorCode
 from resolvers.org import get_unit
 
 

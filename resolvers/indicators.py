@@ -18,13 +18,13 @@ from tortoise.expressions import Case, Q, When
 from tortoise.fields import CharField
 from tortoise.functions import Count, Sum
 
+from core.context import RequestContext
+from core.errors import DomainError, ErrorCode
 from models.enums import Aggregation
 from models.indicator import Indicator, Observation
 from models.org import OrgUnit
 from models.paths import upper_bound
 from policies.scope import scope, scope_for
-from resolvers.context import RequestContext
-from resolvers.errors import DomainError, ErrorCode
 from resolvers.loaders import loaders
 
 CODE_LENGTH = cast("CharField[str]", Indicator._meta.fields_map["code"]).max_length

@@ -8,11 +8,11 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 from tortoise.models import Model
 
+from core.context import RequestContext
 from models.org import OrgUnit, WaterBody
 from models.people import Person, User
 from models.record import AccountabilityRecord
 from models.task import Task
-from resolvers.context import RequestContext
 
 
 def _by_id(model: type[Model]) -> DataLoader[int, Any]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from core.context import RequestContext
 from models.enums import OrgLevel
 from models.org import OrgUnit
 from policies.scope import scope, scope_for
-from resolvers.context import RequestContext
 from resolvers.loaders import loaders
 from resolvers.pagination import OrderKey, Page, paginate
 

@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 from tortoise.expressions import Case, Q, When
 from tortoise.queryset import QuerySet
 
-from resolvers.errors import bad_input
+from core.errors import bad_input
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100

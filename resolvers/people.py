@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from core.context import RequestContext
 from models.org import OrgUnit
 from models.people import Person
 from policies.scope import scope_for
-from resolvers.context import RequestContext
 from resolvers.loaders import loaders
 
 

@@ -9,14 +9,14 @@ from typing import Any
 from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
+from core.context import RequestContext
+from core.errors import DomainError, ErrorCode
 from models.enums import RecordType, TaskCategory
 from models.org import WaterBody
 from models.record import AccountabilityRecord
 from policies.guard import require
 from policies.scope import scope, scope_for
 from resolvers.audit import append_event
-from resolvers.context import RequestContext
-from resolvers.errors import DomainError, ErrorCode
 from resolvers.loaders import loaders
 from resolvers.org import get_unit
 from resolvers.pagination import OrderKey, Page, paginate

@@ -15,6 +15,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from core.context import RequestContext
+from core.errors import DomainError, ErrorCode
 from models.audit import AuditEvent
 from models.enums import RecordType, TaskCategory, TaskStatus
 from models.org import OrgUnit
@@ -22,8 +24,6 @@ from models.people import Person
 from models.task import Task
 from policies.guard import require, require_action
 from resolvers.audit import append_event
-from resolvers.context import RequestContext
-from resolvers.errors import DomainError, ErrorCode
 from resolvers.explain import explain
 from resolvers.org import get_unit
 from resolvers.people import visible_person

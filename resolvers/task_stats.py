@@ -22,10 +22,10 @@ from datetime import UTC, datetime
 from strawberry.dataloader import DataLoader
 from tortoise import connections
 
+from core.context import RequestContext
 from models.enums import CLOSED_STATUSES, TaskStatus
 from models.paths import path_ids, upper_bound
 from policies.scope import Params, scope_for, scope_sql
-from resolvers.context import RequestContext
 
 LOOKAHEAD = 2
 StatusCounts = tuple[dict[TaskStatus, int], int]  # by status, overdue

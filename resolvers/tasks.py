@@ -9,11 +9,11 @@ from enum import StrEnum
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
+from core.context import RequestContext
 from models.enums import CLOSED_STATUSES, TaskCategory, TaskStatus
 from models.paths import upper_bound
 from models.task import Task
 from policies.scope import scope, scope_for
-from resolvers.context import RequestContext
 from resolvers.loaders import loaders
 from resolvers.org import get_unit
 from resolvers.pagination import OrderKey, Page, paginate

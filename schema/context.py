@@ -2,7 +2,7 @@
 
 from strawberry.types import Info
 
-from resolvers.context import RequestContext
+from core.context import RequestContext
 
 
 def ctx(info: Info) -> RequestContext:

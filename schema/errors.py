@@ -6,8 +6,8 @@ from typing import TypeAlias
 
 import strawberry
 
-from resolvers.errors import DomainError
-from resolvers.errors import ErrorCode as DomainErrorCode
+from core.errors import DomainError
+from core.errors import ErrorCode as DomainErrorCode
 
 strawberry.enum(DomainErrorCode, description="What kind of problem a `UserError` reports.")
 ErrorCode: TypeAlias = DomainErrorCode

@@ -8,10 +8,11 @@ from typing import TypeVar
 import strawberry
 from strawberry.types import Info
 
+from core import task_events
+from core.errors import DomainError
 from policies.guard import Anyone, Can, guard
-from resolvers import accounts, grants, task_commands, task_events
+from resolvers import accounts, grants, task_commands
 from resolvers.decomposition import decompose_task
-from resolvers.errors import DomainError
 from resolvers.escalation import escalate_task
 from resolvers.records import NewRecord, create_record
 from schema.context import ctx

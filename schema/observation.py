@@ -21,9 +21,9 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
-from resolvers.context import RequestContext
-from resolvers.errors import UNAVAILABLE_MESSAGE, database_unavailable
-from resolvers.instrumentation import start_counting, stop_counting
+from core.context import RequestContext
+from core.errors import UNAVAILABLE_MESSAGE, database_unavailable
+from core.instrumentation import start_counting, stop_counting
 
 log = logging.getLogger("riverchief.graphql")
 

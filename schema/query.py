@@ -9,12 +9,12 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import Info
 
+from core.errors import DomainError
 from models.indicator import Indicator as IndicatorModel
 from models.people import User as UserModel
 from policies.guard import Anyone, Can, LoggedIn, guard, holds_anywhere
 from resolvers import org as org_resolvers
 from resolvers.audit_queries import Anchor, get_event, list_events, usernames, verify_chain
-from resolvers.errors import DomainError
 from resolvers.explain import explain
 from resolvers.indicators import rollup
 from resolvers.loaders import loaders

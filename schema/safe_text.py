@@ -14,7 +14,7 @@ from typing import Any
 from graphql import BREAK, GraphQLError, StringValueNode, Visitor, visit
 from strawberry.extensions import SchemaExtension
 
-from resolvers.errors import ErrorCode
+from core.errors import ErrorCode
 
 MESSAGE = "Text may not contain NUL characters or unpaired surrogates."
 

@@ -1,4 +1,4 @@
-"""Tells the request's record (``resolvers.telemetry``) which operation ran.
+"""Tells the request's record (``core.telemetry``) which operation ran.
 
 The name and type are known only once the document is parsed (a client need not send
 ``operationName``), so they are noted from inside the operation: the type when the document
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from strawberry.extensions import SchemaExtension
 
-from resolvers import telemetry
+from core import telemetry
 
 
 class OperationTelemetry(SchemaExtension):

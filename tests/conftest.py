@@ -18,7 +18,7 @@ from tortoise.context import TortoiseContext, tortoise_test_context
 
 from models import MODEL_MODULES
 from tests.fixtures import Tree, build_tree
-from tests.http import GraphQLClient, running_app
+from tests.http.client import GraphQLClient, running_app
 
 TEST_DATABASE_URL = os.environ.get("RIVERCHIEF_TEST_DATABASE_URL", "sqlite://:memory:")
 ON_POSTGRES = TEST_DATABASE_URL.startswith(("postgres", "asyncpg"))

@@ -7,13 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from core.context import RequestContext, Viewer
 from models.enums import LinkKind, OrgLevel, TaskCategory, TaskStatus
 from models.org import OrgLink, OrgUnit
 from models.people import Person, User
 from models.policy import CasbinRule
 from models.task import Task
 from policies.engine import PolicyEngine
-from resolvers.context import RequestContext, Viewer
 from schema.node import to_global_id
 
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-signing"

@@ -32,9 +32,9 @@ from tortoise.context import TortoiseContext
 
 from app.body_limit import TOO_LARGE
 from app.graphql import HTTP_ERROR_CODES
+from core.errors import ErrorCode
 from models.task import Task
 from policies.guard import FORBIDDEN, UNAUTHENTICATED
-from resolvers.errors import ErrorCode
 from schema import persisted
 from schema.build import schema
 from schema.limits import LIMIT_EXCEEDED

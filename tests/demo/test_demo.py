@@ -1,0 +1,491 @@
+"""The demo dataset: it loads once and atomically, holds every DESIGN account with its grant,
+every status, category and record type, and rolls up to Weixin's published figures."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections import defaultdict
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from tortoise.context import TortoiseContext
+
+from core.context import RequestContext, Viewer
+from core.security import verify_password
+from demo.loader import DEMO_DIR, SIX_GOODS, DemoDataError, load_demo, read_demo, seed_figures
+from models.enums import (
+    CLOSED_STATUSES,
+    LinkKind,
+    OrgLevel,
+    RecordType,
+    TaskCategory,
+    TaskStatus,
+    WaterKind,
+)
+from models.indicator import Indicator, Observation
+from models.org import OrgLink, OrgUnit, WaterBody
+from models.paths import upper_bound
+from models.people import Person, User
+from models.policy import CasbinRule
+from models.record import AccountabilityRecord
+from models.task import Task
+from policies.engine import PolicyEngine
+from resolvers.indicators import rollup
+from tests.conftest import ON_POSTGRES
+
+DESIGN_ACCOUNTS = (
+    "county_admin",
+    "zhaxi_head",
+    "luobu_head",
+    "village_sec",
+    "grid_leader",
+    "inspector",
+    "dept_head",
+    "yzh_admin",
+    "enterprise_chief",
+)
+TABLES = (
+    OrgUnit,
+    OrgLink,
+    WaterBody,
+    Person,
+    User,
+    CasbinRule,
+    Task,
+    AccountabilityRecord,
+    Indicator,
+    Observation,
+)
+# Weixin county's published outcome figures for the Chishui basin.
+FISH = {
+    "Schizothorax grahami": Decimal(78255),
+    "Acrossocheilus yunnanensis": Decimal(38134),
+    "Percocypris pingi": Decimal(3591),
+}
+SUMS = {
+    "fish_fry_released": Decimal(119980),
+    "garbage_cleared_t": Decimal(32000),
+    "participants": Decimal(152000),
+    "hydropower_removed": Decimal(8),
+    "coal_mines_closed": Decimal(18),
+    "gravel_pits_closed": Decimal(54),
+    "reforested_mu": Decimal(120000),
+    "erosion_treated_mu": Decimal(200000),
+}
+FOREST_COVER = Decimal("50.1")
+
+
+@pytest.fixture
+async def demo(db: TortoiseContext) -> None:
+    assert await load_demo()
+
+
+async def _counts() -> dict[str, int]:
+    return {model.__name__: await model.all().count() for model in TABLES}
+
+
+async def _unit_named(name: str) -> OrgUnit:
+    return await OrgUnit.get(name=name)
+
+
+async def _grant(username: str) -> tuple[str, OrgUnit]:
+    user = await User.get(username=username)
+    rules = await CasbinRule.filter(ptype="g", v0=f"user:{user.id}")
+    assert len(rules) == 1, username
+    assert rules[0].v2.endswith("*")
+    return rules[0].v1, await OrgUnit.get(path=rules[0].v2[:-1])
+
+
+def _copy_data(tmp_path: Path) -> Path:
+    target = tmp_path / "data"
+    shutil.copytree(DEMO_DIR, target)
+    return target
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+# -- loading ----------------------------------------------------------------------------------
+
+
+async def test_loads_once_and_a_second_call_changes_nothing(db: TortoiseContext) -> None:
+    started = time.perf_counter()
+    assert await load_demo()
+    elapsed = time.perf_counter() - started
+    counts = await _counts()
+
+    assert not await load_demo()
+
+    assert await _counts() == counts
+    assert all(counts.values()), counts
+    if not ON_POSTGRES:
+        assert elapsed < 5, f"loading took {elapsed:.2f} s"
+
+
+async def test_refuses_a_database_that_already_has_units(db: TortoiseContext) -> None:
+    await OrgUnit.place(code="X", name="已有县", level=OrgLevel.COUNTY)
+
+    assert not await load_demo()
+
+    assert await OrgUnit.all().count() == 1
+    assert not await User.all().exists()
+
+
+async def test_a_failure_while_writing_leaves_the_database_empty(
+    db: TortoiseContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    # The observations are written last, after every unit, task and record.
+    monkeypatch.setattr(Observation, "bulk_create", fail)
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        await load_demo()
+
+    assert await _counts() == {model.__name__: 0 for model in TABLES}
+
+
+# -- the data files ------------------------------------------------------------------------
+
+
+def test_an_unknown_key_names_the_file_and_the_entry(tmp_path: Path) -> None:
+    data = _copy_data(tmp_path)
+    _edit(
+        data / "accounts.yaml",
+        "role: enterprise_chief, unit: e06",
+        "role: enterprise_chief, unit: e99",
+    )
+
+    with pytest.raises(DemoDataError, match=r"accounts\.yaml: account 'enterprise_chief'.*'e99'"):
+        read_demo(data)
+
+
+def test_a_code_too_long_for_its_column_is_refused(tmp_path: Path) -> None:
+    data = _copy_data(tmp_path)
+    _edit(data / "yangzonghai.yaml", "code: YZH", f"code: {'Y' * 80}")
+
+    with pytest.raises(DemoDataError, match=r"yangzonghai\.yaml: unit 'yangzonghai': code"):
+        read_demo(data)
+
+
+def test_a_bad_level_names_the_file_and_the_unit(tmp_path: Path) -> None:
+    data = _copy_data(tmp_path)
+    _edit(
+        data / "weixin.yaml",
+        "name: 扎西镇\n        level: TOWNSHIP",
+        "name: 扎西镇\n        level: VILLAGE",
+    )
+
+    with pytest.raises(DemoDataError, match=r"weixin\.yaml: unit 'zhaxi': bad level"):
+        read_demo(data)
+
+
+def test_observations_that_miss_the_published_figures_are_refused(tmp_path: Path) -> None:
+    data = _copy_data(tmp_path)
+    _edit(
+        data / "indicators.yaml",
+        "dimension: Percocypris pingi, value: 1591",
+        "dimension: Percocypris pingi, value: 1592",
+    )
+
+    with pytest.raises(DemoDataError, match=r"indicators\.yaml: expected, fish_fry_released"):
+        read_demo(data)
+
+
+def test_seed_figures_are_the_published_ones() -> None:
+    seed = seed_figures()
+
+    assert seed.unit_name == "威信县"
+    assert {code: f.total for code, f in seed.figures.items()} == {
+        **SUMS,
+        "forest_cover_pct": FOREST_COVER,
+    }
+    assert seed.figures["fish_fry_released"].by_dimension == FISH
+
+
+# -- accounts and grants -------------------------------------------------------------------
+
+
+async def test_every_design_account_logs_in_with_demo_pass(demo: None) -> None:
+    users = {u.username: u for u in await User.filter(username__in=DESIGN_ACCOUNTS)}
+
+    assert set(users) == set(DESIGN_ACCOUNTS)
+    assert all(u.is_active and u.person_id is not None for u in users.values())
+    # The loader hashes once for every account (argon2 is slow by design): checking each
+    # distinct hash checks every account.
+    for password_hash in {u.password_hash for u in users.values()}:
+        assert verify_password(password_hash, "demo-pass")
+        assert not verify_password(password_hash, "wrong-pass")
+
+
+async def test_each_account_holds_its_role_at_the_right_unit(demo: None) -> None:
+    weixin, zhaxi, luobu = (
+        await _unit_named("威信县"),
+        await _unit_named("扎西镇"),
+        await _unit_named("罗布镇"),
+    )
+    yangzonghai = await OrgUnit.get(level=OrgLevel.COUNTY, name__contains="阳宗海")
+
+    assert await _grant("county_admin") == ("county_admin", weixin)
+    assert await _grant("inspector") == ("inspector", weixin)
+    assert await _grant("zhaxi_head") == ("township_head", zhaxi)
+    assert await _grant("luobu_head") == ("township_head", luobu)
+    assert await _grant("yzh_admin") == ("county_admin", yangzonghai)
+
+    role, village = await _grant("village_sec")
+    assert (role, village.level, village.parent_id) == (
+        "village_secretary",
+        OrgLevel.VILLAGE,
+        zhaxi.id,
+    )
+    role, grid = await _grant("grid_leader")
+    assert (role, grid.level) == ("grid_leader", OrgLevel.GRID)
+    assert grid.path.startswith(village.path)
+
+    role, department = await _grant("dept_head")
+    assert (role, department.level, department.parent_id) == (
+        "department_head",
+        OrgLevel.DEPARTMENT,
+        weixin.id,
+    )
+    paired = [
+        link.partner
+        for link in await OrgLink.filter(
+            unit_id=department.id, kind=LinkKind.CO_BUILDING
+        ).prefetch_related("partner")
+    ]
+    assert any(
+        p is not None and p.level is OrgLevel.VILLAGE and p.parent_id == luobu.id for p in paired
+    )
+
+    role, enterprise = await _grant("enterprise_chief")
+    assert (role, enterprise.level) == ("enterprise_chief", OrgLevel.ENTERPRISE)
+    assert enterprise.path.startswith(yangzonghai.path)
+
+
+async def test_the_policy_engine_reads_the_grants(demo: None) -> None:
+    engine = PolicyEngine()
+    await engine.seed_if_empty()
+    await engine.reload()
+    dept_head = f"user:{(await User.get(username='dept_head')).id}"
+    zhaxi_head = f"user:{(await User.get(username='zhaxi_head')).id}"
+    _, department = await _grant("dept_head")
+    paired = await OrgUnit.get(
+        id=(await OrgLink.get(unit_id=department.id, kind=LinkKind.CO_BUILDING)).partner_id
+    )
+    luobu = await _unit_named("罗布镇")
+
+    assert engine.enforce(dept_head, paired.path, paired.level.value, "task", "read")
+    assert not engine.enforce(dept_head, luobu.path, luobu.level.value, "task", "read")
+    assert engine.enforce(zhaxi_head, (await _unit_named("石龙村")).path, "VILLAGE", "task", "read")
+    assert not engine.enforce(zhaxi_head, paired.path, paired.level.value, "task", "read")
+
+
+# -- tasks and records ---------------------------------------------------------------------
+
+
+async def test_every_category_status_and_record_type_is_present(demo: None) -> None:
+    tasks = await Task.all()
+    records = await AccountabilityRecord.all()
+
+    assert {t.category for t in tasks} == set(TaskCategory)
+    assert {t.status for t in tasks} == set(TaskStatus)
+    assert {r.type for r in records} == set(RecordType)
+
+
+async def test_tasks_sit_at_every_level_and_some_are_overdue(demo: None) -> None:
+    now = datetime.now(UTC)
+    tasks = await Task.all().prefetch_related("org_unit")
+
+    assert {t.org_unit.level for t in tasks} == set(OrgLevel)
+    overdue = [t for t in tasks if t.is_overdue(now)]
+    assert len(overdue) >= 5
+    assert all(t.status not in CLOSED_STATUSES and t.due_at is not None for t in overdue)
+    assert any(t.due_at is not None and t.due_at > now for t in tasks)
+    closed = [t for t in tasks if t.status in CLOSED_STATUSES]
+    assert closed and all(t.closed_at is not None for t in closed)
+
+
+async def test_tasks_are_split_level_by_level_and_issued_from_above(demo: None) -> None:
+    tasks = {t.id: t for t in await Task.all().prefetch_related("org_unit", "issuer_unit")}
+
+    for task in tasks.values():
+        assert task.org_unit.path.startswith(task.issuer_unit.path), task.title
+        if task.parent_id is not None:
+            assert task.org_unit.path.startswith(tasks[task.parent_id].org_unit.path)
+
+    def chain(task: Task) -> list[OrgLevel]:
+        levels = [task.org_unit.level]
+        while task.parent_id is not None:
+            task = tasks[task.parent_id]
+            levels.append(task.org_unit.level)
+        return levels[::-1]
+
+    chains = [chain(t) for t in tasks.values()]
+    assert [OrgLevel.COUNTY, OrgLevel.TOWNSHIP, OrgLevel.VILLAGE, OrgLevel.GRID] in chains
+    assert [OrgLevel.COUNTY, OrgLevel.TOWNSHIP, OrgLevel.ENTERPRISE] in chains
+
+
+async def test_the_paired_department_has_a_patrol_quota_with_patrols(demo: None) -> None:
+    _, department = await _grant("dept_head")
+    quota = await Task.get(
+        org_unit_id=department.id, quota_record_type=RecordType.PATROL, quota_target=6
+    )
+    patrols = await AccountabilityRecord.filter(task_id=quota.id, type=RecordType.PATROL)
+
+    assert 0 < len(patrols) < 6
+    assert quota.issuer_unit_id == department.parent_id
+
+
+async def test_records_carry_their_type_specific_details(demo: None) -> None:
+    records = await AccountabilityRecord.all()
+    by_type = defaultdict(list)
+    for record in records:
+        by_type[record.type].append(record)
+
+    for patrol in by_type[RecordType.PATROL]:
+        assert {
+            "segment",
+            "start",
+            "end",
+            "duration_min",
+            "distance_km",
+            "findings",
+            "photos",
+        } <= set(patrol.details)
+        assert patrol.ended_at is not None and patrol.ended_at > patrol.occurred_at
+    assert any(p.flagged and p.flag_reason for p in by_type[RecordType.PATROL])
+    for cleanup in by_type[RecordType.CLEANUP]:
+        assert cleanup.details["participants"] > 0 and cleanup.details["garbage_kg"] > 0
+    for assessment in by_type[RecordType.ASSESSMENT]:
+        criteria = assessment.details["criteria"]
+        assert criteria and all(0 <= c["awarded"] <= c["max"] for c in criteria)
+    corrections = [r for r in records if r.corrects_id is not None]
+    assert corrections
+    originals = {r.id: r for r in records}
+    for correction in corrections:
+        assert correction.corrects_id is not None
+        original = originals[correction.corrects_id]
+        assert (original.type, original.org_unit_id) == (correction.type, correction.org_unit_id)
+    now = datetime.now(UTC)
+    assert all(r.occurred_at < now for r in records)
+
+
+# -- Yangzonghai ---------------------------------------------------------------------------
+
+
+async def test_yangzonghai_has_22_enterprise_river_chiefs(demo: None) -> None:
+    yangzonghai = await OrgUnit.get(level=OrgLevel.COUNTY, name__contains="阳宗海")
+    enterprises = await OrgUnit.filter(
+        level=OrgLevel.ENTERPRISE,
+        path__gte=yangzonghai.path,
+        path__lt=upper_bound(yangzonghai.path),
+    )
+
+    assert len(enterprises) == 22
+    for enterprise in enterprises:
+        link = await OrgLink.get(unit_id=enterprise.id, kind=LinkKind.RESPONSIBILITY)
+        assert link.water_body_id is not None
+        assert await Person.filter(org_unit_id=enterprise.id, title__contains="企业河长").exists()
+
+
+async def test_yangzonghai_has_6_rivers_each_paired_with_a_department(demo: None) -> None:
+    yangzonghai = await OrgUnit.get(level=OrgLevel.COUNTY, name__contains="阳宗海")
+    rivers = [
+        river
+        for river in await WaterBody.filter(kind=WaterKind.RIVER).prefetch_related("units")
+        if river.units and all(u.path.startswith(yangzonghai.path) for u in river.units)
+    ]
+    pairings = await OrgLink.filter(
+        kind=LinkKind.RIVER_PAIRING, water_body_id__in=[r.id for r in rivers]
+    ).prefetch_related("unit")
+
+    assert len(rivers) == 6
+    assert {p.water_body_id for p in pairings} == {r.id for r in rivers}
+    assert all(p.unit.level is OrgLevel.DEPARTMENT for p in pairings)
+
+
+async def test_yangzonghai_has_13_demonstration_villages_on_4_rivers(demo: None) -> None:
+    yangzonghai = await OrgUnit.get(level=OrgLevel.COUNTY, name__contains="阳宗海")
+    assessments = [
+        record
+        for record in await AccountabilityRecord.filter(
+            type=RecordType.ASSESSMENT
+        ).prefetch_related("org_unit", "water_body__units")
+        if record.details.get("scheme") == SIX_GOODS
+    ]
+    villages = {r.org_unit.id for r in assessments}
+
+    assert len(villages) == len(assessments) == 13
+    assert all(
+        r.org_unit.level is OrgLevel.VILLAGE and r.org_unit.path.startswith(yangzonghai.path)
+        for r in assessments
+    )
+    assert len({r.water_body_id for r in assessments}) == 4
+    for record in assessments:
+        assert record.water_body is not None and record.water_body.kind is WaterKind.RIVER
+        assert record.org_unit.id in {u.id for u in record.water_body.units}
+        assert len(record.details["criteria"]) == 6
+        assert record.task_id is not None
+
+
+# -- the seed figures ----------------------------------------------------------------------
+
+
+async def test_weixin_rolls_up_to_the_published_figures(demo: None) -> None:
+    weixin = await _unit_named("威信县")
+    rows = await Observation.filter(
+        org_unit__path__gte=weixin.path, org_unit__path__lt=upper_bound(weixin.path)
+    ).values("indicator__code", "dimension", "period", "value")
+    sums: dict[str, Decimal] = defaultdict(Decimal)
+    fish: dict[str, Decimal] = defaultdict(Decimal)
+    forest: dict[date, list[Decimal]] = defaultdict(list)
+    for row in rows:
+        value = Decimal(str(row["value"]))
+        sums[row["indicator__code"]] += value
+        if row["indicator__code"] == "fish_fry_released":
+            fish[row["dimension"]] += value
+        if row["indicator__code"] == "forest_cover_pct":
+            forest[row["period"]].append(value)
+
+    assert {code: sums[code] for code in SUMS} == SUMS
+    assert dict(fish) == FISH
+    latest = forest[max(forest)]
+    assert sum(latest) / len(latest) == FOREST_COVER
+    assert all(sum(v) / len(v) < FOREST_COVER for p, v in forest.items() if p != max(forest))
+    # Observations spread over several townships, not one county-level row per figure.
+    townships = (
+        await Observation.filter(org_unit__parent_id=weixin.id, org_unit__level=OrgLevel.TOWNSHIP)
+        .distinct()
+        .values_list("org_unit_id", flat=True)
+    )
+    assert len(set(townships)) >= 5
+
+
+async def test_the_indicator_rollup_reproduces_the_published_figures(demo: None) -> None:
+    engine = PolicyEngine()
+    await engine.seed_if_empty()
+    await engine.reload()
+    user = await User.get(username="county_admin")
+    context = RequestContext(
+        viewer=Viewer(id=user.id, username=user.username, person_id=user.person_id),
+        policy=engine,
+        request_id="test-demo",
+        secret="s" * 40,
+        token_ttl_seconds=60,
+    )
+    weixin = await _unit_named("威信县")
+
+    for code, total in SUMS.items():
+        assert (await rollup(context, weixin, code, None, None)).total == total, code
+    fish = await rollup(context, weixin, "fish_fry_released", None, None)
+    assert dict(fish.by_dimension) == FISH
+    assert len(fish.by_child) >= 3
+    assert (await rollup(context, weixin, "forest_cover_pct", None, None)).total == FOREST_COVER

@@ -1,0 +1,66 @@
+"""``schema.graphql`` is what client code generators read: it must match the code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.cli import main
+from schema.build import schema
+
+SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema.graphql"
+
+
+def test_committed_schema_matches_the_code() -> None:
+    committed = SCHEMA_FILE.read_text(encoding="utf-8")
+
+    assert committed == schema.as_str() + "\n", (
+        "schema.graphql is stale: run `riverchief export-schema`"
+    )
+
+
+def test_export_schema_writes_the_sdl(tmp_path: Path) -> None:
+    target = tmp_path / "out.graphql"
+
+    assert main(["export-schema", "--output", str(target)]) == 0
+
+    assert target.read_text(encoding="utf-8") == schema.as_str() + "\n"
+
+
+def test_the_contract_names_are_in_the_schema() -> None:
+    sdl = schema.as_str()
+
+    for name in (
+        "login(username: String!, password: String!): LoginPayload!",
+        "me: User",
+        "orgUnit(id: ID!): OrgUnit",
+        "task(id: ID!): Task",
+        "node(id: ID!): Node",
+        "enum OrgLevel",
+        "enum TaskStatus",
+        "enum TaskCategory",
+    ):
+        assert name in sdl, name
+
+
+def test_every_type_and_field_is_described() -> None:
+    """Frontend teams read the schema in GraphiQL and in generated code: nothing unexplained."""
+    from graphql import (
+        GraphQLEnumType,
+        GraphQLInputObjectType,
+        GraphQLInterfaceType,
+        GraphQLObjectType,
+    )
+
+    roots = {"Query", "Mutation", "Subscription"}
+    missing = []
+    for name, graph_type in schema._schema.type_map.items():
+        if name.startswith("__"):
+            continue
+        composite = (GraphQLObjectType, GraphQLInputObjectType, GraphQLInterfaceType)
+        described = isinstance(graph_type, (*composite, GraphQLEnumType))
+        if described and not graph_type.description and name not in roots:
+            missing.append(name)
+        if isinstance(graph_type, composite):
+            missing += [f"{name}.{f}" for f, d in graph_type.fields.items() if not d.description]
+
+    assert missing == []
