@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.hostile import assert_clean
-from tests.servers import Server, running_server
 from tests.schema.test_fuzz_graphql import ANONYMOUS_ONLY, CHECKS, OPERATIONS
+from tests.servers import Server, running_server
 
 
 @functools.cache
