@@ -11,6 +11,7 @@ COPY schema ./schema
 COPY resolvers ./resolvers
 COPY models ./models
 COPY policies ./policies
+COPY core ./core
 COPY demo ./demo
 COPY bench ./bench
 RUN pip wheel --no-deps --wheel-dir /wheels .

@@ -54,8 +54,6 @@ def cli_context(engine: PolicyEngine, command: str, viewer: Viewer | None = None
         viewer=viewer,
         policy=engine,
         request_id=new_request_id(command),
-        secret="",
-        token_ttl_seconds=0,
         client_address="cli",
     )
 

@@ -26,6 +26,7 @@ from app.request_log import REQUEST_ID_HEADER, request_id_from
 from app.settings import Settings
 from core import telemetry
 from core.context import RequestContext
+from core.security import TokenSigner
 from resolvers.loaders import loaders
 
 ACK: UnsetType = UNSET  # acknowledge the connection without a payload
@@ -76,6 +77,9 @@ def request_id_of(request: Request | WebSocket) -> str:
     return str(given) if given else request_id_from(request.scope.get("headers", []))
 
 
+TRACE_HEADERS = ("traceparent", "tracestate")
+
+
 class GraphQLApp(GraphQL[RequestContext, None]):
     def __init__(self, schema: Any, settings: Settings) -> None:
         super().__init__(
@@ -84,6 +88,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             allow_queries_via_get=False,
         )
         self.settings = settings
+        self.signer = TokenSigner(settings.secret, settings.token_ttl_seconds)
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         try:
@@ -133,11 +138,9 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             viewer=viewer,
             policy=request.app.state.policy,
             request_id=request_id,
-            secret=self.settings.secret,
-            token_ttl_seconds=self.settings.token_ttl_seconds,
+            signer=self.signer,
+            trace_headers={k: v for k in TRACE_HEADERS if (v := request.headers.get(k))},
             client_address=request.client.host if request.client else "",
-            request=request,
-            response=response,
             debug=self.settings.debug,
             task_events=getattr(request.app.state, "task_events", None),
             request_statements=state.get("statements"),

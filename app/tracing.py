@@ -52,10 +52,10 @@ def tracing_extension(
         def on_operation(self) -> Generator[None, None, None]:
             context = self.execution_context
             self._operation_name = context.operation_name
-            request = getattr(context.context, "request", None)
+            headers = getattr(context.context, "trace_headers", None)
             parent = None
-            if request is not None and not trace.get_current_span().get_span_context().is_valid:
-                parent = extract(request.headers)  # the caller's traceparent, if it sent one
+            if headers and not trace.get_current_span().get_span_context().is_valid:
+                parent = extract(headers)  # the caller's traceparent, if it sent one
             span = self._tracer.start_span(
                 _span_name(self._operation_name), context=parent, kind=SpanKind.SERVER
             )

@@ -20,7 +20,8 @@ from bench.data_families import Spec
 from bench.data_records import ESCALATION_STEP, RecordMaker
 from bench.data_tables import TASK, Rows
 from models.enums import TaskStatus
-from resolvers.workflow import CLOSING, TRANSITIONS, Side, TaskAction
+from policies.rights import On
+from resolvers.workflow import CLOSING, TRANSITIONS, TaskAction
 
 S = TaskStatus
 
@@ -129,7 +130,7 @@ class Replay:
                 rule = TRANSITIONS[move]
                 if S(state["status"]) not in rule.sources:
                     raise RuntimeError(f"task {task.id}: cannot {kind} from {state['status']}")
-                side = unit if rule.side is Side.ASSIGNEE else issuer
+                side = issuer if rule.right.on is On.ISSUER else unit
                 actor, action = side.head_user, f"task.{kind.lower()}"
                 note = payload or self.rng.choice(text.NOTES.get(kind, ("",)))
                 if rule.target is not None:

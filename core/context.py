@@ -1,13 +1,24 @@
-"""What every resolver receives: who is asking, for which request, with per-request caches."""
+"""What every resolver receives: who is asking, for which request, with per-request state.
+
+The context carries no secrets: issuing a token goes through ``signer``, which keeps its key
+to itself. Per-request state (dataloaders, memoised decisions and scopes) lives in ``memo``,
+one object per type, created on first use and dropped with the request.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from core.instrumentation import StatementCount
 
 if TYPE_CHECKING:
+    from core.policy import Policy
+    from core.security import TokenSigner
     from core.task_events import TaskEvent, TaskEventHub
-    from policies.engine import PolicyEngine
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -25,23 +36,41 @@ class Viewer:
         return f"user:{self.id}"
 
 
+class RequestMemo:
+    """Per-request singletons keyed by their type: ``memo.get(Loaders, Loaders)``."""
+
+    def __init__(self) -> None:
+        self._slots: dict[type, object] = {}
+
+    def get(self, kind: type[T], make: Callable[[], T]) -> T:
+        found = self._slots.get(kind)
+        if found is None:
+            found = self._slots[kind] = make()
+        return cast(T, found)
+
+    def clear(self) -> None:
+        """Forget everything (a long-lived connection starting a fresh operation)."""
+        self._slots.clear()
+
+
 @dataclass
 class RequestContext:
-    """Built once per GraphQL operation; caches here live and die with the request."""
+    """Built once per GraphQL operation; its memo lives and dies with the request."""
 
     viewer: Viewer | None
-    policy: PolicyEngine
+    policy: Policy
     request_id: str
-    secret: str
-    token_ttl_seconds: int
+    signer: TokenSigner | None = None  # None where no token may be issued (the CLI)
     client_address: str = ""
-    request: Any = None
-    response: Any = None
-    cache: dict[Any, Any] = field(default_factory=dict)
+    # The caller's W3C trace headers (``traceparent``, ``tracestate``) and nothing else of
+    # the request's headers, which hold its credentials.
+    trace_headers: dict[str, str] = field(default_factory=dict)
     debug: bool = False
+    memo: RequestMemo = field(default_factory=RequestMemo)
+    denials: int = 0  # refusals logged so far in this request
     sql_statements: int = 0
     # The whole HTTP request's count (its token check included), when the transport made one.
-    request_statements: Any = None
+    request_statements: StatementCount | None = None
     elapsed_ms: float = 0.0
     task_events: TaskEventHub | None = None
     pending_events: list[TaskEvent] = field(default_factory=list)

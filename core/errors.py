@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from graphql import GraphQLError
-
 
 class ErrorCode(StrEnum):
     NOT_FOUND = "NOT_FOUND"
@@ -18,7 +16,11 @@ class ErrorCode(StrEnum):
 
 
 class DomainError(Exception):
-    """Raised by resolvers, returned to clients in a mutation payload's ``errors``."""
+    """What resolvers raise for anything a client can fix or must be told.
+
+    One channel: a mutation's ``attempt`` turns it into the payload's ``errors``; anywhere
+    else it reaches the client as a top-level error whose ``extensions.code`` is ``code``
+    (``schema.observation``)."""
 
     def __init__(self, code: ErrorCode, message: str, field: str | None = None) -> None:
         super().__init__(message)
@@ -27,9 +29,11 @@ class DomainError(Exception):
         self.field = field
 
 
-def bad_input(message: str) -> GraphQLError:
-    """A top-level error for malformed query arguments (bad cursor, page size, ID)."""
-    return GraphQLError(message, extensions={"code": ErrorCode.VALIDATION.value})
+def bad_input(message: str) -> DomainError:
+    """Malformed query arguments (bad cursor, page size, ID): raised from a query field it is
+    a top-level error with code ``VALIDATION``, like every ``DomainError`` that is not caught
+    into a mutation payload."""
+    return DomainError(ErrorCode.VALIDATION, message)
 
 
 UNAVAILABLE_MESSAGE = "The database is unavailable. Try again in a few seconds."

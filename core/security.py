@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 from dataclasses import dataclass
 
@@ -88,6 +90,30 @@ def issue_token(user_id: int, token_version: int, secret: str, ttl_seconds: int)
         "iss": TOKEN_ISSUER,
     }
     return jwt.encode(payload, secret, algorithm=TOKEN_ALGORITHM)
+
+
+class TokenSigner:
+    """Issues bearer tokens and keyed digests with a key it never hands out.
+
+    What the request context carries instead of the secret itself, so nothing that reads
+    the context (a resolver, a log line, a debugger's repr) can see it.
+    """
+
+    __slots__ = ("_secret", "_ttl_seconds")
+
+    def __init__(self, secret: str, ttl_seconds: int) -> None:
+        self._secret = secret
+        self._ttl_seconds = ttl_seconds
+
+    def __repr__(self) -> str:
+        return "TokenSigner(<hidden>)"
+
+    def issue(self, user_id: int, token_version: int) -> str:
+        return issue_token(user_id, token_version, self._secret, self._ttl_seconds)
+
+    def digest(self, text: str) -> str:
+        """A keyed digest (HMAC-SHA256, hex) that ties equal texts together, revealing none."""
+        return hmac.new(self._secret.encode(), text.encode(), hashlib.sha256).hexdigest()
 
 
 def decode_token(token: str, secret: str) -> TokenClaims:

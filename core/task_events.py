@@ -14,10 +14,13 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from core.context import RequestContext
+if TYPE_CHECKING:
+    from core.context import RequestContext
+
 
 log = logging.getLogger("riverchief.task_events")
 

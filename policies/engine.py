@@ -14,6 +14,7 @@ import casbin
 from tortoise.transactions import in_transaction
 
 from core import telemetry
+from core.policy import Grant
 from models.enums import OrgLevel
 from models.org import OrgLink
 from models.paths import path_ids
@@ -39,19 +40,6 @@ ROLES = (
     "inspector",
     "enterprise_chief",
 )
-
-
-@dataclass(frozen=True)
-class Grant:
-    """``role`` held at the unit whose path is ``prefix`` (the domain without its ``*``)."""
-
-    subject: str
-    role: str
-    prefix: str
-
-    @property
-    def domain(self) -> str:
-        return f"{self.prefix}*"
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,10 @@ from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from core.context import RequestContext
+from core.policy import Policy
 from models.paths import upper_bound
-from policies.engine import ALL_LEVELS, PolicyEngine, ancestors
+from policies.engine import ALL_LEVELS, ancestors
+from policies.rights import ORG_READ, Right
 
 M = TypeVar("M")
 
@@ -95,7 +97,7 @@ def scope_sql(found: Scope, params: Params, path_column: str, level_column: str)
     return "(" + " OR ".join(parts) + ")" if parts else "(1 = 0)"
 
 
-def compile_scope(engine: PolicyEngine, subject: str, resource: str, action: str) -> Scope:
+def compile_scope(engine: Policy, subject: str, resource: str, action: str) -> Scope:
     if not subject:
         return Scope(ranges=())
     roles = engine.roles_with(resource, action)
@@ -108,7 +110,7 @@ def compile_scope(engine: PolicyEngine, subject: str, resource: str, action: str
         allowed = None if ALL_LEVELS in levels else levels
         for prefix in engine.reach(grant.prefix):
             ranges[(prefix, allowed)] = PathRange(prefix, allowed)
-        if (resource, action) == ("org", "read") and allowed is None:
+        if (resource, action) == (ORG_READ.resource, ORG_READ.action) and allowed is None:
             exact.update(ancestors(grant.prefix))
     return Scope(ranges=_without_nested(list(ranges.values())), exact_paths=frozenset(exact))
 
@@ -129,27 +131,30 @@ def _without_nested(ranges: list[PathRange]) -> tuple[PathRange, ...]:
     return tuple(sorted(kept, key=lambda r: r.prefix))
 
 
-def scope_for(context: RequestContext, resource: str, action: str) -> Scope:
+class Scopes(dict[Right, Scope]):
+    """The viewer's scopes compiled in one request, by right."""
+
+
+def scope_for(context: RequestContext, right: Right) -> Scope:
     """Memoised per request."""
-    key = ("scope", resource, action)
-    found = context.cache.get(key)
+    scopes = context.memo.get(Scopes, Scopes)
+    found = scopes.get(right)
     if found is None:
         subject = context.viewer.subject if context.viewer else ""
-        found = context.cache[key] = compile_scope(context.policy, subject, resource, action)
+        found = scopes[right] = compile_scope(context.policy, subject, right.resource, right.action)
     return found
 
 
 def scope(
     query: QuerySet[Any],
     context: RequestContext,
-    resource: str,
-    action: str = "read",
+    right: Right,
     *,
     path_field: str = "org_unit__path",
     level_field: str | None = "org_unit__level",
 ) -> QuerySet[Any]:
-    """Narrow ``query`` to the rows the viewer may ``action``."""
-    found = scope_for(context, resource, action)
+    """Narrow ``query`` to the rows on which the viewer holds ``right``."""
+    found = scope_for(context, right)
     condition = found.q(path_field, level_field)
     if not condition.children:
         return query.filter(pk__in=[])

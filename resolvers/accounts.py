@@ -9,15 +9,13 @@ for the window only, and the audit trail records a keyed digest of them, never t
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 from datetime import UTC, datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
 from core.context import RequestContext, Viewer
 from core.errors import DomainError, ErrorCode
-from core.security import issue_token, verify_password
+from core.security import verify_password
 from models.people import LoginFailure, Person, User
 from resolvers.audit import append_event
 
@@ -55,8 +53,9 @@ def _as_recorded(context: RequestContext, user: User | None, username: str) -> d
     which still ties repeated guesses at one name together."""
     if user is not None:
         return {"username": user.username}
-    digest = hmac.new(context.secret.encode(), username.encode(), hashlib.sha256).hexdigest()
-    return {"unknown_username": digest[:16]}
+    if context.signer is None:  # no key to digest with: keep nothing of the name
+        return {"unknown_username": ""}
+    return {"unknown_username": context.signer.digest(username)[:16]}
 
 
 async def _refuse(
@@ -105,7 +104,9 @@ async def login(context: RequestContext, username: str, password: str) -> str:
     async with in_transaction() as conn:
         await LoginFailure.filter(username=username).using_db(conn).delete()
         await User.filter(id=user.id).using_db(conn).update(last_login_at=datetime.now(UTC))
-    return issue_token(user.id, user.token_version, context.secret, context.token_ttl_seconds)
+    if context.signer is None:
+        raise DomainError(ErrorCode.VALIDATION, "Tokens are not issued here.")
+    return context.signer.issue(user.id, user.token_version)
 
 
 async def still_signed_in(viewer: Viewer) -> bool:

@@ -12,6 +12,7 @@ from core.context import RequestContext
 from models.audit import AuditEvent
 from models.paths import upper_bound
 from models.people import User
+from policies.rights import AUDIT_READ
 from policies.scope import scope
 from resolvers.audit import GENESIS_HASH, chain_hash
 from resolvers.org import get_unit
@@ -38,7 +39,7 @@ class AuditQuery:
 async def list_events(
     context: RequestContext, spec: AuditQuery, *, first: int | None, after: str | None
 ) -> Page[AuditEvent]:
-    query = scope(AuditEvent.all(), context, "audit", path_field="org_path", level_field=None)
+    query = scope(AuditEvent.all(), context, AUDIT_READ, path_field="org_path", level_field=None)
     if spec.org_unit_id is not None:
         unit = await get_unit(context, spec.org_unit_id)
         if unit is None:
@@ -131,7 +132,7 @@ async def usernames(events: list[AuditEvent]) -> dict[int, str]:
 async def get_event(context: RequestContext, seq: int) -> AuditEvent | None:
     """One event, if it belongs to a unit whose audit trail the viewer may read."""
     query = scope(
-        AuditEvent.filter(seq=seq), context, "audit", path_field="org_path", level_field=None
+        AuditEvent.filter(seq=seq), context, AUDIT_READ, path_field="org_path", level_field=None
     )
     found: AuditEvent | None = await query.first()
     return found

@@ -20,6 +20,7 @@ from models.enums import TaskStatus
 from models.org import OrgUnit
 from models.record import AccountabilityRecord
 from models.task import Task
+from policies.rights import ORG_READ, RECORD_READ, TASK_READ
 from policies.scope import scope
 from resolvers.pagination import OrderKey, Page, page_of
 
@@ -47,7 +48,7 @@ TASK_ORDER = OrderKey(descending=True)
 
 def child_units(context: RequestContext) -> DataLoader[PageKey, Page[Any]]:
     async def fetch(parents: list[int]) -> Sequence[OrgUnit]:
-        query = scope(OrgUnit.all(), context, "org", path_field="path", level_field="level")
+        query = scope(OrgUnit.all(), context, ORG_READ, path_field="path", level_field="level")
         return await query.filter(parent_id__in=parents).order_by("path")
 
     return grouped_pages(fetch, "parent_id", UNIT_ORDER)
@@ -55,7 +56,7 @@ def child_units(context: RequestContext) -> DataLoader[PageKey, Page[Any]]:
 
 def subtasks(context: RequestContext) -> DataLoader[PageKey, Page[Any]]:
     async def fetch(parents: list[int]) -> Sequence[Task]:
-        query = scope(Task.all(), context, "task")
+        query = scope(Task.all(), context, TASK_READ)
         return await query.filter(parent_id__in=parents).order_by("-id")
 
     return grouped_pages(fetch, "parent_id", TASK_ORDER)
@@ -63,7 +64,7 @@ def subtasks(context: RequestContext) -> DataLoader[PageKey, Page[Any]]:
 
 def task_records(context: RequestContext) -> DataLoader[PageKey, Page[Any]]:
     async def fetch(tasks: list[int]) -> Sequence[AccountabilityRecord]:
-        query = scope(AccountabilityRecord.all(), context, "record")
+        query = scope(AccountabilityRecord.all(), context, RECORD_READ)
         return await query.filter(task_id__in=tasks).order_by("-id")
 
     return grouped_pages(fetch, "task_id", TASK_ORDER)

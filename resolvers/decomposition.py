@@ -10,7 +10,8 @@ from tortoise.transactions import in_transaction
 from core.context import RequestContext
 from core.errors import DomainError, ErrorCode
 from models.task import Task
-from policies.guard import require_action
+from policies.guard import Site, require_action
+from policies.rights import TASK_DECOMPOSE
 from resolvers.audit import append_event
 from resolvers.task_commands import (
     NewTask,
@@ -40,7 +41,7 @@ async def decompose_task(
 ) -> list[Task]:
     """Create every subtask or none, each issued by the unit that received the parent."""
     task, unit, _ = await visible_task(context, task_id)
-    require_action(context, "task", "create", unit.path, unit.level.value, field="taskId")
+    require_action(context, TASK_DECOMPOSE, Site(unit), field="taskId")
     check_version(task, expected_version)
     if task.status in CLOSING:
         raise DomainError(ErrorCode.INVALID_TRANSITION, "That task is closed.", "taskId")

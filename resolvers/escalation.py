@@ -10,7 +10,8 @@ from core.context import RequestContext
 from core.errors import DomainError, ErrorCode
 from models.enums import RecordType
 from models.record import AccountabilityRecord
-from policies.guard import require_action
+from policies.guard import Site, require_action
+from policies.rights import TASK_MANAGE
 from resolvers.audit import append_event
 from resolvers.task_commands import MAX_NOTE, visible_task
 from resolvers.workflow import CLOSING
@@ -19,7 +20,7 @@ from resolvers.workflow import CLOSING
 async def escalate_task(context: RequestContext, task_id: int, note: str) -> AccountabilityRecord:
     """Only an overdue task is escalated, by the side that issued it."""
     task, unit, issuer = await visible_task(context, task_id)
-    require_action(context, "task", "update", issuer.path, issuer.level.value, field="taskId")
+    require_action(context, TASK_MANAGE, Site(unit, issuer), field="taskId")
     if not note.strip() or len(note) > MAX_NOTE:
         raise DomainError(
             ErrorCode.VALIDATION,

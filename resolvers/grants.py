@@ -8,13 +8,15 @@ from tortoise.transactions import in_transaction
 
 from core.context import RequestContext
 from core.errors import DomainError, ErrorCode
+from core.policy import Grant
 from models.enums import OrgLevel
 from models.org import OrgUnit
 from models.people import User
 from models.policy import CasbinRule
 from policies.bootstrap import FIRST_GRANT_ONLY, first_grant_allowed
-from policies.engine import ALL_LEVELS, ROLES, Grant
-from policies.guard import allowed, log_denial, require
+from policies.engine import ALL_LEVELS, ROLES
+from policies.guard import AtLevel, Site, allowed, log_denial, require
+from policies.rights import GRANT_GRANT, policy_right
 from resolvers.audit import append_event
 from resolvers.org import get_unit
 
@@ -46,25 +48,17 @@ async def authorize_grant(
         raise DomainError(ErrorCode.VALIDATION, f"Unknown role {role!r}.", "role")
     unit = await get_unit(context, unit_id)
     if unit is None:
-        log_denial(context, "grant", "grant", f"unit:{unit_id}")
+        log_denial(context, GRANT_GRANT, f"unit:{unit_id}")
         raise DomainError(ErrorCode.NOT_FOUND, "No such org unit.", "orgUnitId")
     user = await User.get_or_none(id=user_id)
     if user is None:
         raise DomainError(ErrorCode.NOT_FOUND, "No such user.", "userId")
     if context.viewer is not None and user.id == context.viewer.id:
-        log_denial(context, "grant", "grant", unit.path)
+        log_denial(context, GRANT_GRANT, unit.path)
         raise DomainError(
             ErrorCode.FORBIDDEN, "Nobody grants or revokes their own roles.", "userId"
         )
-    require(
-        context,
-        "grant",
-        "grant",
-        unit.path,
-        unit.level.value,
-        field="orgUnitId",
-        read_resource="org",
-    )
+    require(context, GRANT_GRANT, Site(unit), field="orgUnitId")
     _require_rights_of(context, role, unit)
     await _require_reach(context, role, unit)
     return user, unit
@@ -77,8 +71,8 @@ async def _require_reach(context: RequestContext, role: str, unit: OrgUnit) -> N
     if not beyond:
         return
     for partner in await OrgUnit.filter(path__in=beyond).order_by("path"):
-        if not allowed(context, "grant", "grant", partner.path, partner.level.value):
-            log_denial(context, "grant", "grant", partner.path)
+        if not allowed(context, GRANT_GRANT, partner):
+            log_denial(context, GRANT_GRANT, partner.path)
             raise DomainError(
                 ErrorCode.FORBIDDEN,
                 "This unit is paired with units outside your scope: a role here would reach them.",
@@ -92,8 +86,9 @@ def _require_rights_of(context: RequestContext, role: str, unit: OrgUnit) -> Non
     for level, resource, action in context.policy.permissions_of_role(role):
         levels = [lvl.value for lvl in OrgLevel] if level == ALL_LEVELS else [level]
         for lvl in levels:
-            if not allowed(context, resource, action, unit.path, lvl):
-                log_denial(context, resource, action, unit.path)
+            right = policy_right(resource, action)
+            if not allowed(context, right, AtLevel(unit.path, lvl)):
+                log_denial(context, right, unit.path)
                 raise DomainError(
                     ErrorCode.FORBIDDEN,
                     f"{role} may {action} {resource}, which you may not do here.",

@@ -24,6 +24,7 @@ from models.enums import Aggregation
 from models.indicator import Indicator, Observation
 from models.org import OrgUnit
 from models.paths import upper_bound
+from policies.rights import INDICATOR_READ, ORG_READ
 from policies.scope import scope, scope_for
 from resolvers.loaders import loaders
 
@@ -71,32 +72,36 @@ async def rollup(
     return found
 
 
+class Rollups(DataLoader[RollupKey, Rollup]):
+    """The request's batched rollups."""
+
+
 def rollups(context: RequestContext) -> DataLoader[RollupKey, Rollup]:
-    key = ("rollups",)
-    loader = context.cache.get(key)
-    if loader is None:
+    return context.memo.get(Rollups, lambda: _rollups_loader(context))
 
-        async def load(keys: Sequence[RollupKey]) -> list[Rollup | BaseException]:
-            catalogue = {
-                i.code: i
-                for i in await Indicator.filter(
-                    # A code longer than the column names no indicator (and the ORM would
-                    # refuse to compare it, as an internal error).
-                    code__in=sorted({m for _, m, _, _ in keys if len(m) <= CODE_LENGTH})
+
+def _rollups_loader(context: RequestContext) -> Rollups:
+
+    async def load(keys: Sequence[RollupKey]) -> list[Rollup | BaseException]:
+        catalogue = {
+            i.code: i
+            for i in await Indicator.filter(
+                # A code longer than the column names no indicator (and the ORM would
+                # refuse to compare it, as an internal error).
+                code__in=sorted({m for _, m, _, _ in keys if len(m) <= CODE_LENGTH})
+            )
+        }
+        answers: dict[RollupKey, Rollup | BaseException] = {}
+        for (unit_id, since, until), metrics in _by_request(keys).items():
+            found = [catalogue[m] for m in metrics if m in catalogue]
+            computed = await _rollups(context, unit_id, found, since, until) if found else {}
+            for metric in metrics:
+                answers[(unit_id, metric, since, until)] = computed.get(metric) or DomainError(
+                    ErrorCode.NOT_FOUND, f"No indicator {metric!r}.", "metric"
                 )
-            }
-            answers: dict[RollupKey, Rollup | BaseException] = {}
-            for (unit_id, since, until), metrics in _by_request(keys).items():
-                found = [catalogue[m] for m in metrics if m in catalogue]
-                computed = await _rollups(context, unit_id, found, since, until) if found else {}
-                for metric in metrics:
-                    answers[(unit_id, metric, since, until)] = computed.get(metric) or DomainError(
-                        ErrorCode.NOT_FOUND, f"No indicator {metric!r}.", "metric"
-                    )
-            return [answers[k] for k in keys]
+        return [answers[k] for k in keys]
 
-        loader = context.cache[key] = DataLoader(load_fn=load)
-    return cast(DataLoader[RollupKey, Rollup], loader)
+    return Rollups(load_fn=load)
 
 
 def _by_request(keys: Sequence[RollupKey]) -> dict[tuple[int, date | None, date | None], list[str]]:
@@ -122,13 +127,13 @@ async def _rollups(
     if unit is None:
         return {}
     query = scope(
-        Observation.filter(indicator_id__in=[i.id for i in indicators]), context, "indicator"
+        Observation.filter(indicator_id__in=[i.id for i in indicators]), context, INDICATOR_READ
     ).filter(org_unit__path__gte=unit.path, org_unit__path__lt=upper_bound(unit.path))
     if since is not None:
         query = query.filter(period__gte=since)
     if until is not None:
         query = query.filter(period__lte=until)
-    org_scope = scope_for(context, "org", "read")
+    org_scope = scope_for(context, ORG_READ)
     children = [
         c
         for c in await OrgUnit.filter(parent_id=unit.id).order_by("path")

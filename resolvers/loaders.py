@@ -51,14 +51,8 @@ class Batches:
 
 
 def batches(context: RequestContext) -> Batches:
-    found = context.cache.get(Batches)
-    if found is None:
-        found = context.cache[Batches] = Batches(context)
-    return found
+    return context.memo.get(Batches, lambda: Batches(context))
 
 
 def loaders(context: RequestContext) -> Loaders:
-    found = context.cache.get(Loaders)
-    if found is None:
-        found = context.cache[Loaders] = Loaders()
-    return found
+    return context.memo.get(Loaders, Loaders)

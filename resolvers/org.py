@@ -5,6 +5,7 @@ from __future__ import annotations
 from core.context import RequestContext
 from models.enums import OrgLevel
 from models.org import OrgUnit
+from policies.rights import ORG_READ
 from policies.scope import scope, scope_for
 from resolvers.loaders import loaders
 from resolvers.pagination import OrderKey, Page, paginate
@@ -16,7 +17,7 @@ def visible(context: RequestContext, unit: OrgUnit | None) -> OrgUnit | None:
     """``unit`` if the viewer may read it, else None (out of scope reads as not found)."""
     if unit is None:
         return None
-    return unit if scope_for(context, "org", "read").allows(unit.path, unit.level.value) else None
+    return unit if scope_for(context, ORG_READ).allows(unit.path, unit.level.value) else None
 
 
 async def get_unit(context: RequestContext, unit_id: int | None) -> OrgUnit | None:
@@ -33,7 +34,7 @@ async def list_units(
     first: int | None,
     after: str | None,
 ) -> Page[OrgUnit]:
-    query = scope(OrgUnit.all(), context, "org", path_field="path", level_field="level")
+    query = scope(OrgUnit.all(), context, ORG_READ, path_field="path", level_field="level")
     if level is not None:
         query = query.filter(level=level)
     if parent_id is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from core.context import RequestContext
 from models.org import OrgUnit
 from models.people import Person
+from policies.rights import PERSON_PII_READ, PERSON_READ
 from policies.scope import scope_for
 from resolvers.loaders import loaders
 
@@ -17,14 +18,14 @@ async def visible_person(context: RequestContext, person: Person | None) -> Pers
     if person is None:
         return None
     unit = await _unit_of(context, person)
-    if unit is None or not scope_for(context, "person", "read").allows(unit.path, unit.level.value):
+    if unit is None or not scope_for(context, PERSON_READ).allows(unit.path, unit.level.value):
         return None
     return person
 
 
 async def may_see_pii(context: RequestContext, person: Person) -> bool:
     unit = await _unit_of(context, person)
-    return unit is not None and scope_for(context, "person_pii", "read").allows(
+    return unit is not None and scope_for(context, PERSON_PII_READ).allows(
         unit.path, unit.level.value
     )
 

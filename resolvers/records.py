@@ -14,7 +14,8 @@ from core.errors import DomainError, ErrorCode
 from models.enums import RecordType, TaskCategory
 from models.org import WaterBody
 from models.record import AccountabilityRecord
-from policies.guard import require
+from policies.guard import Site, require
+from policies.rights import FINDING_CREATE, RECORD_CREATE, RECORD_READ
 from policies.scope import scope, scope_for
 from resolvers.audit import append_event
 from resolvers.loaders import loaders
@@ -190,16 +191,8 @@ async def create_record(context: RequestContext, spec: NewRecord) -> Accountabil
     unit = await get_unit(context, spec.org_unit_id)
     if unit is None:
         raise DomainError(ErrorCode.NOT_FOUND, "No such org unit.", "orgUnitId")
-    resource = "finding" if spec.type is RecordType.INSPECTION_FINDING else "record"
-    require(
-        context,
-        resource,
-        "create",
-        unit.path,
-        unit.level.value,
-        field="orgUnitId",
-        read_resource="org",
-    )
+    right = FINDING_CREATE if spec.type is RecordType.INSPECTION_FINDING else RECORD_CREATE
+    require(context, right, Site(unit), field="orgUnitId")
     if spec.task_id is not None and await get_task(context, spec.task_id) is None:
         raise DomainError(ErrorCode.NOT_FOUND, "No such task.", "taskId")
     segment = None
@@ -290,7 +283,7 @@ class RecordQuery:
 async def list_records(
     context: RequestContext, spec: RecordQuery, *, first: int | None, after: str | None
 ) -> Page[AccountabilityRecord]:
-    query = scope(AccountabilityRecord.all(), context, "record")
+    query = scope(AccountabilityRecord.all(), context, RECORD_READ)
     if spec.org_unit_id is not None:
         unit = await get_unit(context, spec.org_unit_id)
         query = query.filter(org_unit_id=unit.id) if unit else query.filter(id__lt=0)
@@ -319,5 +312,5 @@ async def get_record(context: RequestContext, record_id: int | None) -> Accounta
     unit = await loaders(context).unit.load(record.org_unit_id)
     if unit is None:
         return None
-    allowed = scope_for(context, "record", "read").allows(unit.path, unit.level.value)
+    allowed = scope_for(context, RECORD_READ).allows(unit.path, unit.level.value)
     return record if allowed else None

@@ -22,13 +22,14 @@ from models.enums import RecordType, TaskCategory, TaskStatus
 from models.org import OrgUnit
 from models.people import Person
 from models.task import Task
-from policies.guard import require, require_action
+from policies.explain import explain
+from policies.guard import Site, require, require_action
+from policies.rights import TASK_ASSIGN, TASK_ASSIGN_TO, TASK_CREATE
 from resolvers.audit import append_event
-from resolvers.explain import explain
 from resolvers.org import get_unit
 from resolvers.people import visible_person
 from resolvers.tasks import get_task
-from resolvers.workflow import CLOSING, RETURN_WINDOW, TRANSITIONS, Side, TaskAction
+from resolvers.workflow import CLOSING, RETURN_WINDOW, TRANSITIONS, TaskAction
 
 MAX_TITLE = 200
 MAX_NOTE = 2000
@@ -120,7 +121,7 @@ async def _issuing_unit(context: RequestContext, unit: OrgUnit) -> OrgUnit:
     its paired village, so the issuing side is always one the creator can see and verify for.
     """
     if context.viewer is not None:
-        found = explain(context.policy, context.viewer.id, "task", "create", unit)
+        found = explain(context.policy, context.viewer.id, TASK_CREATE, unit)
         if found.grant is not None:
             granted = await OrgUnit.get_or_none(path=found.grant.prefix)
             if granted is not None:
@@ -142,15 +143,7 @@ async def place_task(context: RequestContext, spec: NewTask) -> Placement:
     """Validate a new task and decide its issuer; nothing is written yet."""
     _validate(spec)
     unit = await _unit(context, spec.org_unit_id, "orgUnitId")
-    require(
-        context,
-        "task",
-        "create",
-        unit.path,
-        unit.level.value,
-        field="orgUnitId",
-        read_resource="org",
-    )
+    require(context, TASK_CREATE, Site(unit), field="orgUnitId")
     issuer, parent = await _issuer_for(context, spec, unit)
     assignee = await _assignee(context, spec.assignee_id, unit)
     return Placement(unit, issuer, parent, assignee)
@@ -307,8 +300,7 @@ async def transition_task(
         )
     task, unit, issuer = await visible_task(context, task_id)
     rule = TRANSITIONS[action]
-    side = unit if rule.side is Side.ASSIGNEE else issuer
-    require_action(context, "task", rule.permission, side.path, side.level.value, field="action")
+    require_action(context, rule.right, Site(unit, issuer), field="action")
     check_version(task, expected_version)
     if task.status not in rule.sources:
         raise DomainError(
@@ -359,7 +351,7 @@ async def assign_task(
     expected_version: int | None,
 ) -> Task:
     task, unit, issuer = await visible_task(context, task_id)
-    require_action(context, "task", "assign", issuer.path, issuer.level.value, field="taskId")
+    require_action(context, TASK_ASSIGN, Site(unit, issuer), field="taskId")
     check_version(task, expected_version)
     if task.status in CLOSING:
         raise DomainError(ErrorCode.INVALID_TRANSITION, "That task is closed.", "taskId")
@@ -372,15 +364,7 @@ async def assign_task(
                 "A task goes to the issuing unit or a unit below it.",
                 "orgUnitId",
             )
-        require(
-            context,
-            "task",
-            "assign",
-            target.path,
-            target.level.value,
-            field="orgUnitId",
-            read_resource="org",
-        )
+        require(context, TASK_ASSIGN_TO, Site(target), field="orgUnitId")
     person = await _assignee(context, assignee_id, target)
     changes: dict[str, Any] = {
         "org_unit_id": target.id,

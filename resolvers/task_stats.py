@@ -25,6 +25,7 @@ from tortoise import connections
 from core.context import RequestContext
 from models.enums import CLOSED_STATUSES, TaskStatus
 from models.paths import path_ids, upper_bound
+from policies.rights import TASK_READ
 from policies.scope import Params, scope_for, scope_sql
 
 LOOKAHEAD = 2
@@ -78,7 +79,7 @@ async def count_subtree(context: RequestContext, root: str, ids: int) -> Counted
     conn = connections.get("default")
     postgres = conn.capabilities.dialect == "postgres"
     params = Params(postgres)
-    visible = scope_sql(scope_for(context, "task", "read"), params, "u.path", "u.level")
+    visible = scope_sql(scope_for(context, TASK_READ), params, "u.path", "u.level")
     closed = ", ".join(params(s.value) for s in sorted(CLOSED_STATUSES))
     moment = datetime.now(UTC)
     now = params(moment if postgres else str(moment))  # SQLite keeps Tortoise's text form

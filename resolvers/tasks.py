@@ -13,6 +13,7 @@ from core.context import RequestContext
 from models.enums import CLOSED_STATUSES, TaskCategory, TaskStatus
 from models.paths import upper_bound
 from models.task import Task
+from policies.rights import TASK_READ
 from policies.scope import scope, scope_for
 from resolvers.loaders import loaders
 from resolvers.org import get_unit
@@ -53,7 +54,7 @@ def overdue_q(now: datetime) -> Q:
 
 async def filtered(context: RequestContext, spec: TaskQuery) -> QuerySet[Task] | None:
     """The scoped task query for ``spec``; None when the unit it names is not visible."""
-    query = scope(Task.all(), context, "task")
+    query = scope(Task.all(), context, TASK_READ)
     if spec.org_unit_id is not None:
         unit = await get_unit(context, spec.org_unit_id)
         if unit is None:
@@ -105,4 +106,4 @@ async def get_task(context: RequestContext, task_id: int | None) -> Task | None:
     unit = await loaders(context).unit.load(task.org_unit_id)
     if unit is None:
         return None
-    return task if scope_for(context, "task", "read").allows(unit.path, unit.level.value) else None
+    return task if scope_for(context, TASK_READ).allows(unit.path, unit.level.value) else None

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from enum import Enum, StrEnum
+from enum import StrEnum
 
 from models.enums import TaskStatus
+from policies.rights import TASK_MANAGE, TASK_PROGRESS, TASK_VERIFY, Right
 
 RETURN_WINDOW = timedelta(hours=24)
 OPEN = frozenset(
@@ -24,11 +25,6 @@ OPEN = frozenset(
         TaskStatus.REJECTED,
     }
 )
-
-
-class Side(Enum):
-    ASSIGNEE = "assignee"  # checked at the task's unit
-    ISSUER = "issuer"  # checked at the issuing unit
 
 
 class TaskAction(StrEnum):
@@ -46,32 +42,42 @@ class TaskAction(StrEnum):
 class Transition:
     sources: frozenset[TaskStatus]
     target: TaskStatus | None  # None: the status stays, the event is still recorded
-    side: Side
-    permission: str  # the task action the policy must allow on that side
+    right: Right  # what the viewer must hold, and at which of the task's units
 
 
 TRANSITIONS: dict[TaskAction, Transition] = {
     TaskAction.START: Transition(
         frozenset({TaskStatus.ASSIGNED, TaskStatus.REJECTED}),
         TaskStatus.IN_PROGRESS,
-        Side.ASSIGNEE,
-        "transition",
+        TASK_PROGRESS,
     ),
     TaskAction.SUBMIT: Transition(
-        frozenset({TaskStatus.IN_PROGRESS}), TaskStatus.SUBMITTED, Side.ASSIGNEE, "transition"
+        frozenset({TaskStatus.IN_PROGRESS}), TaskStatus.SUBMITTED, TASK_PROGRESS
     ),
     TaskAction.VERIFY: Transition(
-        frozenset({TaskStatus.SUBMITTED}), TaskStatus.VERIFIED, Side.ISSUER, "verify"
+        frozenset({TaskStatus.SUBMITTED}), TaskStatus.VERIFIED, TASK_VERIFY
     ),
     TaskAction.REJECT: Transition(
-        frozenset({TaskStatus.SUBMITTED}), TaskStatus.REJECTED, Side.ISSUER, "verify"
+        frozenset({TaskStatus.SUBMITTED}), TaskStatus.REJECTED, TASK_VERIFY
     ),
-    TaskAction.CANCEL: Transition(OPEN, TaskStatus.CANCELLED, Side.ISSUER, "update"),
+    TaskAction.CANCEL: Transition(OPEN, TaskStatus.CANCELLED, TASK_MANAGE),
     TaskAction.RETURN: Transition(
-        frozenset({TaskStatus.ASSIGNED}), TaskStatus.DRAFT, Side.ASSIGNEE, "transition"
+        frozenset({TaskStatus.ASSIGNED}), TaskStatus.DRAFT, TASK_PROGRESS
     ),
-    TaskAction.URGE: Transition(OPEN - {TaskStatus.DRAFT}, None, Side.ISSUER, "update"),
-    TaskAction.REPLY: Transition(OPEN - {TaskStatus.DRAFT}, None, Side.ASSIGNEE, "transition"),
+    TaskAction.URGE: Transition(OPEN - {TaskStatus.DRAFT}, None, TASK_MANAGE),
+    TaskAction.REPLY: Transition(OPEN - {TaskStatus.DRAFT}, None, TASK_PROGRESS),
 }
 
 CLOSING = frozenset({TaskStatus.VERIFIED, TaskStatus.CANCELLED})
+
+# The rights ``transitionTask`` declares: one of them opens the field, the action's own is
+# then checked at the task's unit or its issuing unit.
+TRANSITION_RIGHTS = tuple(dict.fromkeys(rule.right for rule in TRANSITIONS.values()))
+TRANSITION_SENTENCE = (
+    "Requires, by action: "
+    + "; ".join(
+        f"{'/'.join(a.value for a, r in TRANSITIONS.items() if r.right == right)} {right.sentence}"
+        for right in TRANSITION_RIGHTS
+    )
+    + "."
+)

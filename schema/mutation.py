@@ -10,11 +10,21 @@ from strawberry.types import Info
 
 from core import task_events
 from core.errors import DomainError
-from policies.guard import Anyone, Can, guard
+from policies.guard import guard, open_to_anyone
+from policies.rights import (
+    FINDING_CREATE,
+    GRANT_GRANT,
+    RECORD_CREATE,
+    TASK_ASSIGN,
+    TASK_CREATE,
+    TASK_DECOMPOSE,
+    TASK_MANAGE,
+)
 from resolvers import accounts, grants, task_commands
 from resolvers.decomposition import decompose_task
 from resolvers.escalation import escalate_task
 from resolvers.records import NewRecord, create_record
+from resolvers.workflow import TRANSITION_RIGHTS, TRANSITION_SENTENCE
 from schema.context import ctx
 from schema.errors import UserError
 from schema.node import optional_pk, pk_of
@@ -83,13 +93,15 @@ def _grant_args(input: GrantRoleInput) -> tuple[int, str, int]:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(extensions=guard(Anyone()), description="Exchange a password for a token.")
+    @strawberry.mutation(
+        extensions=open_to_anyone(), description="Exchange a password for a token."
+    )
     async def login(self, info: Info, username: str, password: str) -> LoginPayload:
         token, errors = await attempt(info, accounts.login(ctx(info), username, password))
         return LoginPayload(token=token, errors=errors)
 
     @strawberry.mutation(
-        extensions=guard(Can("grant", "grant")),
+        extensions=guard(GRANT_GRANT),
         description="Grant a role at a unit: only inside your scope and only rights you hold.",
     )
     async def grant_role(self, info: Info, input: GrantRoleInput) -> RoleGrantPayload:
@@ -97,7 +109,7 @@ class Mutation:
         return RoleGrantPayload(grant=RoleGrant.of(row) if row else None, errors=errors)
 
     @strawberry.mutation(
-        extensions=guard(Can("grant", "grant")),
+        extensions=guard(GRANT_GRANT),
         description="Revoke a role at a unit, under the same rules as granting it.",
     )
     async def revoke_role(self, info: Info, input: GrantRoleInput) -> RoleGrantPayload:
@@ -105,7 +117,7 @@ class Mutation:
         return RoleGrantPayload(grant=RoleGrant.of(row) if row else None, errors=errors)
 
     @strawberry.mutation(
-        extensions=guard(Can("task", "create")),
+        extensions=guard(TASK_CREATE),
         description="Hand a task to a unit in your scope; it starts ASSIGNED.",
     )
     async def create_task(self, info: Info, input: CreateTaskInput) -> TaskPayload:
@@ -113,7 +125,7 @@ class Mutation:
         return TaskPayload(task=Task.maybe(task), errors=errors)
 
     @strawberry.mutation(
-        extensions=guard(Can("task", "assign")),
+        extensions=guard(TASK_ASSIGN),
         description="Reassign a task to another unit below its issuer, or to a person.",
     )
     async def assign_task(self, info: Info, input: AssignTaskInput) -> TaskPayload:
@@ -130,7 +142,7 @@ class Mutation:
         return TaskPayload(task=Task.maybe(task), errors=errors)
 
     @strawberry.mutation(
-        extensions=guard(Can("task", "transition")),
+        extensions=guard(*TRANSITION_RIGHTS, sentence=TRANSITION_SENTENCE),
         description="Move a task through its workflow. Only the issuing side verifies, and "
         "nobody verifies what they submitted.",
     )
@@ -148,7 +160,7 @@ class Mutation:
         return TaskPayload(task=Task.maybe(task), errors=errors)
 
     @strawberry.mutation(
-        extensions=guard(Can("task", "create")),
+        extensions=guard(TASK_DECOMPOSE),
         description="Split a task into subtasks for units below it, all or none.",
     )
     async def decompose_task(self, info: Info, input: DecomposeTaskInput) -> DecomposeTaskPayload:
@@ -164,7 +176,7 @@ class Mutation:
         return DecomposeTaskPayload(subtasks=[Task.of(t) for t in created or []], errors=errors)
 
     @strawberry.mutation(
-        extensions=guard(Can("task", "update")),
+        extensions=guard(TASK_MANAGE),
         description="Press an overdue task (督办): writes an ESCALATION record against the "
         "responsible unit.",
     )
@@ -175,7 +187,7 @@ class Mutation:
         return RecordPayload(record=Record.maybe(record), errors=errors)
 
     @strawberry.mutation(
-        extensions=guard(Can("record", "create", ("finding", "create"))),
+        extensions=guard(RECORD_CREATE, FINDING_CREATE),
         description="File an accountability record. Records are never edited: to correct one, "
         "file a new record with `correctsId`.",
     )

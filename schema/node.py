@@ -6,9 +6,9 @@ import base64
 import binascii
 
 import strawberry
-from graphql import GraphQLError
 
-INVALID_ID = "VALIDATION"
+from core.errors import bad_input
+
 # Keys are 32-bit integers, but the audit trail's sequence (64-bit): a larger number is no id
 # of ours, and PostgreSQL would refuse to compare it with the column (an internal error).
 KEY_LIMIT = 2**31
@@ -33,9 +33,7 @@ def from_global_id(global_id: str) -> tuple[str, int]:
         if not type_name or value <= 0 or value >= WIDE_KEYS.get(type_name, KEY_LIMIT):
             raise ValueError(raw)
     except (ValueError, UnicodeError, binascii.Error) as exc:
-        raise GraphQLError(
-            f"{global_id[:80]!r} is not a valid ID.", extensions={"code": INVALID_ID}
-        ) from exc
+        raise bad_input(f"{global_id[:80]!r} is not a valid ID.") from exc
     return type_name, value
 
 

@@ -22,7 +22,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from core.context import RequestContext
-from core.errors import UNAVAILABLE_MESSAGE, database_unavailable
+from core.errors import UNAVAILABLE_MESSAGE, DomainError, database_unavailable
 from core.instrumentation import start_counting, stop_counting
 
 log = logging.getLogger("riverchief.graphql")
@@ -37,7 +37,22 @@ HANDLED_BY_THE_VIEW = (MissingQueryError, CannotGetOperationTypeError, InvalidOp
 
 def is_expected(error: GraphQLError) -> bool:
     """Errors raised on purpose (auth, validation, bad arguments), not bugs."""
-    return error.original_error is None or isinstance(error.original_error, GraphQLError)
+    return error.original_error is None or isinstance(
+        error.original_error, GraphQLError | DomainError
+    )
+
+
+def coded(error: GraphQLError) -> GraphQLError:
+    """A ``DomainError`` that reached the top level: its message and code, nothing else."""
+    domain = error.original_error
+    if not isinstance(domain, DomainError):
+        return error
+    return GraphQLError(
+        domain.message,
+        nodes=error.nodes,
+        path=error.path,
+        extensions={"code": domain.code.value},
+    )
 
 
 def labelled(error: GraphQLError, parsed: bool) -> GraphQLError:
@@ -104,7 +119,8 @@ class Observation(SchemaExtension):
         context = self.execution_context.context
         request_id = context.request_id if isinstance(context, RequestContext) else ""
         if is_expected(error):
-            return labelled(error, parsed=self.execution_context.graphql_document is not None)
+            parsed = self.execution_context.graphql_document is not None
+            return labelled(coded(error), parsed=parsed)
         if database_unavailable(error.original_error):
             log.warning("database unavailable request=%s", request_id)
             return unavailable(error, request_id)

@@ -15,10 +15,12 @@ from resolvers.tasks import TaskQuery, list_tasks
 from schema.connection import AFTER_DESCRIPTION, FIRST_DESCRIPTION, Connection
 from schema.context import ctx
 from schema.enums import OrgLevel, TaskStatus
+from schema.lazy import task_type
 from schema.node import Node, to_global_id
+from schema.task_filter import TaskFilter, task_query
 
 if TYPE_CHECKING:
-    from schema.task import Task, TaskFilter
+    from schema.task import Task
 
 
 @strawberry.type(description="How many tasks of one status.")
@@ -87,16 +89,14 @@ class OrgUnit(Node):
     async def tasks(
         self,
         info: Info,
-        filter: Annotated[TaskFilter, strawberry.lazy("schema.task")] | None = None,
+        filter: TaskFilter | None = None,
         first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = None,
         after: Annotated[str | None, strawberry.argument(description=AFTER_DESCRIPTION)] = None,
     ) -> Connection[Annotated[Task, strawberry.lazy("schema.task")]]:
-        from schema.task import Task, task_query
-
         base = task_query(filter) if filter is not None else TaskQuery()
         spec = TaskQuery(**{**base.__dict__, "org_unit_id": self._model.id})
         page = await list_tasks(ctx(info), spec, first=first, after=after)
-        return Connection.of(page, [Task.of(t) for t in page.rows])
+        return Connection.of(page, [task_type().of(t) for t in page.rows])
 
     @strawberry.field(description="Task counts over this unit's subtree.")
     async def task_stats(self, info: Info) -> TaskStats:

@@ -6,20 +6,28 @@ from datetime import date
 from typing import Annotated
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.types import Info
 
-from core.errors import DomainError
+from core.errors import bad_input
 from models.indicator import Indicator as IndicatorModel
 from models.people import User as UserModel
-from policies.guard import Anyone, Can, LoggedIn, guard, holds_anywhere
+from policies.explain import explain
+from policies.guard import guard, open_to_anyone, signed_in
+from policies.rights import (
+    AUDIT_READ,
+    GRANT_READ,
+    INDICATOR_READ,
+    ORG_READ,
+    RECORD_READ,
+    TASK_READ,
+    policy_right,
+)
 from resolvers import org as org_resolvers
-from resolvers.audit_queries import Anchor, get_event, list_events, usernames, verify_chain
-from resolvers.explain import explain
+from resolvers.audit_queries import Anchor, list_events, usernames, verify_chain
 from resolvers.indicators import rollup
 from resolvers.loaders import loaders
-from resolvers.people import visible_person
-from resolvers.records import get_record, list_records
+from resolvers.nodes import load_node
+from resolvers.records import list_records
 from resolvers.tasks import TaskQuery, get_task, list_tasks
 from schema.audit import AuditChainReport, AuditEvent, AuditFilter, audit_query
 from schema.connection import AFTER_DESCRIPTION, FIRST_DESCRIPTION, Connection
@@ -27,11 +35,13 @@ from schema.context import ctx
 from schema.enums import OrgLevel
 from schema.indicator import IndicatorRollup
 from schema.node import Node, from_global_id, pk_of
+from schema.nodes import as_node
 from schema.org import OrgUnit
-from schema.people import Person, RoleGrant, User
+from schema.people import RoleGrant, User
 from schema.record import Record, RecordFilter, record_query
-from schema.task import Task, TaskFilter, TaskOrder, task_query
-from schema.water import Indicator, WaterBody
+from schema.task import Task, TaskOrder
+from schema.task_filter import TaskFilter, task_query
+from schema.water import Indicator
 
 First = Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)]
 After = Annotated[str | None, strawberry.argument(description=AFTER_DESCRIPTION)]
@@ -46,7 +56,7 @@ class AccessExplanation:
 
 @strawberry.type
 class Query:
-    @strawberry.field(extensions=guard(Anyone()), description="The logged-in account, or null.")
+    @strawberry.field(extensions=open_to_anyone(), description="The logged-in account, or null.")
     async def me(self, info: Info) -> User | None:
         viewer = ctx(info).viewer
         if viewer is None:
@@ -54,40 +64,20 @@ class Query:
         user = await loaders(ctx(info)).user.load(viewer.id)
         return User.of(user) if user is not None else None
 
-    @strawberry.field(extensions=guard(LoggedIn()), description="Any object by its global ID.")
+    @strawberry.field(
+        extensions=signed_in(),
+        description="Any object by its global ID, or null when it does not exist or you may not "
+        "read it (each type's own read right applies).",
+    )
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         type_name, pk = from_global_id(id)
-        context = ctx(info)
-        if type_name == "OrgUnit":
-            return OrgUnit.maybe(await org_resolvers.get_unit(context, pk))
-        if type_name == "Task":
-            return Task.maybe(await get_task(context, pk))
-        if type_name == "AuditEvent":
-            event = await get_event(context, pk)
-            return AuditEvent.of(event, await usernames([event])) if event else None
-        if type_name == "WaterBody" and holds_anywhere(context, ("org", "read")):
-            return WaterBody.maybe(await loaders(context).water_body.load(pk))
-        if type_name == "Indicator" and holds_anywhere(context, ("indicator", "read")):
-            metric = await IndicatorModel.get_or_none(id=pk)
-            return Indicator.of(metric) if metric else None
-        if type_name == "Record":
-            return Record.maybe(await get_record(context, pk))
-        if type_name == "Person":
-            return Person.maybe(
-                await visible_person(context, await loaders(context).person.load(pk))
-            )
-        if type_name == "User" and context.viewer is not None and pk == context.viewer.id:
-            user = await loaders(context).user.load(pk)
-            return User.of(user) if user is not None else None
-        return None
+        return await as_node(await load_node(ctx(info), type_name, pk))
 
-    @strawberry.field(extensions=guard(Can("org", "read")), description="One unit, or null.")
+    @strawberry.field(extensions=guard(ORG_READ), description="One unit, or null.")
     async def org_unit(self, info: Info, id: strawberry.ID) -> OrgUnit | None:
         return OrgUnit.maybe(await org_resolvers.get_unit(ctx(info), pk_of(id, "OrgUnit")))
 
-    @strawberry.field(
-        extensions=guard(Can("org", "read")), description="Units you can see, in path order."
-    )
+    @strawberry.field(extensions=guard(ORG_READ), description="Units you can see, in path order.")
     async def org_units(
         self,
         info: Info,
@@ -102,13 +92,11 @@ class Query:
         )
         return Connection.of(page, [OrgUnit.of(u) for u in page.rows])
 
-    @strawberry.field(extensions=guard(Can("task", "read")), description="One task, or null.")
+    @strawberry.field(extensions=guard(TASK_READ), description="One task, or null.")
     async def task(self, info: Info, id: strawberry.ID) -> Task | None:
         return Task.maybe(await get_task(ctx(info), pk_of(id, "Task")))
 
-    @strawberry.field(
-        extensions=guard(Can("task", "read")), description="Tasks you can see, newest first."
-    )
+    @strawberry.field(extensions=guard(TASK_READ), description="Tasks you can see, newest first.")
     async def tasks(
         self,
         info: Info,
@@ -124,7 +112,7 @@ class Query:
         return Connection.of(page, [Task.of(t) for t in page.rows])
 
     @strawberry.field(
-        extensions=guard(Can("record", "read")),
+        extensions=guard(RECORD_READ),
         description="Accountability records you can see, newest first.",
     )
     async def records(
@@ -138,7 +126,7 @@ class Query:
         return Connection.of(page, [Record.of(r) for r in page.rows])
 
     @strawberry.field(
-        extensions=guard(Can("audit", "read")),
+        extensions=guard(AUDIT_READ),
         description="The audit trail of the units you oversee, newest first.",
     )
     async def audit_events(
@@ -153,7 +141,7 @@ class Query:
         return Connection.of(page, [AuditEvent.of(e, names) for e in page.rows])
 
     @strawberry.field(
-        extensions=guard(Can("audit", "read")),
+        extensions=guard(AUDIT_READ),
         description="Recompute the whole audit chain and report the first broken link. With "
         "an anchor (a `headSeq` and `headHash` recorded earlier), also check that the chain "
         "still passes through it: events removed from the end show up there.",
@@ -162,24 +150,21 @@ class Query:
         self, anchor_seq: int | None = None, anchor_hash: str | None = None
     ) -> AuditChainReport:
         if (anchor_seq is None) != (anchor_hash is None):
-            raise GraphQLError(
-                "Give both anchorSeq and anchorHash, or neither.",
-                extensions={"code": "VALIDATION"},
-            )
+            raise bad_input("Give both anchorSeq and anchorHash, or neither.")
         anchor = None
         if anchor_seq is not None and anchor_hash is not None:
             anchor = Anchor(anchor_seq, anchor_hash)
         return AuditChainReport.of(await verify_chain(anchor))
 
     @strawberry.field(
-        extensions=guard(Can("indicator", "read")),
+        extensions=guard(INDICATOR_READ),
         description="The metric catalogue: what `indicatorRollup` can roll up.",
     )
     async def indicators(self) -> list[Indicator]:
         return [Indicator.of(row) for row in await IndicatorModel.all().order_by("code")]
 
     @strawberry.field(
-        extensions=guard(Can("indicator", "read")),
+        extensions=guard(INDICATOR_READ),
         description="A metric over a unit's subtree (within your scope), by dimension and child.",
     )
     async def indicator_rollup(
@@ -198,14 +183,10 @@ class Query:
         unit = await org_resolvers.get_unit(context, pk_of(org_unit_id, "OrgUnit"))
         if unit is None:
             return None
-        try:
-            found = await rollup(context, unit, metric, since, until)
-        except DomainError as error:
-            raise GraphQLError(error.message, extensions={"code": error.code.value}) from None
-        return IndicatorRollup.of(found)
+        return IndicatorRollup.of(await rollup(context, unit, metric, since, until))
 
     @strawberry.field(
-        extensions=guard(Can("grant", "read")),
+        extensions=guard(GRANT_READ),
         description="Whether a user may do `action` on `resource` at a unit, and why.",
     )
     async def explain_access(
@@ -221,7 +202,7 @@ class Query:
         user_pk = pk_of(user_id, "User")
         if unit is None or user_pk is None or not await UserModel.exists(id=user_pk):
             return None
-        found = explain(context.policy, user_pk, resource, action, unit)
+        found = explain(context.policy, user_pk, policy_right(resource, action), unit)
         grant_unit = None
         if found.grant is not None:
             grant_unit = await org_resolvers.get_unit_by_path(context, found.grant.prefix)

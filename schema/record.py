@@ -17,6 +17,7 @@ from resolvers.records import RaisedTask, RecordQuery, get_record
 from resolvers.tasks import get_task
 from schema.context import ctx
 from schema.enums import TaskCategory
+from schema.lazy import task_type
 from schema.node import Node, optional_pk, to_global_id
 from schema.org import OrgUnit
 from schema.water import WaterBody
@@ -71,9 +72,7 @@ class Record(Node):
 
     @strawberry.field(description="The task the record fulfils or was raised for, if any.")
     async def task(self, info: Info) -> Annotated[Task, strawberry.lazy("schema.task")] | None:
-        from schema.task import Task
-
-        return Task.maybe(await get_task(ctx(info), self._model.task_id))
+        return task_type().maybe(await get_task(ctx(info), self._model.task_id))
 
     @strawberry.field(description="The river segment or lake concerned, if any.")
     async def water_body(self, info: Info) -> WaterBody | None:

@@ -10,7 +10,8 @@ from graphql import GraphQLError
 from strawberry.types import Info
 
 from models.paths import upper_bound
-from policies.guard import Can, guard
+from policies.guard import guard
+from policies.rights import TASK_READ
 from resolvers import org as org_resolvers
 from resolvers.accounts import still_signed_in
 from resolvers.tasks import get_task
@@ -32,7 +33,7 @@ class TaskChange:
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
-        extensions=guard(Can("task", "read")),
+        extensions=guard(TASK_READ),
         description="Every change to a task you can see, optionally only under one unit. "
         'Authenticate with `connection_params: { authorization: "Bearer <token>" }`.',
     )
@@ -59,7 +60,7 @@ class Subscription:
                     raise GraphQLError(SIGNED_OUT, extensions={"code": "UNAUTHENTICATED"})
                 if event is None or not low <= event.org_path < high:
                     continue
-                context.cache.clear()  # fresh rows and scope: grants may have changed
+                context.memo.clear()  # fresh rows and scope: grants may have changed
                 task = await get_task(context, event.task_id)
                 if task is None:
                     continue

@@ -22,52 +22,10 @@ from schema.audit import AuditEvent
 from schema.connection import AFTER_DESCRIPTION, FIRST_DESCRIPTION, Connection
 from schema.context import ctx
 from schema.enums import TaskCategory, TaskStatus
-from schema.node import Node, optional_pk, to_global_id
+from schema.node import Node, to_global_id
 from schema.org import OrgUnit
 from schema.people import Person
 from schema.record import Record, RecordType
-
-
-@strawberry.input(description="Narrows a task list. Every condition given must hold.")
-class TaskFilter:
-    org_unit_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Only tasks assigned to this unit."
-    )
-    include_descendants: bool = strawberry.field(
-        default=False, description="With `orgUnitId`: also the tasks of every unit below it."
-    )
-    status: list[TaskStatus] | None = strawberry.field(
-        default=None, description="Only tasks in one of these statuses."
-    )
-    category: TaskCategory | None = strawberry.field(
-        default=None, description="Only tasks of this category."
-    )
-    assignee_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Only tasks assigned to this person."
-    )
-    overdue: bool | None = strawberry.field(
-        default=None, description="true: only overdue tasks; false: only tasks not overdue."
-    )
-    due_after: datetime | None = strawberry.field(
-        default=None, description="Only tasks due at or after this time."
-    )
-    due_before: datetime | None = strawberry.field(
-        default=None, description="Only tasks due before this time."
-    )
-
-
-def task_query(spec: TaskFilter) -> TaskQuery:
-    return TaskQuery(
-        org_unit_id=optional_pk(spec.org_unit_id, "OrgUnit"),
-        include_descendants=spec.include_descendants,
-        statuses=tuple(spec.status or ()),
-        category=spec.category,
-        assignee_id=optional_pk(spec.assignee_id, "Person"),
-        overdue=spec.overdue,
-        due_after=spec.due_after,
-        due_before=spec.due_before,
-    )
-
 
 strawberry.enum(
     DomainTaskOrder,

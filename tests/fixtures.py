@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from core.context import RequestContext, Viewer
+from core.security import TokenSigner
 from models.enums import LinkKind, OrgLevel, TaskCategory, TaskStatus
 from models.org import OrgLink, OrgUnit
 from models.people import Person, User
@@ -80,8 +81,7 @@ class Tree:
             viewer=viewer,
             policy=self.engine,
             request_id="test-request",
-            secret=TEST_SECRET,
-            token_ttl_seconds=3600,
+            signer=TokenSigner(TEST_SECRET, 3600),
         )
 
 

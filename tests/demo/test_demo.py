@@ -14,7 +14,7 @@ import pytest
 from tortoise.context import TortoiseContext
 
 from core.context import RequestContext, Viewer
-from core.security import verify_password
+from core.security import TokenSigner, verify_password
 from demo.loader import DEMO_DIR, SIX_GOODS, DemoDataError, load_demo, read_demo, seed_figures
 from models.enums import (
     CLOSED_STATUSES,
@@ -478,8 +478,7 @@ async def test_the_indicator_rollup_reproduces_the_published_figures(demo: None)
         viewer=Viewer(id=user.id, username=user.username, person_id=user.person_id),
         policy=engine,
         request_id="test-demo",
-        secret="s" * 40,
-        token_ttl_seconds=60,
+        signer=TokenSigner("s" * 40, 60),
     )
     weixin = await _unit_named("威信县")
 

@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from policies.engine import read_role_policy
 from policies.guard import Anyone, Can, LoggedIn, guard
+from policies.rights import TASK_READ
 from schema.build import schema as riverchief_schema
 
 GUARDS = (Anyone, LoggedIn, Can)
@@ -70,12 +71,12 @@ def test_every_can_names_a_right_some_role_holds() -> None:
     """A guard asking for a right no role has would close the field to everybody."""
     held = {(r.resource, r.action) for r in read_role_policy()}
     unheld = [
-        (name, pair)
+        (name, str(right))
         for name, field in root_fields(riverchief_schema)
         for permission in guard_permissions(field) or []
         if isinstance(permission, Can)
-        for pair in permission.pairs
-        if pair not in held
+        for right in permission.rights
+        if (right.resource, right.action) not in held
     ]
 
     assert unheld == []
@@ -93,7 +94,7 @@ def test_the_walk_reports_fields_without_the_guard() -> None:
 
     @strawberry.type
     class Query:
-        @strawberry.field(extensions=guard(Can("task", "read")))
+        @strawberry.field(extensions=guard(TASK_READ))
         def guarded(self) -> int:
             return 1
 

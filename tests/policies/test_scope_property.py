@@ -22,6 +22,7 @@ from tortoise import connections
 from tortoise.context import TortoiseContext
 
 from core.context import RequestContext, Viewer
+from core.security import TokenSigner
 from models.enums import Aggregation, LinkKind, OrgLevel, RecordType, TaskCategory, WaterKind
 from models.indicator import Indicator, Observation
 from models.org import ALLOWED_PARENTS, OrgLink, OrgUnit, WaterBody
@@ -29,6 +30,7 @@ from models.policy import CasbinRule
 from models.record import AccountabilityRecord
 from models.task import Task
 from policies.engine import ROLES, PolicyEngine, read_role_policy
+from policies.rights import ORG_READ, TASK_READ, policy_right
 from policies.scope import compile_scope, scope
 from resolvers.indicators import rollup
 from schema.build import schema
@@ -283,8 +285,7 @@ def context_for(engine: PolicyEngine, user: int | None) -> RequestContext:
         viewer=viewer,
         policy=engine,
         request_id="property",
-        secret=TEST_SECRET,
-        token_ttl_seconds=60,
+        signer=TokenSigner(TEST_SECRET, 60),
     )
 
 
@@ -324,7 +325,7 @@ async def check_lists_and_counts(built: Built, scenario: Scenario) -> None:
             ]
             for name, model, fields in targets:
                 context = context_for(engine, user)
-                query = scope(model.all(), context, resource, action, **fields)
+                query = scope(model.all(), context, policy_right(resource, action), **fields)
                 got = set(await query.values_list("id", flat=True))
                 want = {row for row, unit in rows[name].items() if decision[unit]}
                 assert got == want, (
@@ -519,10 +520,10 @@ async def test_an_empty_or_anonymous_subject_is_refused_before_any_casbin_call(
         assert engine.grants_of("") == []
         anonymous = context_for(engine, None)
         for model in (Task, AccountabilityRecord, Observation):
-            assert await scope(model.all(), anonymous, "task").count() == 0
+            assert await scope(model.all(), anonymous, TASK_READ).count() == 0
         assert (
             await scope(
-                OrgUnit.all(), anonymous, "org", path_field="path", level_field="level"
+                OrgUnit.all(), anonymous, ORG_READ, path_field="path", level_field="level"
             ).count()
             == 0
         )

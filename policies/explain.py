@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.policy import Grant, Policy
 from models.org import OrgUnit
-from policies.engine import ALL_LEVELS, Grant, PolicyEngine
+from policies.engine import ALL_LEVELS
+from policies.rights import ORG_READ, Right
 
 
 @dataclass(frozen=True)
@@ -15,9 +17,8 @@ class Explanation:
     rule: str | None
 
 
-def explain(
-    engine: PolicyEngine, user_id: int, resource: str, action: str, unit: OrgUnit
-) -> Explanation:
+def explain(engine: Policy, user_id: int, right: Right, unit: OrgUnit) -> Explanation:
+    resource, action = right.resource, right.action
     subject = f"user:{user_id}"
     level = unit.level.value
     allowed = engine.enforce(subject, unit.path, level, resource, action)
@@ -31,7 +32,7 @@ def explain(
             continue
         covers = any(unit.path.startswith(p) for p in engine.reach(grant.prefix))
         seen_from_below = (
-            (resource, action) == ("org", "read")
+            (resource, action) == (ORG_READ.resource, ORG_READ.action)
             and rule_level == ALL_LEVELS
             and grant.prefix.startswith(unit.path)
         )
