@@ -24,6 +24,7 @@ from typing import Any
 
 from models.enums import TaskStatus
 from models.paths import upper_bound
+from models.task import overdue_sql
 from resolvers.audit import CHAIN_LOCK_KEY, GENESIS_HASH, canonical
 from schema.node import to_global_id
 
@@ -157,9 +158,8 @@ async def dashboard(db: Database, args: dict[str, Any]) -> dict[str, Any]:
         prefix.count("/") + 1,
     )
     counts = await db.fetch(
-        "SELECT u.path, t.status,"
-        " CASE WHEN t.due_at < $3 AND t.status NOT IN ('VERIFIED', 'CANCELLED')"
-        " THEN 1 ELSE 0 END, count(*)"
+        f"SELECT u.path, t.status, CASE WHEN {overdue_sql('t', '$3')} THEN 1 ELSE 0 END,"  # noqa: S608
+        " count(*)"
         " FROM task t JOIN org_unit u ON u.id = t.org_unit_id"
         " WHERE u.path >= $1 AND u.path < $2 GROUP BY 1, 2, 3",
         prefix,

@@ -12,18 +12,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum, StrEnum
 
-from models.enums import TaskStatus
+from models.enums import OPEN_STATUSES, TaskStatus
 
 RETURN_WINDOW = timedelta(hours=24)
-OPEN = frozenset(
-    {
-        TaskStatus.DRAFT,
-        TaskStatus.ASSIGNED,
-        TaskStatus.IN_PROGRESS,
-        TaskStatus.SUBMITTED,
-        TaskStatus.REJECTED,
-    }
-)
 
 
 class Side(Enum):
@@ -66,12 +57,12 @@ TRANSITIONS: dict[TaskAction, Transition] = {
     TaskAction.REJECT: Transition(
         frozenset({TaskStatus.SUBMITTED}), TaskStatus.REJECTED, Side.ISSUER, "verify"
     ),
-    TaskAction.CANCEL: Transition(OPEN, TaskStatus.CANCELLED, Side.ISSUER, "update"),
+    TaskAction.CANCEL: Transition(OPEN_STATUSES, TaskStatus.CANCELLED, Side.ISSUER, "update"),
     TaskAction.RETURN: Transition(
         frozenset({TaskStatus.ASSIGNED}), TaskStatus.DRAFT, Side.ASSIGNEE, "transition"
     ),
-    TaskAction.URGE: Transition(OPEN - {TaskStatus.DRAFT}, None, Side.ISSUER, "update"),
-    TaskAction.REPLY: Transition(OPEN - {TaskStatus.DRAFT}, None, Side.ASSIGNEE, "transition"),
+    TaskAction.URGE: Transition(OPEN_STATUSES - {TaskStatus.DRAFT}, None, Side.ISSUER, "update"),
+    TaskAction.REPLY: Transition(
+        OPEN_STATUSES - {TaskStatus.DRAFT}, None, Side.ASSIGNEE, "transition"
+    ),
 }
-
-CLOSING = frozenset({TaskStatus.VERIFIED, TaskStatus.CANCELLED})
