@@ -26,14 +26,15 @@ from models.enums import TaskStatus
 from models.paths import upper_bound
 from models.task import overdue_sql
 from resolvers.audit import CHAIN_LOCK_KEY, GENESIS_HASH, canonical
-from schema.node import to_global_id
+from schema.audit import ENTITY_TYPES
+from schema.node import NodeType, to_global_id
 
 Row = Sequence[Any]
 Handler = Callable[["Database", dict[str, Any]], Awaitable[dict[str, Any]]]
 STATUSES = tuple(s.value for s in TaskStatus)  # the order the graph lists them in
 
 
-def gid(type_name: str, pk: object) -> str:
+def gid(type_name: NodeType, pk: object) -> str:
     return str(to_global_id(type_name, str(pk)))
 
 
@@ -292,10 +293,9 @@ async def history(db: Database, args: dict[str, Any]) -> dict[str, Any]:
         prefix,
         upper_bound(prefix),
     )
-    graph_types = {"task": "Task", "record": "Record", "user": "User", "org_unit": "OrgUnit"}
     edges = []
     for seq, at, action, entity_type, entity_id, username, before, after in rows:
-        graph_type = graph_types.get(entity_type)
+        graph_type = ENTITY_TYPES.get(entity_type)
         edges.append(
             {
                 "node": {
