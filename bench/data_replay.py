@@ -19,9 +19,9 @@ from bench.data_clock import DAY, at
 from bench.data_families import Spec
 from bench.data_records import ESCALATION_STEP, RecordMaker
 from bench.data_tables import TASK, Rows
-from models.enums import TaskStatus
+from models.enums import CLOSED_STATUSES, TaskStatus
 from policies.rights import On
-from resolvers.workflow import CLOSING, TRANSITIONS, TaskAction
+from resolvers.workflow import TRANSITIONS, TaskAction
 
 S = TaskStatus
 
@@ -135,7 +135,7 @@ class Replay:
                 note = payload or self.rng.choice(text.NOTES.get(kind, ("",)))
                 if rule.target is not None:
                     state["status"] = rule.target.value
-                    if rule.target in CLOSING:
+                    if rule.target in CLOSED_STATUSES:
                         closed = when
                 if move is TaskAction.SUBMIT:
                     submitted_by = unit.head_user

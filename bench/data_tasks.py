@@ -19,8 +19,8 @@ from bench.data_records import LAST_RECORD, RecordMaker
 from bench.data_replay import Planned, Replay, Split, request_id
 from bench.data_tables import Rows
 from bench.data_tree import County, Ids, Unit
-from models.enums import RecordType, TaskCategory, TaskStatus
-from resolvers.workflow import CLOSING
+from models.enums import CLOSED_STATUSES, RecordType, TaskCategory, TaskStatus
+from resolvers.workflow import TRANSITIONS, TaskAction
 
 # How long a task of each category runs, in days (from, to).
 RUNS: Final[dict[TaskCategory, tuple[int, int]]] = {
@@ -43,7 +43,8 @@ JUST_PAST: Final = ((S.VERIFIED, 55), (S.CANCELLED, 3), (S.IN_PROGRESS, 18), (S.
                     (S.ASSIGNED, 7), (S.REJECTED, 5), (S.DRAFT, 2))  # fmt: skip
 AHEAD: Final = ((S.VERIFIED, 15), (S.CANCELLED, 2), (S.IN_PROGRESS, 35), (S.SUBMITTED, 12),
                 (S.ASSIGNED, 28), (S.REJECTED, 5), (S.DRAFT, 3))  # fmt: skip
-OPEN_WORKING: Final = frozenset({S.ASSIGNED, S.IN_PROGRESS, S.SUBMITTED, S.REJECTED})
+# The open tasks an issuer may press (urge, escalate): those past DRAFT.
+PRESSABLE: Final = TRANSITIONS[TaskAction.URGE].sources
 SPLIT_STEP: Final = 2_000  # µs between the inserts of one decomposition
 
 
@@ -125,7 +126,7 @@ class TaskMaker:
     def _end(self, status: TaskStatus, created: int, due: int, limit: int) -> int:
         """When the task's last transition happens (the snapshot's eve, for open tasks)."""
         horizon = min(limit, BASE_US) - MINUTE
-        if status not in CLOSING:
+        if status not in CLOSED_STATUSES:
             return horizon
         room = horizon - created
         closing = horizon + 1
@@ -176,7 +177,7 @@ class TaskMaker:
     def _follow_up(self, task: Planned) -> None:
         """An overdue open task gets urged (and answers), or escalated (督办)."""
         rng, due = self.rng, task.due
-        if task.status not in OPEN_WORKING or due >= BASE_US - 2 * DAY:
+        if task.status not in PRESSABLE or due >= BASE_US - 2 * DAY:
             return
         room = BASE_US - HOUR - due
         if rng.random() < 0.3:

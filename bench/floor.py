@@ -24,15 +24,17 @@ from typing import Any
 
 from models.enums import TaskStatus
 from models.paths import upper_bound
+from models.task import overdue_sql
 from resolvers.audit import CHAIN_LOCK_KEY, GENESIS_HASH, canonical
-from schema.node import to_global_id
+from schema.audit import ENTITY_TYPES
+from schema.node import NodeType, to_global_id
 
 Row = Sequence[Any]
 Handler = Callable[["Database", dict[str, Any]], Awaitable[dict[str, Any]]]
 STATUSES = tuple(s.value for s in TaskStatus)  # the order the graph lists them in
 
 
-def gid(type_name: str, pk: object) -> str:
+def gid(type_name: NodeType, pk: object) -> str:
     return str(to_global_id(type_name, str(pk)))
 
 
@@ -157,9 +159,8 @@ async def dashboard(db: Database, args: dict[str, Any]) -> dict[str, Any]:
         prefix.count("/") + 1,
     )
     counts = await db.fetch(
-        "SELECT u.path, t.status,"
-        " CASE WHEN t.due_at < $3 AND t.status NOT IN ('VERIFIED', 'CANCELLED')"
-        " THEN 1 ELSE 0 END, count(*)"
+        f"SELECT u.path, t.status, CASE WHEN {overdue_sql('t', '$3')} THEN 1 ELSE 0 END,"  # noqa: S608
+        " count(*)"
         " FROM task t JOIN org_unit u ON u.id = t.org_unit_id"
         " WHERE u.path >= $1 AND u.path < $2 GROUP BY 1, 2, 3",
         prefix,
@@ -292,10 +293,9 @@ async def history(db: Database, args: dict[str, Any]) -> dict[str, Any]:
         prefix,
         upper_bound(prefix),
     )
-    graph_types = {"task": "Task", "record": "Record", "user": "User", "org_unit": "OrgUnit"}
     edges = []
     for seq, at, action, entity_type, entity_id, username, before, after in rows:
-        graph_type = graph_types.get(entity_type)
+        graph_type = ENTITY_TYPES.get(entity_type)
         edges.append(
             {
                 "node": {

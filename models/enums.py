@@ -35,7 +35,9 @@ class TaskStatus(StrEnum):
     CANCELLED = "CANCELLED"
 
 
+# A closed task (verified: 销号, or cancelled) changes no more; every other status is open.
 CLOSED_STATUSES = frozenset({TaskStatus.VERIFIED, TaskStatus.CANCELLED})
+OPEN_STATUSES = frozenset(TaskStatus) - CLOSED_STATUSES
 
 
 class TaskCategory(StrEnum):

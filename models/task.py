@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from tortoise import fields
+from tortoise.expressions import Q
 from tortoise.models import Model
 
 from models.enums import CLOSED_STATUSES, RecordType, TaskCategory, TaskStatus
@@ -64,5 +65,27 @@ class Task(Model):
         indexes = (("org_unit_id", "status"), ("org_unit_id", "due_at"))
 
     def is_overdue(self, now: datetime) -> bool:
-        """Overdue is derived, never stored: due passed and not closed."""
+        """The overdue rule (see ``overdue_q``) for a task in hand."""
         return self.due_at is not None and self.due_at < now and self.status not in CLOSED_STATUSES
+
+
+# Overdue is derived, never stored: the due date has passed and the task is not closed
+# (CLOSED_STATUSES). The rule is written here, once for each place it is evaluated: in Python
+# (``Task.is_overdue``), as a Tortoise filter (``overdue_q``) and as SQL for hand-written
+# statements (``overdue_sql``). A task without a due date is never overdue, so it is among
+# the tasks ``~overdue_q(now)`` finds (a bare ``due_at < now`` would be NULL there).
+_CLOSED = sorted(status.value for status in CLOSED_STATUSES)
+
+
+def overdue_q(now: datetime) -> Q:
+    """The overdue rule as a filter on ``Task``."""
+    return Q(due_at__isnull=False, due_at__lt=now) & ~Q(status__in=_CLOSED)
+
+
+def overdue_sql(task: str, now: str) -> str:
+    """The overdue rule as a SQL condition on the task table aliased ``task``, with ``now``
+    the placeholder bound to the moment (the statuses are our own constants, inlined)."""
+    closed = ", ".join(f"'{status}'" for status in _CLOSED)
+    return (
+        f"({task}.due_at IS NOT NULL AND {task}.due_at < {now} AND {task}.status NOT IN ({closed}))"
+    )

@@ -4,20 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from policies.engine import ALL_LEVELS, ROLES, Permission, read_role_policy
+from policies.engine import ACTIONS, ALL_LEVELS, RESOURCES, ROLES, Permission, read_role_policy
 
-RESOURCES = (
-    "org",
-    "person",
-    "person_pii",
-    "task",
-    "record",
-    "finding",
-    "indicator",
-    "audit",
-    "grant",
-)
-ACTIONS = ("read", "create", "update", "assign", "transition", "verify", "grant")
 BEGIN = "<!-- permissions:begin (generated from policies/roles.csv) -->"
 END = "<!-- permissions:end -->"
 

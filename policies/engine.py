@@ -40,6 +40,20 @@ ROLES = (
     "inspector",
     "enterprise_chief",
 )
+# What the role policy grants: each resource with each action (in the order of the columns of
+# docs/permissions.md). A rule naming anything else is refused when the policy is read.
+RESOURCES = (
+    "org",
+    "person",
+    "person_pii",
+    "task",
+    "record",
+    "finding",
+    "indicator",
+    "audit",
+    "grant",
+)
+ACTIONS = ("read", "create", "update", "assign", "transition", "verify", "grant")
 
 
 @dataclass(frozen=True)
@@ -58,7 +72,8 @@ def read_role_policy(path: Path = ROLES_PATH) -> list[Permission]:
             if not row or row[0].startswith("#"):
                 continue
             ptype, role, level, resource, action = (cell.strip() for cell in row)
-            if ptype != "p" or role not in ROLES:
+            known = role in ROLES and resource in RESOURCES and action in ACTIONS
+            if ptype != "p" or not known:
                 raise ValueError(f"bad role policy line: {row}")
             if level != ALL_LEVELS:
                 OrgLevel(level)

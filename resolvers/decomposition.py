@@ -9,6 +9,7 @@ from tortoise.transactions import in_transaction
 
 from core.context import RequestContext
 from core.errors import DomainError, ErrorCode
+from models.enums import CLOSED_STATUSES
 from models.task import Task
 from policies.guard import Site, require_action
 from policies.rights import TASK_DECOMPOSE
@@ -21,7 +22,6 @@ from resolvers.task_commands import (
     place_task,
     visible_task,
 )
-from resolvers.workflow import CLOSING
 
 MAX_PARTS = 200
 
@@ -43,7 +43,7 @@ async def decompose_task(
     task, unit, _ = await visible_task(context, task_id)
     require_action(context, TASK_DECOMPOSE, Site(unit), field="taskId")
     check_version(task, expected_version)
-    if task.status in CLOSING:
+    if task.status in CLOSED_STATUSES:
         raise DomainError(ErrorCode.INVALID_TRANSITION, "That task is closed.", "taskId")
     if not 0 < len(parts) <= MAX_PARTS:
         raise DomainError(ErrorCode.VALIDATION, f"Give 1 to {MAX_PARTS} parts.", "parts")

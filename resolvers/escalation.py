@@ -14,7 +14,6 @@ from policies.guard import Site, require_action
 from policies.rights import TASK_MANAGE
 from resolvers.audit import append_event
 from resolvers.task_commands import MAX_NOTE, visible_task
-from resolvers.workflow import CLOSING
 
 
 async def escalate_task(context: RequestContext, task_id: int, note: str) -> AccountabilityRecord:
@@ -28,7 +27,8 @@ async def escalate_task(context: RequestContext, task_id: int, note: str) -> Acc
             "note",
         )
     now = datetime.now(UTC)
-    if task.status in CLOSING or task.due_at is None or task.due_at >= now:
+    due = task.due_at
+    if due is None or not task.is_overdue(now):
         raise DomainError(
             ErrorCode.INVALID_TRANSITION, "Only an overdue task can be escalated.", "taskId"
         )
@@ -42,8 +42,8 @@ async def escalate_task(context: RequestContext, task_id: int, note: str) -> Acc
             occurred_at=now,
             summary=note.strip()[:500],
             details={
-                "due_at": task.due_at.isoformat(),
-                "days_overdue": (now - task.due_at).days,
+                "due_at": due.isoformat(),
+                "days_overdue": (now - due).days,
                 "status": task.status.value,
                 "issuer_unit_id": issuer.id,
             },

@@ -18,7 +18,7 @@ from tortoise.transactions import in_transaction
 from core.context import RequestContext
 from core.errors import DomainError, ErrorCode
 from models.audit import AuditEvent
-from models.enums import RecordType, TaskCategory, TaskStatus
+from models.enums import CLOSED_STATUSES, RecordType, TaskCategory, TaskStatus
 from models.org import OrgUnit
 from models.people import Person
 from models.task import Task
@@ -29,7 +29,7 @@ from resolvers.audit import append_event
 from resolvers.org import get_unit
 from resolvers.people import visible_person
 from resolvers.tasks import get_task
-from resolvers.workflow import CLOSING, RETURN_WINDOW, TRANSITIONS, TaskAction
+from resolvers.workflow import RETURN_WINDOW, TRANSITIONS, TaskAction
 
 MAX_TITLE = 200
 MAX_NOTE = 2000
@@ -101,7 +101,7 @@ async def _issuer_for(
         parent = await get_task(context, spec.parent_id)
         if parent is None:
             raise DomainError(ErrorCode.NOT_FOUND, "No such task.", "parentId")
-        if parent.status in CLOSING:
+        if parent.status in CLOSED_STATUSES:
             raise DomainError(ErrorCode.INVALID_TRANSITION, "That task is closed.", "parentId")
         issuer = await OrgUnit.get(id=parent.org_unit_id)
         if not unit.path.startswith(issuer.path) or unit.id == issuer.id:
@@ -317,7 +317,7 @@ async def transition_task(
             )
         open_subtasks = (
             await Task.filter(parent_id=task.id)
-            .exclude(status__in=[s.value for s in CLOSING])
+            .exclude(status__in=[s.value for s in CLOSED_STATUSES])
             .count()
         )
         if open_subtasks:
@@ -336,7 +336,7 @@ async def transition_task(
         changes["status"] = rule.target
     if action is TaskAction.SUBMIT:
         changes["submitted_by_id"] = viewer_id
-    if rule.target in CLOSING:
+    if rule.target in CLOSED_STATUSES:
         changes["closed_at"] = datetime.now(UTC)
     return await apply_change(
         context, task, changes, action=f"task.{action.value.lower()}", path=unit.path, note=note
@@ -353,7 +353,7 @@ async def assign_task(
     task, unit, issuer = await visible_task(context, task_id)
     require_action(context, TASK_ASSIGN, Site(unit, issuer), field="taskId")
     check_version(task, expected_version)
-    if task.status in CLOSING:
+    if task.status in CLOSED_STATUSES:
         raise DomainError(ErrorCode.INVALID_TRANSITION, "That task is closed.", "taskId")
     target = unit
     if org_unit_id is not None:

@@ -23,8 +23,9 @@ from strawberry.dataloader import DataLoader
 from tortoise import connections
 
 from core.context import RequestContext
-from models.enums import CLOSED_STATUSES, TaskStatus
+from models.enums import TaskStatus
 from models.paths import path_ids, upper_bound
+from models.task import overdue_sql
 from policies.rights import TASK_READ
 from policies.scope import Params, scope_for, scope_sql
 
@@ -80,10 +81,9 @@ async def count_subtree(context: RequestContext, root: str, ids: int) -> Counted
     postgres = conn.capabilities.dialect == "postgres"
     params = Params(postgres)
     visible = scope_sql(scope_for(context, TASK_READ), params, "u.path", "u.level")
-    closed = ", ".join(params(s.value) for s in sorted(CLOSED_STATUSES))
     moment = datetime.now(UTC)
     now = params(moment if postgres else str(moment))  # SQLite keeps Tortoise's text form
-    late = f"CASE WHEN t.due_at < {now} AND t.status NOT IN ({closed}) THEN 1 ELSE 0 END"
+    late = f"CASE WHEN {overdue_sql('t', now)} THEN 1 ELSE 0 END"
     # PostgreSQL: the prefix of at most `ids` ids; `ids` is an int, never text from a client.
     prefix = f"substring(u.path from '^/(?:[0-9]+/){{0,{int(ids)}}}')" if postgres else "u.path"
     # Count per unit first (integer keys), then label the few thousand groups with their

@@ -6,13 +6,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from core.context import RequestContext
-from models.enums import CLOSED_STATUSES, TaskCategory, TaskStatus
+from models.enums import TaskCategory, TaskStatus
 from models.paths import upper_bound
-from models.task import Task
+from models.task import Task, overdue_q
 from policies.rights import TASK_READ
 from policies.scope import scope, scope_for
 from resolvers.loaders import loaders
@@ -46,10 +45,6 @@ ORDERS = {
     TaskOrder.DUE_SOONEST: OrderKey(field="due_at", kind=datetime, nullable=True),
     TaskOrder.RECENTLY_CHANGED: OrderKey(field="updated_at", kind=datetime, descending=True),
 }
-
-
-def overdue_q(now: datetime) -> Q:
-    return Q(due_at__lt=now) & ~Q(status__in=[s.value for s in CLOSED_STATUSES])
 
 
 async def filtered(context: RequestContext, spec: TaskQuery) -> QuerySet[Task] | None:

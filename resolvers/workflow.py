@@ -12,19 +12,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
-from models.enums import TaskStatus
+from models.enums import OPEN_STATUSES, TaskStatus
 from policies.rights import TASK_MANAGE, TASK_PROGRESS, TASK_VERIFY, Right
 
 RETURN_WINDOW = timedelta(hours=24)
-OPEN = frozenset(
-    {
-        TaskStatus.DRAFT,
-        TaskStatus.ASSIGNED,
-        TaskStatus.IN_PROGRESS,
-        TaskStatus.SUBMITTED,
-        TaskStatus.REJECTED,
-    }
-)
 
 
 class TaskAction(StrEnum):
@@ -60,15 +51,13 @@ TRANSITIONS: dict[TaskAction, Transition] = {
     TaskAction.REJECT: Transition(
         frozenset({TaskStatus.SUBMITTED}), TaskStatus.REJECTED, TASK_VERIFY
     ),
-    TaskAction.CANCEL: Transition(OPEN, TaskStatus.CANCELLED, TASK_MANAGE),
+    TaskAction.CANCEL: Transition(OPEN_STATUSES, TaskStatus.CANCELLED, TASK_MANAGE),
     TaskAction.RETURN: Transition(
         frozenset({TaskStatus.ASSIGNED}), TaskStatus.DRAFT, TASK_PROGRESS
     ),
-    TaskAction.URGE: Transition(OPEN - {TaskStatus.DRAFT}, None, TASK_MANAGE),
-    TaskAction.REPLY: Transition(OPEN - {TaskStatus.DRAFT}, None, TASK_PROGRESS),
+    TaskAction.URGE: Transition(OPEN_STATUSES - {TaskStatus.DRAFT}, None, TASK_MANAGE),
+    TaskAction.REPLY: Transition(OPEN_STATUSES - {TaskStatus.DRAFT}, None, TASK_PROGRESS),
 }
-
-CLOSING = frozenset({TaskStatus.VERIFIED, TaskStatus.CANCELLED})
 
 # The rights ``transitionTask`` declares: one of them opens the field, the action's own is
 # then checked at the task's unit or its issuing unit.

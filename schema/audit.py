@@ -10,11 +10,16 @@ from strawberry.scalars import JSON
 
 from models.audit import AuditEvent as AuditEventModel
 from resolvers.audit_queries import AuditQuery, ChainReport
-from schema.node import Node, from_global_id, pk_of, to_global_id
+from schema.node import Node, NodeType, from_global_id, pk_of, to_global_id
 
 # The graph's type for each kind of audited entity, so entity ids are global IDs.
-ENTITY_TYPES = {"task": "Task", "record": "Record", "user": "User", "org_unit": "OrgUnit"}
-GRAPH_TO_ENTITY = {graph: entity for entity, graph in ENTITY_TYPES.items()}
+ENTITY_TYPES: dict[str, NodeType] = {
+    "task": "Task",
+    "record": "Record",
+    "user": "User",
+    "org_unit": "OrgUnit",
+}
+GRAPH_TO_ENTITY: dict[str, str] = {graph: entity for entity, graph in ENTITY_TYPES.items()}
 
 
 @strawberry.type(description="The account that made a change.")

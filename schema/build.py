@@ -13,7 +13,6 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
@@ -31,6 +30,7 @@ from schema.scalars import SCALARS
 from schema.subscription import Subscription
 from schema.task import Task
 from schema.telemetry import OperationTelemetry
+from schema.validation import SuggestionFreeExecution, validation
 from schema.water import Indicator, WaterBody
 
 CACHE_SIZE = 1024
@@ -39,6 +39,7 @@ CACHE_SIZE = 1024
 @dataclass(frozen=True)
 class SchemaOptions:
     limits: QueryLimits = field(default_factory=QueryLimits)
+    # Off, the schema is private: no introspection, and no error message suggests a name.
     introspection: bool = True
     operations: OperationStore = field(default_factory=OperationStore)
     # Entered just before ``Observation``, so they see its checked errors (tracing).
@@ -58,16 +59,17 @@ def build_schema(options: SchemaOptions | None = None) -> RiverchiefSchema:
     # module level, keyed by the (same) rule classes, so they are shared across operations.
     rules: list[type[ASTValidationRule]] = [limits_rule(options.limits)]
     max_tokens = options.limits.max_tokens
+    private = not options.introspection
     extensions: list[Callable[[], SchemaExtension]] = [
         SafeText,
         persisted_operations(options.operations),
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
         lambda: ParserCache(maxsize=CACHE_SIZE),
         lambda: AddValidationRules(rules),
-        lambda: ValidationCache(maxsize=CACHE_SIZE),
+        validation(hide_suggestions=private, maxsize=CACHE_SIZE),
         cost_limit(options.limits),
     ]
-    if not options.introspection:
+    if private:
         extensions.append(DisableIntrospection)
     # Last, so entered last: Strawberry does not unwind the hooks already entered when one
     # refuses the operation before its ``yield`` (SafeText, persisted operations). Entered
@@ -85,6 +87,7 @@ def build_schema(options: SchemaOptions | None = None) -> RiverchiefSchema:
         types=[OrgUnit, Task, Person, User, Record, WaterBody, Indicator],
         extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALARS),
+        execution_context_class=SuggestionFreeExecution if private else None,
     )
 
 

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Literal
 
 import strawberry
 
 from core.errors import bad_input
 
+# The types that implement Node, by the name their global IDs carry (a test holds this to the
+# schema): a misspelt name where an ID is made or read is a type error, not a silent miss.
+NodeType = Literal[
+    "AuditEvent", "Indicator", "OrgUnit", "Person", "Record", "Task", "User", "WaterBody"
+]
 # Keys are 32-bit integers, but the audit trail's sequence (64-bit): a larger number is no id
 # of ours, and PostgreSQL would refuse to compare it with the column (an internal error).
 KEY_LIMIT = 2**31
-WIDE_KEYS = {"AuditEvent": 2**63}
+WIDE_KEYS: dict[str, int] = {"AuditEvent": 2**63}
 
 
 @strawberry.interface(description="An object with a globally unique, opaque ID.")
@@ -20,7 +26,7 @@ class Node:
     id: strawberry.ID = strawberry.field(description="The object's global ID.")
 
 
-def to_global_id(type_name: str, pk: int | str) -> strawberry.ID:
+def to_global_id(type_name: NodeType, pk: int | str) -> strawberry.ID:
     return strawberry.ID(base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode())
 
 
@@ -37,13 +43,13 @@ def from_global_id(global_id: str) -> tuple[str, int]:
     return type_name, value
 
 
-def pk_of(global_id: str, expected_type: str) -> int | None:
+def pk_of(global_id: str, expected_type: NodeType) -> int | None:
     """The primary key if ``global_id`` names an object of ``expected_type``, else None."""
     type_name, pk = from_global_id(global_id)
     return pk if type_name == expected_type else None
 
 
-def optional_pk(global_id: str | None, expected_type: str) -> int | None:
+def optional_pk(global_id: str | None, expected_type: NodeType) -> int | None:
     """For optional ID inputs: a missing ID stays None; one of the wrong type becomes an id
     nothing has (-1), so the lookup that follows reports it as not found."""
     if global_id is None:

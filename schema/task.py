@@ -8,7 +8,6 @@ from typing import Annotated, TypeAlias
 import strawberry
 from strawberry.types import Info
 
-from models.enums import CLOSED_STATUSES
 from models.task import Task as TaskModel
 from resolvers import org as org_resolvers
 from resolvers.loaders import batches, loaders
@@ -77,12 +76,7 @@ class Task(Node):
 
     @strawberry.field(description="Due date passed and the task is neither verified nor cancelled.")
     def overdue(self) -> bool:
-        task = self._model
-        return (
-            task.due_at is not None
-            and task.due_at < datetime.now(UTC)
-            and task.status not in CLOSED_STATUSES
-        )
+        return self._model.is_overdue(datetime.now(UTC))
 
     @strawberry.field(description="The unit the task is assigned to.")
     async def org_unit(self, info: Info) -> OrgUnit | None:

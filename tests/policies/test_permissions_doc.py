@@ -11,27 +11,16 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from tortoise.context import TortoiseContext
 
 from models.enums import OrgLevel
 from models.org import OrgUnit
 from models.policy import CasbinRule
 from policies.doc import BEGIN, END, generated_section, render_table
-from policies.engine import ROLES, PolicyEngine, read_role_policy
+from policies.engine import ACTIONS, RESOURCES, ROLES, PolicyEngine, read_role_policy
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "permissions.md"
-RESOURCES = (
-    "org",
-    "person",
-    "person_pii",
-    "task",
-    "record",
-    "finding",
-    "indicator",
-    "audit",
-    "grant",
-)
-ACTIONS = ("read", "create", "update", "assign", "transition", "verify", "grant")
 LEVELS = tuple(OrgLevel)
 
 # One unit of every level in a county, under the level rules.
@@ -147,6 +136,20 @@ def test_a_doc_that_disagrees_with_the_policy_is_caught() -> None:
     assert generated_section(tampered) != render_table()
     _, table = parse_table(tampered)
     assert expected(table, "inspector", "task", "create") == frozenset(OrgLevel)
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["p, inspector, *, tasks, read", "p, inspector, *, task, delete", "p, auditor, *, task, read"],
+)
+def test_a_policy_line_naming_an_unknown_role_resource_or_action_is_refused(
+    tmp_path: Path, line: str
+) -> None:
+    policy = tmp_path / "roles.csv"
+    policy.write_text(f"p, inspector, *, task, read\n{line}\n", encoding="utf-8")
+
+    with pytest.raises(ValueError, match="bad role policy line"):
+        read_role_policy(policy)
 
 
 # -- the truth table against enforce ----------------------------------------------------

@@ -37,18 +37,6 @@ from schema.build import schema
 from schema.node import to_global_id
 from tests.fixtures import TEST_SECRET
 
-RESOURCES = (
-    "org",
-    "person",
-    "person_pii",
-    "task",
-    "record",
-    "finding",
-    "indicator",
-    "audit",
-    "grant",
-)
-ACTIONS = ("read", "create", "update", "assign", "transition", "verify", "grant")
 SHIPPED = [(r.role, r.level, r.resource, r.action) for r in read_role_policy()]
 SHIPPED_PAIRS = sorted({(resource, action) for _, _, resource, action in SHIPPED})
 # Every pair the shipped policy names, and one that no role holds.

@@ -274,6 +274,24 @@ async def test_overdue_is_derived_and_filterable(tree: Tree) -> None:
     }
 
 
+async def test_a_task_without_a_due_date_is_listed_as_not_overdue(tree: Tree) -> None:
+    await Task.filter(id=tree.tasks["grid_a"].id).update(due_at=None)
+
+    overdue = await data(tree, "zhaxi_head", OVERDUE, filter={"overdue": True})
+    on_time = await data(tree, "zhaxi_head", OVERDUE, filter={"overdue": False})
+
+    assert overdue["tasks"] == {"totalCount": 0, "edges": []}
+    assert on_time["tasks"]["totalCount"] == 6
+    assert {(e["node"]["title"], e["node"]["overdue"]) for e in on_time["tasks"]["edges"]} == {
+        ("task of zhaxi", False),
+        ("task of shilong", False),
+        ("task of dahetan", False),
+        ("task of grid_a", False),
+        ("task of grid_b", False),
+        ("task of enterprise", False),
+    }
+
+
 async def test_overdue_counts_roll_up_the_tree_within_scope(tree: Tree) -> None:
     await due_in(tree, "grid_a", -timedelta(days=2))
     await due_in(tree, "grid_c", -timedelta(days=2))

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import get_args
+
+from graphql import GraphQLInterfaceType
 
 from app.cli import main
 from schema.build import schema
+from schema.node import NodeType
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema.graphql"
 
@@ -64,3 +68,23 @@ def test_every_type_and_field_is_described() -> None:
             missing += [f"{name}.{f}" for f, d in graph_type.fields.items() if not d.description]
 
     assert missing == []
+
+
+def test_the_global_id_type_names_are_the_types_that_implement_node() -> None:
+    graphql_schema = schema._schema
+    node = graphql_schema.get_type("Node")
+    assert isinstance(node, GraphQLInterfaceType)
+
+    implementing = {t.name for t in graphql_schema.get_implementations(node).objects}
+
+    assert set(get_args(NodeType)) == implementing
+    assert implementing == {
+        "AuditEvent",
+        "Indicator",
+        "OrgUnit",
+        "Person",
+        "Record",
+        "Task",
+        "User",
+        "WaterBody",
+    }
