@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from app.org_import import InvalidFile, Problem, decode, import_org, parse
 from models.audit import AuditEvent
 from models.enums import OrgLevel
 from models.org import OrgUnit
+from ops.org_import import InvalidFile, Problem, decode, import_org, parse
 from resolvers.audit_queries import verify_chain
 from tests.fixtures import Tree
 from tests.operator_cli import database, in_process, riverchief

@@ -37,7 +37,9 @@ from typing import IO, Any
 
 from tortoise.functions import Max, Min
 
-from app.cli_runtime import (
+from core.settings import Settings
+from models.audit import AuditEvent
+from ops.runtime import (
     EXIT_FAILED,
     EXIT_OK,
     CommandError,
@@ -46,8 +48,6 @@ from app.cli_runtime import (
     run,
     say,
 )
-from app.settings import Settings
-from models.audit import AuditEvent
 from resolvers.audit import GENESIS_HASH, canonical, chain_hash, event_body, link_hash
 from resolvers.audit_queries import Anchor, verify_chain
 

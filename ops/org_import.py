@@ -21,7 +21,11 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from app.cli_runtime import (
+from core.context import RequestContext
+from core.settings import Settings
+from models.enums import OrgLevel
+from models.org import ALLOWED_PARENTS, HierarchyError, OrgUnit, check_parent
+from ops.runtime import (
     EXIT_OK,
     EXIT_UNUSABLE,
     CommandError,
@@ -31,10 +35,6 @@ from app.cli_runtime import (
     run,
     say,
 )
-from app.settings import Settings
-from core.context import RequestContext
-from models.enums import OrgLevel
-from models.org import ALLOWED_PARENTS, HierarchyError, OrgUnit, check_parent
 from policies.engine import PolicyEngine
 from resolvers.audit import append_event
 
