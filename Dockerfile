@@ -7,11 +7,12 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY app ./app
+COPY ops ./ops
 COPY schema ./schema
 COPY resolvers ./resolvers
-COPY models ./models
 COPY policies ./policies
 COPY core ./core
+COPY models ./models
 COPY demo ./demo
 COPY bench ./bench
 RUN pip wheel --no-deps --wheel-dir /wheels .

@@ -1,4 +1,4 @@
-"""The Starlette application, settings, authentication and the command line."""
+"""The Starlette application, authentication, and the command line that puts the rest together."""
 
 from app.logs import install as _keep_secrets_out_of_logs
 

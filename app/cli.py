@@ -1,49 +1,55 @@
-"""``riverchief``: serve, migrate, export the schema, create accounts, load benchmark data, and
-the operator's commands (accounts, grants, org import, audit export and checks, policy check)."""
+"""``riverchief``, the composition root of the command line: ``serve``, ``migrate`` and
+``export-schema`` are here; the operator's commands come from the modules of ``ops/``, and
+commands of other installed parts (``bench-data``) through the ``riverchief.commands``
+entry points."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import logging
 import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from tortoise import Tortoise
-
-from app.db import apply_migrations, tortoise_config
-from app.settings import Settings, SettingsError, ensure_sqlite_directory
-from core.security import password_problem
+from app.logs import configure as configure_logs
+from core.db import is_postgres
+from core.settings import Settings, SettingsError
+from ops import accounts, audit_export, org_import, policy_check, runtime
+from ops.runtime import positive_int
 
 log = logging.getLogger("riverchief")
+
+DESCRIPTION = (
+    "riverchief: serve, migrate, export the schema, create accounts, load benchmark data, and "
+    "the operator's commands (accounts, grants, org import, audit export and checks, policy "
+    "check)."
+)
+
+# Each module's ``register(subparsers)`` adds its commands (docs/operations.md).
+OPERATOR_COMMANDS = (accounts, org_import, audit_export, policy_check)
+# Other installed parts add theirs through this entry-point group: each entry point names a
+# ``register(subparsers)`` function, e.g. ``bench-data = "bench.cli:register"``.
+COMMAND_ENTRY_POINTS = "riverchief.commands"
 
 
 async def prepare_database(settings: Settings, *, demo: bool = False) -> None:
     """Migrate, seed the role policy on first start, and load the demo if asked."""
-    from policies.engine import PolicyEngine
+    await runtime.prepare_database(settings)
+    if demo:
+        from demo.loader import load_demo
 
-    ensure_sqlite_directory(settings.database_url)
-    await apply_migrations(settings.database_url)
-    await Tortoise.init(config=tortoise_config(settings.database_url))
-    try:
-        await PolicyEngine().seed_if_empty()
-        if demo:
-            from demo.loader import load_demo
-
+        async with runtime.opened(settings):
             loaded = await load_demo()
-            log.info("demo data %s", "loaded" if loaded else "already present: left as it is")
-    finally:
-        await Tortoise.close_connections()
+        log.info("demo data %s", "loaded" if loaded else "already present: left as it is")
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app.db import is_postgres
     from app.main import create_app
 
     if args.workers > 1 and not is_postgres(settings.database_url):
@@ -87,58 +93,8 @@ def cmd_export_schema(_settings: Settings | None, args: argparse.Namespace) -> i
     return 0
 
 
-async def create_user(settings: Settings, username: str, password: str) -> int:
-    from core.security import hash_password
-    from models.people import User
-
-    await prepare_database(settings)
-    await Tortoise.init(config=tortoise_config(settings.database_url))
-    try:
-        if await User.exists(username=username):
-            raise SystemExit(f"a user named {username!r} already exists")
-        user = await User.create(username=username, password_hash=hash_password(password))
-        return int(user.id)
-    finally:
-        await Tortoise.close_connections()
-
-
-def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
-    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass()
-    problem = password_problem(password, args.username)
-    if problem is not None:
-        print(f"riverchief: {problem}", file=sys.stderr)
-        return 2
-    user_id = asyncio.run(create_user(settings, args.username, password))
-    print(f"created user {args.username} (id {user_id})")
-    return 0
-
-
-def cmd_bench_data(settings: Settings, args: argparse.Namespace) -> int:
-    from bench.data import BenchDataError, build_bench_data
-
-    try:
-        summary = asyncio.run(
-            build_bench_data(settings.database_url, args.tasks, seed=args.seed, grants=args.grants)
-        )
-    except BenchDataError as exc:
-        print(f"riverchief: {exc}", file=sys.stderr)
-        return 2
-    print(summary.report())
-    return 0
-
-
-def _positive_int(raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{raw} is not positive")
-    return value
-
-
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="riverchief", description=__doc__)
+    root = argparse.ArgumentParser(prog="riverchief", description=DESCRIPTION)
     commands = root.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the service (migrating the database first)")
@@ -158,7 +114,7 @@ def parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--graceful-timeout",
-        type=_positive_int,
+        type=positive_int,
         default=30,
         help="seconds a SIGTERM waits for requests in flight before closing (default 30)",
     )
@@ -171,37 +127,15 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--output", default="schema.graphql")
     export.set_defaults(func=cmd_export_schema, no_settings=True)
 
-    create = commands.add_parser("create-user", help="create a login account")
-    create.add_argument("username")
-    create.add_argument(
-        "--password-stdin", action="store_true", help="read the password from stdin"
-    )
-    create.set_defaults(func=cmd_create_user)
-
-    bench = commands.add_parser(
-        "bench-data",
-        help="load the seeded benchmark dataset into an empty database",
-        description="Load a deterministic benchmark dataset into an empty DATABASE_URL: one "
-        "county per 200,000 tasks, with records, observations, accounts, grants and the "
-        "hash-chained audit trail. The benchmark accounts (bench_county, bench_township, "
-        "bench_village, bench_grid, bench_inspector, bench_department) log in with "
-        "the password bench-pass.",
-    )
-    bench.add_argument("--tasks", type=_positive_int, required=True, help="how many tasks")
-    bench.add_argument("--seed", type=int, default=1, help="the random seed (default 1)")
-    bench.add_argument(
-        "--grants",
-        type=_positive_int,
-        default=None,
-        help="how many role grants in all (default: one per unit head and inspector)",
-    )
-    bench.set_defaults(func=cmd_bench_data)
-
-    # The operator's commands (docs/operations.md), each in a module of its own.
-    from app import audit_export, cli_operator, org_import, policy_check
-
-    for module in (cli_operator, org_import, audit_export, policy_check):
+    for module in OPERATOR_COMMANDS:
         module.register(commands)
+    for entry_point in sorted(entry_points(group=COMMAND_ENTRY_POINTS), key=lambda e: e.name):
+        try:
+            register = entry_point.load()
+        except ImportError as error:  # a part installed without what it needs: the rest works
+            log.warning("command %s is unavailable: %s", entry_point.name, error)
+            continue
+        register(commands)
     return root
 
 
@@ -216,9 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"riverchief: {exc}", file=sys.stderr)
         return 2
     if settings is not None:  # the command's own lines in the configured format, too
-        from app.logs import configure
-
-        configure(settings.log_format)
+        configure_logs(settings.log_format)
     return int(args.func(settings, args))
 
 

@@ -23,10 +23,10 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from app.authentication import AuthenticationError, parse_bearer, viewer_for_token
 from app.request_log import REQUEST_ID_HEADER, request_id_from
-from app.settings import Settings
 from core import telemetry
 from core.context import RequestContext
 from core.security import TokenSigner
+from core.settings import Settings
 from resolvers.loaders import loaders
 
 ACK: UnsetType = UNSET  # acknowledge the connection without a payload

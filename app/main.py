@@ -21,14 +21,14 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from app.authentication import BearerAuthMiddleware
 from app.body_limit import BodySizeLimit
-from app.db import is_postgres, tortoise_config
 from app.graphql import GraphQLApp
 from app.logs import configure as configure_logs
 from app.metrics import metrics_endpoint, metrics_running
 from app.request_log import REQUEST_ID_HEADER, RequestLog
 from app.security_headers import SecurityHeaders
-from app.settings import DEV_SECRET_NOTICE, Settings
+from core.db import is_postgres, tortoise_config
 from core.pg_listener import PgListener
+from core.settings import DEV_SECRET_NOTICE, Settings
 from core.task_events import CHANNEL as TASK_CHANNEL
 from core.task_events import TaskEventHub
 from core.telemetry import OperationLabels, metrics

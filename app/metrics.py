@@ -30,8 +30,8 @@ from starlette.responses import PlainTextResponse, Response
 from tortoise import connections
 
 from app.authentication import parse_bearer
-from app.settings import Settings
 from core import telemetry
+from core.settings import Settings
 from models.audit import AuditEvent
 
 log = logging.getLogger("riverchief.metrics")

@@ -21,7 +21,7 @@ import os
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
-from app.settings import OTEL_MISSING, SettingsError
+from core.settings import OTEL_MISSING, SettingsError
 
 if TYPE_CHECKING:
     from opentelemetry.trace import TracerProvider

@@ -19,13 +19,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tortoise import Tortoise
 
-from app.db import apply_migrations, tortoise_config
-from app.settings import ensure_sqlite_directory
 from bench.data_accounts import BENCH_ACCOUNTS, BENCH_PASSWORD
 from bench.data_generate import Scale, generate
 from bench.data_tables import TABLES
 from bench.data_write import NotEmptyError, PostgresWriter, SqliteWriter, Writer, pump
+from core.db import apply_migrations, tortoise_config
 from core.security import hash_password
+from core.settings import ensure_sqlite_directory
 from policies.engine import PolicyEngine
 
 __all__ = ["BENCH_ACCOUNTS", "BENCH_PASSWORD", "BenchDataError", "BenchSummary", "build_bench_data"]

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
+from resolvers.audit import HASHED_FIELDS
+
 Row = tuple[Any, ...]
 
 
@@ -105,23 +107,7 @@ OBSERVATION: Final = Table(
     "observation", ("id", "indicator_id", "org_unit_id", "period", "dimension", "value"), (3, 5)
 )
 AUDIT_EVENT: Final = Table(
-    "audit_event",
-    (
-        "seq",
-        "at",
-        "action",
-        "entity_type",
-        "entity_id",
-        "actor_id",
-        "org_path",
-        "before",
-        "after",
-        "request_id",
-        "prev_hash",
-        "hash",
-    ),
-    (1,),
-    serial=False,
+    "audit_event", (*HASHED_FIELDS, "prev_hash", "hash"), (HASHED_FIELDS.index("at"),), serial=False
 )
 
 TABLES: Final = (

@@ -27,10 +27,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from app.db import is_postgres
+from app.cli import prepare_database
 from bench import soak_check
 from bench.servers import Process, service
 from bench.soak_workload import Ledger, Target, run_clients, sign_in_all
+from core.db import is_postgres
+from core.settings import Settings
 
 RESULTS = Path(__file__).parent / "results"
 MEMORY_GROWTH_LIMIT = 1.10
@@ -71,9 +73,6 @@ def percentile_ms(values: list[float], share: float) -> float:
 
 def prepare(database_url: str) -> None:
     """Migrate, seed the policy and load the demo unless it is there already."""
-    from app.cli import prepare_database
-    from app.settings import Settings
-
     settings = Settings.from_env({"DATABASE_URL": database_url, "RIVERCHIEF_ENV": "test"})
     asyncio.run(prepare_database(settings, demo=True))
 

@@ -38,8 +38,8 @@ import time
 
 from tortoise import Tortoise, connections
 
-from app.db import tortoise_config
-from app.settings import Settings, SettingsError
+from core.db import tortoise_config
+from core.settings import Settings, SettingsError
 
 try:
     settings = Settings.from_env()

@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
-from typing import Any
+from operator import attrgetter
+from typing import Any, Final
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -20,6 +21,21 @@ from models.audit import AuditEvent
 
 GENESIS_HASH = "0" * 64
 CHAIN_LOCK_KEY = 0x72697665  # any constant shared by every process
+# The fields of an event that its hash covers (with the previous event's hash), in the
+# order an export writes them and the audit table holds them. Defined here only.
+HASHED_FIELDS: Final = (
+    "seq",
+    "at",
+    "action",
+    "entity_type",
+    "entity_id",
+    "actor_id",
+    "org_path",
+    "before",
+    "after",
+    "request_id",
+)
+_hashed_values = attrgetter(*HASHED_FIELDS)
 
 
 def canonical(event: dict[str, Any]) -> str:
@@ -28,18 +44,9 @@ def canonical(event: dict[str, Any]) -> str:
 
 def event_body(event: AuditEvent) -> dict[str, Any]:
     """The fields the hash covers, in a form that survives a round trip through the DB."""
-    return {
-        "seq": event.seq,
-        "at": event.at.astimezone(UTC).isoformat(timespec="microseconds"),
-        "action": event.action,
-        "entity_type": event.entity_type,
-        "entity_id": event.entity_id,
-        "actor_id": event.actor_id,
-        "org_path": event.org_path,
-        "before": event.before,
-        "after": event.after,
-        "request_id": event.request_id,
-    }
+    body = dict(zip(HASHED_FIELDS, _hashed_values(event), strict=True))
+    body["at"] = event.at.astimezone(UTC).isoformat(timespec="microseconds")
+    return body
 
 
 def link_hash(prev_hash: str, body: dict[str, Any]) -> str:

@@ -22,7 +22,7 @@ import pytest
 from tortoise import Tortoise
 
 from app.cli import main
-from app.db import apply_migrations, tortoise_config
+from core.db import apply_migrations, tortoise_config
 from models.enums import OrgLevel
 from models.org import OrgUnit
 from models.people import User

@@ -23,10 +23,10 @@ from tortoise import Tortoise, connections
 from tortoise.models import Model
 
 from app.cli import main
-from app.db import apply_migrations, tortoise_config
 from bench.data import BENCH_ACCOUNTS, BENCH_PASSWORD, BenchSummary, build_bench_data
 from bench.data_generate import Scale, generate
 from bench.data_tables import Row
+from core.db import apply_migrations, tortoise_config
 from models.audit import AuditEvent
 from models.enums import (
     CLOSED_STATUSES,

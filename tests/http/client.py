@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from app.main import create_app
-from app.settings import Settings
+from core.settings import Settings
 from tests.fixtures import TEST_SECRET
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.settings import Settings, SettingsError
+from core.settings import Settings, SettingsError
 from tests.fixtures import Tree
 from tests.http.client import GraphQLClient, app_settings, running_app
 

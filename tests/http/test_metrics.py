@@ -25,9 +25,9 @@ from starlette.applications import Starlette
 from tortoise import connections
 
 from app.main import create_app
-from app.settings import Settings, SettingsError
 from core.instrumentation import counting_statements
 from core.security import issue_token
+from core.settings import Settings, SettingsError
 from core.telemetry import OperationLabels, RequestRecord
 from models.audit import AuditEvent
 from policies.watcher import CHANNEL as POLICY_CHANNEL

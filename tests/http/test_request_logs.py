@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from app.logs import JsonFormatter
-from app.settings import Settings, SettingsError
 from core.security import issue_token
+from core.settings import Settings, SettingsError
 from tests.fixtures import TEST_SECRET, Tree
 from tests.http.client import GraphQLClient, app_settings, running_app
 from tests.servers import Server, running_server

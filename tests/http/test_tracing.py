@@ -16,9 +16,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from app.main import create_app
-from app.settings import Settings, SettingsError
 from app.tracing import tracing_extension
 from core.security import issue_token
+from core.settings import Settings, SettingsError
 from tests.fixtures import TEST_SECRET, Tree
 from tests.http.client import app_settings
 

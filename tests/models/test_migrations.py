@@ -12,7 +12,7 @@ from tortoise import Tortoise, connections
 from tortoise.context import TortoiseContext
 from tortoise.migrations.autodetector import MigrationAutodetector
 
-from app.db import apply_migrations, tortoise_config
+from core.db import apply_migrations, tortoise_config
 from models.enums import OrgLevel
 from models.org import OrgUnit
 from tests.conftest import ON_POSTGRES
@@ -24,7 +24,7 @@ async def test_models_have_no_changes_missing_a_migration(db: TortoiseContext) -
     writers = await MigrationAutodetector(db.apps, apps_config).changes()
 
     pending = [str(w.name) for w in writers]
-    assert pending == [], f"run `tortoise -c app.db.TORTOISE_ORM makemigrations`: {pending}"
+    assert pending == [], f"run `tortoise -c core.db.TORTOISE_ORM makemigrations`: {pending}"
 
 
 async def test_migrations_build_the_schema_from_nothing(empty_database_url: str) -> None:

@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 from tortoise.transactions import in_transaction
 
-from app.audit_export import (
+from models.audit import AuditEvent
+from ops.audit_export import (
     ChainBroken,
     export_key,
     key_id,
     verify_export,
     write_export,
 )
-from models.audit import AuditEvent
 from resolvers.audit import append_event, canonical, event_body, link_hash
 from resolvers.audit_queries import verify_chain
 from tests.fixtures import Tree

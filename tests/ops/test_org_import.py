@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from app.org_import import InvalidFile, Problem, decode, import_org, parse
 from models.audit import AuditEvent
 from models.enums import OrgLevel
 from models.org import OrgUnit
+from ops.org_import import InvalidFile, Problem, apply, decode, import_org, parse, plan
+from ops.runtime import CommandError, cli_context
+from policies.engine import PolicyEngine
 from resolvers.audit_queries import verify_chain
 from tests.fixtures import Tree
 from tests.operator_cli import database, in_process, riverchief
@@ -191,6 +193,26 @@ async def test_units_nested_deeper_than_paths_allow_are_refused(tree: Tree) -> N
         "line 20: nested more than 20 levels below its county",
         "line 21: nested more than 20 levels below its county",
     ]
+    assert await snapshot() == before
+
+
+async def test_a_parent_removed_after_the_check_imports_nothing(tree: Tree) -> None:
+    gone = await OrgUnit.place(
+        code="gone", name="撤并镇", level=OrgLevel.TOWNSHIP, parent=tree.units["weixin"]
+    )
+    rows, _ = parse(f"{HEADER}nv,新村,VILLAGE,gone\n")
+    checked = await plan(rows)
+    await gone.delete()
+    before = await snapshot()
+
+    with pytest.raises(CommandError) as raised:
+        await apply(checked, cli_context(PolicyEngine(), "import-org"))
+
+    assert raised.value.message == (
+        "NOT_FOUND: No org unit has the parent code 'gone'. The database changed during the "
+        "import: nothing was imported"
+    )
+    assert raised.value.exit_code == 2
     assert await snapshot() == before
 
 

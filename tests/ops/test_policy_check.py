@@ -7,12 +7,12 @@ import json
 
 import pytest
 
-from app.cli_operator import change_role
-from app.policy_check import PolicyReport, check_policy
 from models.audit import AuditEvent
 from models.org import OrgUnit
 from models.people import User
 from models.policy import CasbinRule
+from ops.accounts import change_role
+from ops.policy_check import PolicyReport, check_policy
 from policies.engine import PolicyEngine
 from tests.fixtures import ACCOUNTS, PASSWORD_HASH, Tree
 from tests.operator_cli import database, in_process, riverchief, small_county

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from tortoise import Tortoise
 
-from app.db import tortoise_config
 from bench import probe
+from core.db import tortoise_config
 from core.pg_listener import PgListener
 from models.enums import LinkKind, OrgLevel, TaskCategory
 from models.org import OrgLink, OrgUnit

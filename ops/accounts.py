@@ -1,21 +1,31 @@
-"""``riverchief deactivate-user``, ``grant`` and ``revoke``: account and role changes from the
-operator's shell, through the code the API runs.
+"""``riverchief create-user``, ``deactivate-user``, ``bootstrap-admin``, ``grant`` and
+``revoke``: account and role changes from the operator's shell, through the code the API runs.
 
 ``grant`` and ``revoke`` act as a named account (``--as``) and run the API's own
 ``grantRole`` / ``revokeRole`` mutation in-process: the same field guard, the same checks
 (scope, no escalation, pairings), the same audit event with the acting account as its actor,
 and the same announcement to running servers. The CLI decides nothing about access; it only
-turns names into ids and prints the answer. Deactivation has no acting account: like
-``create-user``, it is the operator's own power.
+turns names into ids and prints the answer. Creating and deactivating accounts have no
+acting account: they are the operator's own power.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import getpass
+import sys
 from dataclasses import dataclass
 from typing import Any
 
-from app.cli_runtime import (
+from core.context import Viewer
+from core.errors import DomainError
+from core.security import hash_password, password_problem
+from core.settings import Settings
+from models.org import OrgUnit
+from models.people import User
+from models.policy import CasbinRule
+from ops.runtime import (
     EXIT_FAILED,
     EXIT_OK,
     cli_context,
@@ -24,12 +34,6 @@ from app.cli_runtime import (
     run,
     say,
 )
-from app.settings import Settings
-from core.context import Viewer
-from core.errors import DomainError
-from models.org import OrgUnit
-from models.people import User
-from models.policy import CasbinRule
 from policies.announcer import announcing
 from policies.engine import ROLES, PolicyEngine
 from resolvers.account_status import deactivate_user
@@ -64,6 +68,29 @@ class Outcome:
 
 def refused(code: str, message: str) -> Outcome:
     return Outcome(False, message, code)
+
+
+# -- create-user ---------------------------------------------------------------------------
+
+
+async def create_user(settings: Settings, username: str, password: str) -> int:
+    """Create the account (migrating the database first); its id."""
+    async with opened(settings, migrate=True):
+        if await User.exists(username=username):
+            raise SystemExit(f"a user named {username!r} already exists")
+        user = await User.create(username=username, password_hash=hash_password(password))
+        return int(user.id)
+
+
+def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass()
+    problem = password_problem(password, args.username)
+    if problem is not None:
+        print(f"riverchief: {problem}", file=sys.stderr)
+        return 2
+    user_id = asyncio.run(create_user(settings, args.username, password))
+    print(f"created user {args.username} (id {user_id})")
+    return 0
 
 
 # -- deactivate-user ------------------------------------------------------------------------
@@ -212,6 +239,13 @@ EXIT_CODES = "Exit status: 0 done, 1 refused (the code and message are printed),
 
 
 def register(commands: Any) -> None:
+    create = commands.add_parser("create-user", help="create a login account")
+    create.add_argument("username")
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin"
+    )
+    create.set_defaults(func=cmd_create_user)
+
     deactivate_parser = commands.add_parser(
         "deactivate-user",
         help="deactivate an account: it can no longer log in and its tokens stop working",

@@ -10,11 +10,11 @@ import pytest
 from tortoise import connections
 
 from app.authentication import AuthenticationError, viewer_for_token
-from app.cli_operator import change_role, deactivate
 from core.security import issue_token
 from models.audit import AuditEvent
 from models.people import User
 from models.policy import CasbinRule
+from ops.accounts import change_role, deactivate
 from policies.announcer import PolicyAnnouncer, announcing
 from policies.engine import PolicyEngine
 from policies.watcher import PgPolicyWatcher

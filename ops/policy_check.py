@@ -32,14 +32,14 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from app.cli_runtime import EXIT_FAILED, EXIT_OK, cli_context, opened, run, say
-from app.settings import Settings
 from core.context import RequestContext, Viewer
 from core.errors import DomainError
+from core.settings import Settings
 from models.audit import AuditEvent
 from models.org import OrgUnit
 from models.people import User
 from models.policy import CasbinRule
+from ops.runtime import EXIT_FAILED, EXIT_OK, cli_context, opened, run, say
 from policies.engine import PolicyEngine, grant_prefix
 from resolvers.grants import authorize_grant
 

@@ -1,5 +1,6 @@
-"""What the operator commands share: the database opened and closed around the work, a
-request context for the account a command acts as, and failures told in one clear line.
+"""What the operator commands share: the database migrated, or opened and closed around the
+work, a request context for the account a command acts as, and failures told in one clear
+line.
 
 Exit codes, the same for every operator command: 0 done (or clean), 1 refused, or a check
 found problems, 2 the command could not run (bad arguments or input, configuration, the
@@ -8,6 +9,7 @@ database unreachable or not migrated).
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import sys
@@ -19,10 +21,10 @@ from pathlib import Path
 from tortoise import Tortoise
 from tortoise.exceptions import BaseORMException
 
-from app.db import tortoise_config
-from app.settings import Settings
 from core.context import RequestContext, Viewer
+from core.db import apply_migrations, tortoise_config
 from core.errors import database_unavailable
+from core.settings import Settings, ensure_sqlite_directory
 from policies.engine import PolicyEngine
 
 EXIT_OK = 0
@@ -65,6 +67,17 @@ def sqlite_file(database_url: str) -> Path | None:
     return Path(database_url[len(prefix) :].split("?", 1)[0]).expanduser()
 
 
+async def prepare_database(settings: Settings) -> None:
+    """Bring the schema up to date, and seed the role policy on first start."""
+    ensure_sqlite_directory(settings.database_url)
+    await apply_migrations(settings.database_url)
+    await Tortoise.init(config=tortoise_config(settings.database_url))
+    try:
+        await PolicyEngine().seed_if_empty()
+    finally:
+        await Tortoise.close_connections()
+
+
 @asynccontextmanager
 async def opened(settings: Settings, *, migrate: bool = False) -> AsyncIterator[None]:
     """The database, for the length of a command.
@@ -73,8 +86,6 @@ async def opened(settings: Settings, *, migrate: bool = False) -> AsyncIterator[
     ``create-user`` does; otherwise a missing SQLite file is refused rather than created.
     """
     if migrate:
-        from app.cli import prepare_database
-
         await prepare_database(settings)
     else:
         path = sqlite_file(settings.database_url)
@@ -87,6 +98,17 @@ async def opened(settings: Settings, *, migrate: bool = False) -> AsyncIterator[
         yield
     finally:
         await Tortoise.close_connections()
+
+
+def positive_int(raw: str) -> int:
+    """An argument type: a whole number above zero."""
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{raw} is not positive")
+    return value
 
 
 def quiet_libraries() -> None:

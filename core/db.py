@@ -88,5 +88,5 @@ async def apply_migrations(database_url: str) -> None:
             await Tortoise.close_connections()
 
 
-# The tortoise CLI (`tortoise -c app.db.TORTOISE_ORM makemigrations`) reads this.
+# The tortoise CLI (`tortoise -c core.db.TORTOISE_ORM makemigrations`) reads this.
 TORTOISE_ORM = tortoise_config("sqlite://data/riverchief.sqlite3")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.settings import DEFAULT_DATABASE_URL, Settings, SettingsError
+from core.settings import DEFAULT_DATABASE_URL, Settings, SettingsError
 
 SECRET = "s" * 40
 

@@ -37,7 +37,9 @@ from typing import IO, Any
 
 from tortoise.functions import Max, Min
 
-from app.cli_runtime import (
+from core.settings import Settings
+from models.audit import AuditEvent
+from ops.runtime import (
     EXIT_FAILED,
     EXIT_OK,
     CommandError,
@@ -46,28 +48,22 @@ from app.cli_runtime import (
     run,
     say,
 )
-from app.settings import Settings
-from models.audit import AuditEvent
-from resolvers.audit import GENESIS_HASH, canonical, chain_hash, event_body, link_hash
+from resolvers.audit import (
+    GENESIS_HASH,
+    HASHED_FIELDS,
+    canonical,
+    chain_hash,
+    event_body,
+    link_hash,
+)
 from resolvers.audit_queries import Anchor, verify_chain
 
 FORMAT = "riverchief-audit-export"
 VERSION = 1
 ALGORITHM = "HMAC-SHA256"
 KEY_LABEL = b"riverchief-audit-export-v1"
-BODY_FIELDS = (
-    "seq",
-    "at",
-    "action",
-    "entity_type",
-    "entity_id",
-    "actor_id",
-    "org_path",
-    "before",
-    "after",
-    "request_id",
-)
 BATCH = 5000
+LINE_FIELDS = (*HASHED_FIELDS, "prev_hash", "hash")  # an event's line in the export
 
 
 def export_key(secret: str) -> bytes:
@@ -255,7 +251,7 @@ def _check_events(check: ExportCheck, header: dict[str, Any], lines: list[bytes]
     prev_hash: str | None = None
     for number, raw in enumerate(lines, start=2):
         event = _json_object(raw)
-        if event is None or any(name not in event for name in (*BODY_FIELDS, "prev_hash", "hash")):
+        if event is None or any(name not in event for name in LINE_FIELDS):
             check.problems.append(f"line {number}: not an audit event")
             prev_hash, expected_seq = None, None
             continue
@@ -265,7 +261,7 @@ def _check_events(check: ExportCheck, header: dict[str, Any], lines: list[bytes]
             check.problems.append(f"{where}: expected seq {expected_seq}: events missing or moved")
         if prev_hash is not None and event["prev_hash"] != prev_hash:
             check.problems.append(f"{where}: prev_hash is not the hash of the line before")
-        body = {name: event[name] for name in BODY_FIELDS}
+        body = {name: event[name] for name in HASHED_FIELDS}
         if link_hash(str(event["prev_hash"]), body) != event["hash"]:
             check.problems.append(f"{where}: hash does not match the event's contents")
         prev_hash = str(event["hash"])

@@ -4,6 +4,8 @@ The whole file is checked before anything is written, and every problem is repor
 line number; only a file without problems is imported, in one transaction, with one
 ``org_unit.create`` audit event per unit (the actor is the system: no account). Parents may
 come after their children in the file, or already be in the database.
+
+This module reads and checks the file; the writes are ``resolvers.org_units.create_units``.
 """
 
 from __future__ import annotations
@@ -13,15 +15,17 @@ import codecs
 import csv
 import io
 import sys
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
-
-from app.cli_runtime import (
+from core.context import RequestContext
+from core.errors import DomainError
+from core.settings import Settings
+from models.enums import OrgLevel
+from models.org import ALLOWED_PARENTS, HierarchyError, OrgUnit, check_parent
+from ops.runtime import (
     EXIT_OK,
     EXIT_UNUSABLE,
     CommandError,
@@ -31,19 +35,14 @@ from app.cli_runtime import (
     run,
     say,
 )
-from app.settings import Settings
-from core.context import RequestContext
-from models.enums import OrgLevel
-from models.org import ALLOWED_PARENTS, HierarchyError, OrgUnit, check_parent
 from policies.engine import PolicyEngine
-from resolvers.audit import append_event
+from resolvers.org_units import NewUnit, create_units, units_by_code
 
 COLUMNS = ("code", "name", "level", "parent_code")
 MAX_CODE = 64
 MAX_NAME = 200
 # Deepest unit the paths have room for: 21 ids of up to 10 digits fit a 255-character path.
 MAX_DEPTH = 20
-LOOKUP_CHUNK = 500
 SHOWN_PROBLEMS = 200
 
 COLUMN_HELP = f"""\
@@ -100,11 +99,9 @@ class Row:
 
 @dataclass
 class Plan:
-    """Rows in an order that puts every parent before its children, and the codes of the
-    units already in the database that some of them sit under."""
+    """Rows in an order that puts every parent before its children."""
 
     rows: list[Row]
-    existing_parents: set[str] = field(default_factory=set)
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -233,16 +230,6 @@ def _level_problem(raw: str) -> str:
 # -- checking against itself and the database -----------------------------------------------
 
 
-async def _existing(codes: Iterable[str]) -> dict[str, OrgUnit]:
-    wanted = sorted(set(codes))
-    found: dict[str, OrgUnit] = {}
-    for start in range(0, len(wanted), LOOKUP_CHUNK):
-        chunk = wanted[start : start + LOOKUP_CHUNK]
-        for unit in await OrgUnit.filter(code__in=chunk):
-            found[unit.code] = unit
-    return found
-
-
 async def plan(rows: list[Row]) -> Plan:
     """Check the rows as a whole (codes, parents, levels, cycles, depth); ``InvalidFile``
     with every problem found, or the plan to import them."""
@@ -255,7 +242,7 @@ async def plan(rows: list[Row]) -> Plan:
         else:
             in_file[row.code] = row
     codes = {r.code for r in rows} | {r.parent_code for r in rows}
-    existing = await _existing(c for c in codes if c and len(c) <= MAX_CODE)
+    existing = await units_by_code(c for c in codes if c and len(c) <= MAX_CODE)
     for row in rows:
         if row.code in existing and in_file[row.code] is row:
             problems.append(
@@ -273,8 +260,7 @@ async def plan(rows: list[Row]) -> Plan:
         raise InvalidFile(problems)
     depth = _file_depths(in_file)
     ordered = sorted(rows, key=lambda r: (depth[r.code], r.line))
-    parents = {r.parent_code for r in rows if r.parent_code and r.parent_code not in in_file}
-    return Plan(rows=ordered, existing_parents=parents)
+    return Plan(rows=ordered)
 
 
 def _parent_problems(
@@ -380,55 +366,23 @@ class Imported:
 
 async def apply(import_plan: Plan, context: RequestContext) -> Imported:
     """Create the units, parents first, each with its audit event, in one transaction."""
-    units: list[OrgUnit] = []
-    seqs: list[int] = []
+    units = []
+    for row in import_plan.rows:
+        assert row.level is not None  # a plan holds valid rows only
+        units.append(NewUnit(row.code, row.name, row.level, row.parent_code))
     try:
-        async with in_transaction() as conn:
-            parents = {
-                unit.code: unit
-                for unit in await OrgUnit.filter(
-                    code__in=sorted(import_plan.existing_parents)
-                ).using_db(conn)
-            }
-            missing = import_plan.existing_parents - parents.keys()
-            if missing:
-                raise CommandError(
-                    f"parent unit(s) {', '.join(sorted(missing))} disappeared during the "
-                    "import: nothing was imported"
-                )
-            for row in import_plan.rows:
-                assert row.level is not None  # a plan holds valid rows only
-                parent = parents[row.parent_code] if row.parent_code else None
-                unit = await OrgUnit.place(
-                    code=row.code, name=row.name, level=row.level, parent=parent, using_db=conn
-                )
-                event = await append_event(
-                    conn,
-                    context,
-                    action="org_unit.create",
-                    entity_type="org_unit",
-                    entity_id=unit.id,
-                    org_path=unit.path,
-                    after={
-                        "code": unit.code,
-                        "name": unit.name,
-                        "level": unit.level.value,
-                        "parent_code": row.parent_code or None,
-                        "path": unit.path,
-                    },
-                )
-                parents[unit.code] = unit
-                units.append(unit)
-                seqs.append(event.seq)
-    except IntegrityError as error:
+        created = await create_units(context, units)
+    except DomainError as error:  # the plan checked all this: the database changed since
         raise CommandError(
-            f"the database refused a unit ({error}); another change may have taken one of "
-            "the codes meanwhile: nothing was imported"
+            f"{error.code.value}: {error.message} The database changed during the import: "
+            "nothing was imported"
         ) from None
-    except HierarchyError as error:  # the plan checked this; the database changed since
-        raise CommandError(f"{error}: nothing was imported") from None
+    seqs = [done.audit_seq for done in created]
     return Imported(
-        units, seqs[0] if seqs else None, seqs[-1] if seqs else None, context.request_id
+        [done.unit for done in created],
+        seqs[0] if seqs else None,
+        seqs[-1] if seqs else None,
+        context.request_id,
     )
 
 
