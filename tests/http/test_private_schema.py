@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import connect
 
-from app.settings import Settings
+from core.settings import Settings
 from tests.fixtures import TEST_SECRET, Tree
 from tests.http.client import running_app
 from tests.servers import running_server
