@@ -69,6 +69,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         # SIGTERM: stop accepting, let requests in flight finish, then close what is left
         # (open subscriptions) rather than wait on them for ever.
         "timeout_graceful_shutdown": args.graceful_timeout,
+        # The app takes the client's address itself (app/client_address.py): uvicorn would
+        # otherwise believe X-Forwarded-For from 127.0.0.1 without being asked to.
+        "proxy_headers": False,
     }
     if args.workers == 1:
         uvicorn.run(create_app(settings), **options)

@@ -21,6 +21,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from app.authentication import BearerAuthMiddleware
 from app.body_limit import BodySizeLimit
+from app.client_address import ClientAddress
 from app.graphql import GraphQLApp
 from app.logs import configure as configure_logs
 from app.metrics import metrics_endpoint, metrics_running
@@ -172,6 +173,7 @@ def create_app(
         routes=routes,
         middleware=[
             Middleware(RequestLog, operations=OperationLabels()),
+            Middleware(ClientAddress, proxies=settings.trusted_proxies),
             Middleware(SecurityHeaders, production=settings.production),
             *cors(settings),
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import importlib
+import ipaddress
 import os
 import re
 import secrets
@@ -19,6 +20,12 @@ OTEL_MISSING = (
     "pip install 'riverchief[otel]' (or turn RIVERCHIEF_TRACING off)"
 )
 _TOKEN_CHARACTERS = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII, no spaces: header-safe
+FORWARDED_ALLOW_IPS_RETIRED = (
+    "FORWARDED_ALLOW_IPS is no longer read: name the reverse proxies whose X-Forwarded-For"
+    " riverchief may believe in RIVERCHIEF_TRUSTED_PROXIES (docs/deploy.md), or unset it"
+)
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class SettingsError(RuntimeError):
@@ -96,6 +103,36 @@ def _multiprocess_dir(env_vars: Mapping[str, str]) -> str:
     return raw
 
 
+def _trusted_proxies(env_vars: Mapping[str, str]) -> tuple[Network, ...]:
+    """The reverse proxies whose ``X-Forwarded-For`` is believed: addresses or networks.
+
+    None by default: the client's address is then the socket peer, whatever headers say.
+    uvicorn's own ``FORWARDED_ALLOW_IPS`` trusted 127.0.0.1 by default; a deployment that set
+    it is told to move, rather than have every client silently share its proxy's address.
+    """
+    raw = env_vars.get("RIVERCHIEF_TRUSTED_PROXIES", "")
+    if not raw.strip() and env_vars.get("FORWARDED_ALLOW_IPS", "").strip():
+        raise SettingsError(FORWARDED_ALLOW_IPS_RETIRED)
+    networks = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        try:
+            network = ipaddress.ip_network(item, strict=False)
+        except ValueError as exc:
+            raise SettingsError(
+                "RIVERCHIEF_TRUSTED_PROXIES lists addresses or networks such as 127.0.0.1 or"
+                f" 172.16.0.0/12, not {item!r}"
+            ) from exc
+        if network.prefixlen == 0:
+            raise SettingsError(
+                "RIVERCHIEF_TRUSTED_PROXIES must not trust every address: any client could"
+                " then claim any address"
+            )
+        networks.append(network)
+    return tuple(networks)
+
+
 def _tracing(env_vars: Mapping[str, str]) -> bool:
     enabled = _flag(env_vars.get("RIVERCHIEF_TRACING"), False)
     if enabled:
@@ -128,6 +165,7 @@ class Settings:
     metrics_token: str = field(default="", repr=False)
     metrics_multiprocess_dir: str = ""
     tracing: bool = False
+    trusted_proxies: tuple[Network, ...] = ()
 
     @property
     def production(self) -> bool:
@@ -181,6 +219,7 @@ class Settings:
             metrics_token=metrics_token,
             metrics_multiprocess_dir=_multiprocess_dir(env_vars),
             tracing=_tracing(env_vars),
+            trusted_proxies=_trusted_proxies(env_vars),
         )
 
 

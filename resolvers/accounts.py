@@ -1,14 +1,31 @@
 """Logging in: one answer for every failure, and throttling of repeated guesses.
 
-Failures are counted per account name and per client address over a sliding window, in the
-database so that every server process counts the same. Unknown names are throttled exactly
-like real ones, so neither the answer nor its timing tells which names exist; they are kept
-for the window only, and the audit trail records a keyed digest of them, never the name.
+Failures are kept in the database for a sliding window, so that every server process counts
+the same, and are counted three ways:
+
+- per account and client address: five failures from one address stop that address trying
+  that account until they slide out of the window. They never stop another address: an
+  attacker who knows a name cannot lock its owner out.
+- per client address, across accounts: thirty stop one address trying names one after another.
+- per account, across addresses: from the twentieth failure on, an address that has already
+  failed at the account waits its turn, a second after the account's last failure, then two,
+  four, … never more than thirty. Many addresses guessing at one account get one guess each
+  and then, all of them together, one every half minute at most. An address that has not
+  failed there is not made to wait: any wait it shared with the guessers is one they could
+  hold for ever, so the owner, from an address of theirs that has not failed, always logs in.
+
+A throttled answer says how long to wait. Unknown names are throttled exactly like real ones,
+so neither the answer nor its timing tells which names exist; they are kept for the window
+only, and the audit trail records a keyed digest of them, never the name. An IPv6 client is
+counted by its /64 network, the block one subscriber is given, so that it cannot take a fresh
+address for each guess.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import math
 from datetime import UTC, datetime, timedelta
 
 from tortoise.transactions import in_transaction
@@ -20,11 +37,29 @@ from models.people import LoginFailure, Person, User
 from resolvers.audit import append_event
 
 BAD_CREDENTIALS = "Unknown username or wrong password."
-THROTTLED = "Too many failed logins: wait a few minutes before trying again."
+THROTTLED = "Too many failed logins: try again in {wait}."
 WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_ACCOUNT = 5
+MAX_FAILURES_PER_ACCOUNT_AT_ADDRESS = 5
 MAX_FAILURES_PER_ADDRESS = 30
+BACKOFF_AFTER = 20  # failures at one account, from all addresses, before each attempt waits
+BACKOFF_FIRST = timedelta(seconds=1)  # doubled at each further failure
+BACKOFF_LONGEST = timedelta(seconds=30)
 MAX_USERNAME = 64
+IPV6_SUBSCRIBER_PREFIX = 64
+
+
+def throttle_address(client_address: str) -> str:
+    """The address failures are counted under: an IPv4 address as it is, an IPv6 one as its
+    /64 network, anything else (no address at all, ``cli``) as given."""
+    try:
+        address = ipaddress.ip_address(client_address)
+    except ValueError:
+        return client_address[:64]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(address), IPV6_SUBSCRIBER_PREFIX), strict=False))
+    return str(address)
 
 
 async def _home_path(user: User | None) -> str:
@@ -35,16 +70,49 @@ async def _home_path(user: User | None) -> str:
     return str(rows[0]) if rows and rows[0] else ""
 
 
-async def _throttled(username: str, address: str, since: datetime) -> bool:
-    """Whether this attempt, already recorded, is one too many.
+def _once_fewer_than(times: list[datetime], limit: int) -> datetime | None:
+    """When fewer than ``limit`` of these failures are left in the window; None if already."""
+    if len(times) < limit:
+        return None
+    return sorted(times)[len(times) - limit] + WINDOW
 
-    The attempt is written before it is counted, so concurrent guesses see each other: of N
-    at once, the k-th to be recorded counts at least k, and no more than the limit get through.
+
+def backoff(failures: int) -> timedelta:
+    """How long after the last failure at an account the next attempt waits, given how many
+    failures the account has in the window from all addresses."""
+    if failures < BACKOFF_AFTER:
+        return timedelta(0)
+    return min(BACKOFF_FIRST * (1 << min(failures - BACKOFF_AFTER, 16)), BACKOFF_LONGEST)
+
+
+async def _not_before(attempt: LoginFailure) -> datetime | None:
+    """When this attempt, already recorded, could have been checked; None if it may be now.
+
+    The attempt is written before the others are counted, so concurrent guesses see each
+    other: of N at once from one address, the k-th to be recorded counts at least k, and no
+    more than the limit get through. In a back-off, of several attempts at once, each that
+    counts after another was recorded sees it as a failure just made and waits, so at most
+    one is checked; several at once from an address that has not failed make it one that has.
     """
-    recent = LoginFailure.filter(at__gte=since)
-    if await recent.filter(username=username).count() > MAX_FAILURES_PER_ACCOUNT:
-        return True
-    return bool(address and await recent.filter(address=address).count() > MAX_FAILURES_PER_ADDRESS)
+    recent = LoginFailure.filter(at__gte=attempt.at - WINDOW).exclude(id=attempt.id)
+    at_account = await recent.filter(username=attempt.username).values_list("address", "at")
+    same_pair = [at for address, at in at_account if address == attempt.address]
+    waits = [_once_fewer_than(same_pair, MAX_FAILURES_PER_ACCOUNT_AT_ADDRESS)]
+    if attempt.address:
+        at_address = await recent.filter(address=attempt.address).values_list("at")
+        waits.append(_once_fewer_than([at for (at,) in at_address], MAX_FAILURES_PER_ADDRESS))
+    if same_pair and len(at_account) >= BACKOFF_AFTER:
+        until = max(at for _, at in at_account) + backoff(len(at_account))
+        waits.append(until if until > attempt.at else None)
+    found = [when for when in waits if when is not None]
+    return max(found) if found else None
+
+
+def _wait_in_words(wait: timedelta) -> str:
+    seconds = max(1, math.ceil(wait.total_seconds()))
+    if seconds < 120:
+        return "1 second" if seconds == 1 else f"{seconds} seconds"
+    return f"{math.ceil(seconds / 60)} minutes"
 
 
 def _as_recorded(context: RequestContext, user: User | None, username: str) -> dict[str, str]:
@@ -64,45 +132,49 @@ async def _refuse(
     username: str,
     attempt: LoginFailure,
     *,
-    throttled: bool,
+    not_before: datetime | None,
 ) -> DomainError:
     """Audit the failure in one transaction and say nothing specific. A throttled attempt
     is not counted as a failure: the window slides on real guesses only."""
     now = datetime.now(UTC)
     async with in_transaction() as conn:
         await LoginFailure.filter(at__lt=now - WINDOW).using_db(conn).delete()
-        if throttled:
+        if not_before is not None:
             await LoginFailure.filter(id=attempt.id).using_db(conn).delete()
         await append_event(
             conn,
             context,
-            action="user.login_throttled" if throttled else "user.login_failed",
+            action="user.login_failed" if not_before is None else "user.login_throttled",
             entity_type="user",
             entity_id=user.id if user else "",
             org_path=await _home_path(user),
-            after={**_as_recorded(context, user, username), "address": attempt.address},
+            after={**_as_recorded(context, user, username), "address": context.client_address},
         )
-    if throttled:
-        return DomainError(ErrorCode.TOO_MANY_ATTEMPTS, THROTTLED)
-    return DomainError(ErrorCode.INVALID_CREDENTIALS, BAD_CREDENTIALS)
+    if not_before is None:
+        return DomainError(ErrorCode.INVALID_CREDENTIALS, BAD_CREDENTIALS)
+    wait = _wait_in_words(not_before - now)
+    return DomainError(ErrorCode.TOO_MANY_ATTEMPTS, THROTTLED.format(wait=wait))
 
 
 async def login(context: RequestContext, username: str, password: str) -> str:
     """A signed token, or one error that does not say which half was wrong."""
     username = username[:MAX_USERNAME]
-    now = datetime.now(UTC)
     attempt = await LoginFailure.create(
-        username=username, address=context.client_address[:64], at=now
+        username=username, address=throttle_address(context.client_address), at=datetime.now(UTC)
     )
     user = await User.get_or_none(username=username)
-    if await _throttled(username, attempt.address, now - WINDOW):
-        raise await _refuse(context, user, username, attempt, throttled=True)
+    not_before = await _not_before(attempt)
+    if not_before is not None:
+        raise await _refuse(context, user, username, attempt, not_before=not_before)
     # argon2 is slow by design: off the event loop, so other requests go on meanwhile.
     valid = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
     if user is None or not valid or not user.is_active:
-        raise await _refuse(context, user, username, attempt, throttled=False)
+        raise await _refuse(context, user, username, attempt, not_before=None)
     async with in_transaction() as conn:
-        await LoginFailure.filter(username=username).using_db(conn).delete()
+        # This address's own slips are forgiven; failures from elsewhere still count.
+        await (
+            LoginFailure.filter(username=username, address=attempt.address).using_db(conn).delete()
+        )
         await User.filter(id=user.id).using_db(conn).update(last_login_at=datetime.now(UTC))
     if context.signer is None:
         raise DomainError(ErrorCode.VALIDATION, "Tokens are not issued here.")

@@ -54,6 +54,11 @@ def test_production_turns_off_graphiql_and_introspection_unless_asked() -> None:
         ({"RIVERCHIEF_ENV": "staging"}, "RIVERCHIEF_ENV"),
         ({"RIVERCHIEF_TOKEN_TTL": "soon"}, "RIVERCHIEF_TOKEN_TTL"),
         ({"RIVERCHIEF_TOKEN_TTL": "0"}, "positive"),
+        ({"RIVERCHIEF_TRUSTED_PROXIES": "*"}, "addresses or networks"),
+        ({"RIVERCHIEF_TRUSTED_PROXIES": "nginx"}, "addresses or networks"),
+        ({"RIVERCHIEF_TRUSTED_PROXIES": "0.0.0.0/0"}, "must not trust every address"),
+        ({"RIVERCHIEF_TRUSTED_PROXIES": "10.0.0.5, ::/0"}, "must not trust every address"),
+        ({"FORWARDED_ALLOW_IPS": "172.16.0.0/12"}, "RIVERCHIEF_TRUSTED_PROXIES"),
     ],
 )
 def test_bad_values_are_refused_with_a_clear_message(environ: dict[str, str], message: str) -> None:
@@ -77,3 +82,15 @@ def test_explicit_values_are_used() -> None:
         600,
         True,
     )
+
+
+def test_no_proxy_is_trusted_unless_named() -> None:
+    default = Settings.from_env({})
+    named = Settings.from_env({"RIVERCHIEF_TRUSTED_PROXIES": " 127.0.0.1, ::1,172.16.0.0/12 "})
+    moved = Settings.from_env(
+        {"RIVERCHIEF_TRUSTED_PROXIES": "10.0.0.5", "FORWARDED_ALLOW_IPS": "10.0.0.5"}
+    )
+
+    assert default.trusted_proxies == ()
+    assert [str(n) for n in named.trusted_proxies] == ["127.0.0.1/32", "::1/128", "172.16.0.0/12"]
+    assert [str(n) for n in moved.trusted_proxies] == ["10.0.0.5/32"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -12,6 +12,8 @@ import httpx
 from app.main import create_app
 from core.settings import Settings
 from tests.fixtures import TEST_SECRET
+
+CLIENT_ADDRESS = "127.0.0.1"  # the in-process client's socket peer, unless a test names another
 
 
 def app_settings(**overrides: Any) -> Settings:
@@ -60,8 +62,21 @@ class GraphQLClient:
 @asynccontextmanager
 async def running_app(settings: Settings | None = None) -> AsyncIterator[GraphQLClient]:
     """The app with its lifespan (policy load, watcher) on the already-open test database."""
+    async with clients_from(CLIENT_ADDRESS, settings=settings) as (client,):
+        yield client
+
+
+@asynccontextmanager
+async def clients_from(
+    *addresses: str, settings: Settings | None = None
+) -> AsyncIterator[tuple[GraphQLClient, ...]]:
+    """One app, and a client for each address: the socket peer the app sees for its requests,
+    as if each were a machine of its own."""
     app = create_app(settings or app_settings(), register_database=False)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield GraphQLClient(http)
+    async with app.router.lifespan_context(app), AsyncExitStack() as stack:
+        clients = []
+        for address in addresses:
+            transport = httpx.ASGITransport(app=app, client=(address, 50_000))
+            http = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+            clients.append(GraphQLClient(await stack.enter_async_context(http)))
+        yield tuple(clients)

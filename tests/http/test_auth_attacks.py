@@ -14,21 +14,26 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import statistics
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import httpx
+import pytest
 
 from core.security import TOKEN_ISSUER
 from models.audit import AuditEvent
 from models.people import LoginFailure, User
-from resolvers.accounts import MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_ADDRESS
+from resolvers.accounts import MAX_FAILURES_PER_ACCOUNT_AT_ADDRESS, MAX_FAILURES_PER_ADDRESS
 from tests.fixtures import TEST_SECRET, Tree
 from tests.hostile import assert_no_leak
-from tests.http.client import GraphQLClient
+from tests.http.client import CLIENT_ADDRESS, GraphQLClient, app_settings, clients_from
+from tests.servers import Server, running_server
 
 ME = "{ me { username } }"
 LOGIN = (
@@ -36,7 +41,6 @@ LOGIN = (
     " { token errors { field code message } } }"
 )
 ROOT = Path(__file__).resolve().parents[2]
-CLIENT_ADDRESS = "127.0.0.1"  # the in-process client's address, as the service sees it
 
 
 def b64(raw: bytes) -> str:
@@ -300,6 +304,225 @@ async def failures_already(count: int, *, username: str = "", address: str = "")
         )
 
 
+ADDRESS_A = "198.51.100.10"
+ADDRESS_B = "203.0.113.20"
+
+
+async def test_five_wrong_passwords_from_one_address_do_not_lock_the_account_elsewhere(
+    tree: Tree,
+) -> None:
+    """The red-team case: an attacker who knows a name cannot lock its owner out. Five wrong
+    passwords from A throttle A for that account; the owner, at B, still logs in, and that
+    login does not give A its guesses back."""
+    async with clients_from(ADDRESS_A, ADDRESS_B) as (attacker, owner):
+        guesses = [await login_once(attacker, "zhaxi_head", f"wrong-{i}") for i in range(5)]
+        right_from_a = await login_once(attacker, "zhaxi_head", "demo-pass")
+        right_from_b = await login_once(owner, "zhaxi_head", "demo-pass")
+        again_from_a = await login_once(attacker, "zhaxi_head", "demo-pass")
+
+    assert [g.json()["data"]["login"]["errors"][0]["code"] for g in guesses] == [
+        "INVALID_CREDENTIALS"
+    ] * 5
+    assert right_from_a.json()["data"]["login"]["token"] is None
+    assert right_from_a.json()["data"]["login"]["errors"][0]["code"] == "TOO_MANY_ATTEMPTS"
+    assert right_from_b.json()["data"]["login"]["errors"] == []
+    assert right_from_b.json()["data"]["login"]["token"]
+    assert again_from_a.json()["data"]["login"]["errors"][0]["code"] == "TOO_MANY_ATTEMPTS"
+    assert await LoginFailure.filter(username="zhaxi_head", address=ADDRESS_A).count() == 5
+
+
+async def failures_from_many_addresses(count: int, username: str, *, last: str) -> None:
+    """Wrong passwords for one account just now, one from each of ``count`` addresses, the
+    last of them ``last``."""
+    now = datetime.now(UTC)
+    addresses = [f"192.0.2.{i}" for i in range(count - 1)] + [last]
+    await LoginFailure.bulk_create(
+        [LoginFailure(username=username, address=address, at=now) for address in addresses]
+    )
+
+
+def throttled(wait: str) -> dict[str, Any]:
+    message = f"Too many failed logins: try again in {wait}."
+    return {
+        "token": None,
+        "errors": [{"field": None, "code": "TOO_MANY_ATTEMPTS", "message": message}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("failures", "wait"),
+    [
+        (19, ""),
+        (20, "1 second"),
+        (21, "2 seconds"),
+        (24, "16 seconds"),
+        (25, "30 seconds"),
+        (200, "30 seconds"),
+    ],
+)
+async def test_failures_from_many_addresses_make_those_that_failed_wait_up_to_half_a_minute(
+    tree: Tree, failures: int, wait: str
+) -> None:
+    """The right password from A, which has failed once, among failures from many addresses:
+    nineteen in all do not stop it; from the twentieth it waits a second after the last one,
+    doubling with each further one, never more than thirty seconds. B, which has not failed
+    at the account, logs in whatever the count."""
+    await failures_from_many_addresses(failures, "zhaxi_head", last=ADDRESS_A)
+
+    async with clients_from(ADDRESS_A, ADDRESS_B) as (failed_once, fresh):
+        from_a = (await login_once(failed_once, "zhaxi_head", "demo-pass")).json()
+        from_b = (await login_once(fresh, "zhaxi_head", "demo-pass")).json()
+
+    assert from_b["data"]["login"]["errors"] == [] and from_b["data"]["login"]["token"]
+    if not wait:
+        assert from_a["data"]["login"]["errors"] == [] and from_a["data"]["login"]["token"]
+        return
+    assert from_a["data"]["login"] == throttled(wait)
+    assert await LoginFailure.filter(username="zhaxi_head").count() == failures
+    assert await AuditEvent.filter(action="user.login_throttled").count() == 1
+
+
+async def test_guesses_from_many_addresses_slow_the_account_down_but_never_lock_it(
+    tree: Tree,
+) -> None:
+    """Twenty-four addresses have guessed wrong, and so has the owner once, at A. From A the
+    owner waits half a minute; more guesses meanwhile, from addresses that have failed, are
+    refused unchecked and do not make the wait longer. From B, where they have not failed,
+    the owner logs in at once; from A, once the wait is over. The guesses still count."""
+    await failures_from_many_addresses(25, "zhaxi_head", last=ADDRESS_A)
+    async with clients_from(ADDRESS_A, ADDRESS_B, "192.0.2.1", "192.0.2.2") as clients:
+        owner_at_a, owner_at_b, *guessers = clients
+        during = await login_once(owner_at_a, "zhaxi_head", "demo-pass")
+        more = [await login_once(guesser, "zhaxi_head", "guess") for guesser in guessers]
+        still = await login_once(owner_at_a, "zhaxi_head", "demo-pass")
+        from_b = await login_once(owner_at_b, "zhaxi_head", "demo-pass")
+        await LoginFailure.all().update(at=datetime.now(UTC) - timedelta(seconds=30))
+        after = await login_once(owner_at_a, "zhaxi_head", "demo-pass")
+
+    assert during.json()["data"]["login"] == throttled("30 seconds")
+    assert [r.json()["data"]["login"] for r in more] == [throttled("30 seconds")] * 2
+    assert still.json()["data"]["login"] == throttled("30 seconds")
+    assert from_b.json()["data"]["login"]["errors"] == []
+    assert from_b.json()["data"]["login"]["token"]
+    assert after.json()["data"]["login"]["errors"] == []
+    assert after.json()["data"]["login"]["token"]
+    assert await LoginFailure.filter(username="zhaxi_head").count() == 24  # A's slip forgiven
+    assert await AuditEvent.filter(action="user.login_throttled").count() == 4
+
+
+async def test_concurrent_guesses_in_a_back_off_are_checked_one_at_a_time(tree: Tree) -> None:
+    """Twenty failures ten seconds ago, from twenty addresses: the one-second back-off is
+    over. Eight of those addresses guess at once, and so does a fresh one, eight times: each
+    attempt is recorded before it is counted, so at most one of each group is checked."""
+    then = datetime.now(UTC) - timedelta(seconds=10)
+    addresses = [f"192.0.2.{i}" for i in range(20)]
+    await LoginFailure.bulk_create(
+        [LoginFailure(username="zhaxi_head", address=a, at=then) for a in addresses]
+    )
+
+    async with clients_from(*addresses[:8], ADDRESS_B) as clients:
+        *failed_before, fresh = clients
+        responses = await asyncio.gather(
+            *(login_once(c, "zhaxi_head", "wrong") for c in failed_before),
+            *(login_once(fresh, "zhaxi_head", f"wrong-{i}") for i in range(8)),
+        )
+        checked = await LoginFailure.filter(username="zhaxi_head").count() - 20
+        await LoginFailure.all().update(at=then)  # the back-off, if any, is over again
+        next_one = await login_once(failed_before[0], "zhaxi_head", "wrong")
+    codes = [r.json()["data"]["login"]["errors"][0]["code"] for r in responses]
+
+    assert set(codes) <= {"INVALID_CREDENTIALS", "TOO_MANY_ATTEMPTS"}
+    assert codes[:8].count("INVALID_CREDENTIALS") <= 1
+    assert codes[8:].count("INVALID_CREDENTIALS") <= 1
+    assert checked == codes.count("INVALID_CREDENTIALS")  # the refused were not counted
+    assert next_one.json()["data"]["login"]["errors"][0]["code"] == "INVALID_CREDENTIALS"
+
+
+PROXY = "10.0.0.5"
+
+
+async def test_behind_a_trusted_proxy_each_client_is_throttled_by_its_forwarded_address(
+    tree: Tree,
+) -> None:
+    """The proxy appends the address it was connected from to ``X-Forwarded-For``; whatever
+    the client wrote there itself, to the left, is not believed."""
+    settings = app_settings(trusted_proxies=(ipaddress.ip_network(PROXY),))
+    from_a = {"x-forwarded-for": f"{ADDRESS_B}, {ADDRESS_A}"}  # A claims to be B
+    from_b = {"x-forwarded-for": ADDRESS_B}
+    async with clients_from(PROXY, settings=settings) as (proxy,):
+        guesses = [await login_once(proxy, "zhaxi_head", f"wrong-{i}", **from_a) for i in range(5)]
+        right_from_a = await login_once(proxy, "zhaxi_head", "demo-pass", **from_a)
+        right_from_b = await login_once(proxy, "zhaxi_head", "demo-pass", **from_b)
+    events = await AuditEvent.filter(entity_type="user").order_by("seq")
+
+    assert [g.json()["data"]["login"]["errors"][0]["code"] for g in guesses] == [
+        "INVALID_CREDENTIALS"
+    ] * 5
+    assert right_from_a.json()["data"]["login"]["errors"][0]["code"] == "TOO_MANY_ATTEMPTS"
+    assert right_from_b.json()["data"]["login"]["token"]
+    assert await LoginFailure.all().values_list("address", flat=True) == [ADDRESS_A] * 5
+    assert [e.after["address"] for e in events if e.after] == [ADDRESS_A] * 6
+
+
+async def test_a_forwarded_address_from_a_peer_that_is_not_a_trusted_proxy_is_ignored(
+    tree: Tree,
+) -> None:
+    settings = app_settings(trusted_proxies=(ipaddress.ip_network(PROXY),))
+    claims = {"x-forwarded-for": ADDRESS_B, "x-real-ip": ADDRESS_B, "forwarded": f"for={ADDRESS_B}"}
+    async with clients_from(ADDRESS_A, settings=settings) as (direct,):
+        response = await login_once(direct, "zhaxi_head", "wrong", **claims)
+    event = await AuditEvent.get(action="user.login_failed")
+
+    assert response.json()["data"]["login"]["errors"][0]["code"] == "INVALID_CREDENTIALS"
+    assert await LoginFailure.all().values_list("address", flat=True) == [ADDRESS_A]
+    assert event.after == {"username": "zhaxi_head", "address": ADDRESS_A}
+
+
+def guesses_claiming_other_addresses(server: Server, count: int) -> list[str]:
+    """Blocking calls, run in a thread: the server is another process."""
+    codes = []
+    for i in range(count):
+        response = httpx.post(
+            f"{server.base}/graphql",
+            json={"query": LOGIN, "variables": {"u": "zhaxi_head", "p": f"wrong-{i}"}},
+            headers={"x-forwarded-for": f"192.0.2.{i}"},
+            timeout=30,
+        )
+        codes.append(response.json()["data"]["login"]["errors"][0]["code"])
+    return codes
+
+
+async def test_a_real_server_believes_no_forwarded_address_unless_told(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    """uvicorn, the HTTP server, would believe ``X-Forwarded-For`` from 127.0.0.1 unasked;
+    with no trusted proxy configured, the service takes the socket peer whatever the header."""
+    with running_server(empty_database_url, tmp_path) as server:
+        codes = await asyncio.to_thread(guesses_claiming_other_addresses, server, 6)
+
+    assert codes == ["INVALID_CREDENTIALS"] * 5 + ["TOO_MANY_ATTEMPTS"]
+
+
+async def test_an_ipv6_client_is_counted_by_its_64_network(tree: Tree) -> None:
+    """One subscriber gets a /64 and can take any address in it: a fresh one per guess must
+    not give fresh guesses. The trail keeps the full address."""
+    async with clients_from("2001:db8:1:2::a", "2001:db8:1:2::b", "2001:db8:1:3::b") as (
+        guesser,
+        same_network,
+        next_network,
+    ):
+        for i in range(5):
+            await login_once(guesser, "zhaxi_head", f"wrong-{i}")
+        from_same = await login_once(same_network, "zhaxi_head", "demo-pass")
+        from_next = await login_once(next_network, "zhaxi_head", "demo-pass")
+    failed = await AuditEvent.filter(action="user.login_failed").order_by("seq")
+
+    assert from_same.json()["data"]["login"]["errors"][0]["code"] == "TOO_MANY_ATTEMPTS"
+    assert from_next.json()["data"]["login"]["token"]
+    assert await LoginFailure.all().values_list("address", flat=True) == ["2001:db8:1:2::/64"] * 5
+    assert [e.after["address"] for e in failed if e.after] == ["2001:db8:1:2::a"] * 5
+
+
 async def test_a_spoofed_forwarded_address_does_not_escape_the_address_throttle(
     client: GraphQLClient,
 ) -> None:
@@ -317,7 +540,9 @@ async def test_a_spoofed_forwarded_address_does_not_escape_the_address_throttle(
 async def test_every_failed_and_every_throttled_attempt_is_audited(client: GraphQLClient) -> None:
     """The last allowed guess, then two throttled tries, the second with the right password:
     three lines in the audit trail, none with a password in it."""
-    await failures_already(MAX_FAILURES_PER_ACCOUNT - 1, username="dept_head")
+    await failures_already(
+        MAX_FAILURES_PER_ACCOUNT_AT_ADDRESS - 1, username="dept_head", address=CLIENT_ADDRESS
+    )
 
     codes = []
     for password in ("guess-last", "guess-throttled", "demo-pass"):
@@ -340,7 +565,9 @@ async def test_every_failed_and_every_throttled_attempt_is_audited(client: Graph
 async def test_a_throttled_account_cannot_be_reached_under_another_spelling(
     client: GraphQLClient,
 ) -> None:
-    await failures_already(MAX_FAILURES_PER_ACCOUNT, username="zhaxi_head")
+    await failures_already(
+        MAX_FAILURES_PER_ACCOUNT_AT_ADDRESS, username="zhaxi_head", address=CLIENT_ADDRESS
+    )
 
     for spelling in ("zhaxi_head ", "Zhaxi_Head", "zhaxi_head\u200b"):
         response = await login_once(client, spelling, "demo-pass")
@@ -358,8 +585,11 @@ async def test_concurrent_guesses_cannot_slip_past_the_throttle_together(
     codes = [r.json()["data"]["login"]["errors"][0]["code"] for r in responses]
 
     assert set(codes) <= {"INVALID_CREDENTIALS", "TOO_MANY_ATTEMPTS"}
-    assert codes.count("TOO_MANY_ATTEMPTS") >= 12 - MAX_FAILURES_PER_ACCOUNT
-    assert await LoginFailure.filter(username="zhaxi_head").count() <= MAX_FAILURES_PER_ACCOUNT
+    assert codes.count("TOO_MANY_ATTEMPTS") >= 12 - MAX_FAILURES_PER_ACCOUNT_AT_ADDRESS
+    assert (
+        await LoginFailure.filter(username="zhaxi_head").count()
+        <= MAX_FAILURES_PER_ACCOUNT_AT_ADDRESS
+    )
 
 
 async def test_a_password_typed_as_the_username_never_reaches_the_audit_trail(

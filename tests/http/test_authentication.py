@@ -217,12 +217,12 @@ LOGIN = (
 )
 
 
-async def test_repeated_failures_throttle_the_account_even_with_the_right_password(
+async def test_repeated_failures_throttle_the_account_at_that_address_even_with_the_right_password(
     client: GraphQLClient,
 ) -> None:
-    from resolvers.accounts import MAX_FAILURES_PER_ACCOUNT
+    from resolvers.accounts import MAX_FAILURES_PER_ACCOUNT_AT_ADDRESS
 
-    for _ in range(MAX_FAILURES_PER_ACCOUNT):
+    for _ in range(MAX_FAILURES_PER_ACCOUNT_AT_ADDRESS):
         body = await client.run(LOGIN, {"u": "zhaxi_head", "p": "wrong"})
         assert body["data"]["login"]["errors"][0]["code"] == "INVALID_CREDENTIALS"
 
@@ -235,11 +235,11 @@ async def test_repeated_failures_throttle_the_account_even_with_the_right_passwo
 
 
 async def test_unknown_names_are_throttled_like_real_ones(client: GraphQLClient) -> None:
-    from resolvers.accounts import MAX_FAILURES_PER_ACCOUNT
+    from resolvers.accounts import MAX_FAILURES_PER_ACCOUNT_AT_ADDRESS
 
     answers = []
     for name in ("zhaxi_head", "no-such-user"):
-        for _ in range(MAX_FAILURES_PER_ACCOUNT + 1):
+        for _ in range(MAX_FAILURES_PER_ACCOUNT_AT_ADDRESS + 1):
             body = await client.run(LOGIN, {"u": name, "p": "wrong"})
         answers.append(body["data"]["login"])
 
@@ -265,9 +265,9 @@ async def test_throttling_is_audited_and_old_failures_expire(client: GraphQLClie
 
     from models.audit import AuditEvent
     from models.people import LoginFailure
-    from resolvers.accounts import MAX_FAILURES_PER_ACCOUNT, WINDOW
+    from resolvers.accounts import MAX_FAILURES_PER_ACCOUNT_AT_ADDRESS, WINDOW
 
-    for _ in range(MAX_FAILURES_PER_ACCOUNT + 1):
+    for _ in range(MAX_FAILURES_PER_ACCOUNT_AT_ADDRESS + 1):
         await client.run(LOGIN, {"u": "zhaxi_head", "p": "wrong"})
     assert await AuditEvent.filter(action="user.login_throttled").count() == 1
 
