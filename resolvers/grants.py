@@ -14,7 +14,7 @@ from models.org import OrgUnit
 from models.people import User
 from models.policy import CasbinRule
 from policies.bootstrap import FIRST_GRANT_ONLY, first_grant_allowed
-from policies.engine import ALL_LEVELS, ROLES
+from policies.engine import ALL_LEVELS, ROLES, through_pairings
 from policies.guard import AtLevel, Site, allowed, log_denial, require
 from policies.rights import GRANT_GRANT, policy_right
 from resolvers.audit import append_event
@@ -65,8 +65,9 @@ async def authorize_grant(
 
 
 async def _require_reach(context: RequestContext, role: str, unit: OrgUnit) -> None:
-    """A role held at ``unit`` also reaches the units it is paired with (OrgLink): the
-    granter must govern those too, with the same rights, or the grant would reach past them."""
+    """A role held at ``unit`` also reaches the units it is paired with (OrgLink), with the
+    rights that pass through pairings: the granter must govern those units too and hold those
+    rights there, or the grant would reach past them."""
     beyond = [p for p in context.policy.reach(unit.path) if not p.startswith(unit.path)]
     if not beyond:
         return
@@ -78,12 +79,17 @@ async def _require_reach(context: RequestContext, role: str, unit: OrgUnit) -> N
                 "This unit is paired with units outside your scope: a role here would reach them.",
                 "orgUnitId",
             )
-        _require_rights_of(context, role, partner)
+        _require_rights_of(context, role, partner, paired_only=True)
 
 
-def _require_rights_of(context: RequestContext, role: str, unit: OrgUnit) -> None:
-    """No escalation: the granter must itself hold, at ``unit``, every right of ``role``."""
+def _require_rights_of(
+    context: RequestContext, role: str, unit: OrgUnit, *, paired_only: bool = False
+) -> None:
+    """No escalation: the granter must itself hold, at ``unit``, every right of ``role``
+    (those that pass through pairings only, at a partner)."""
     for level, resource, action in context.policy.permissions_of_role(role):
+        if paired_only and not through_pairings(resource, action):
+            continue
         levels = [lvl.value for lvl in OrgLevel] if level == ALL_LEVELS else [level]
         for lvl in levels:
             right = policy_right(resource, action)

@@ -187,27 +187,44 @@ async def test_a_grant_at_a_unit_seen_only_from_below_is_forbidden(
 
 
 async def test_a_grant_whose_pairing_reaches_outside_ones_scope_is_refused(tree: Tree) -> None:
-    """The enterprise's responsibility segment runs through a village of the other township:
-    an enterprise chief granted there would reach it, so zhaxi's head may not grant that."""
+    """dahetan is paired with a river segment that runs through a village of the other
+    township: a village secretary granted at dahetan would read it, so zhaxi's head may not
+    grant that."""
     river = await WaterBody.create(code="seg", name="segment", kind=WaterKind.SEGMENT)
     await river.units.add(tree.units["luobu_village"])
-    await OrgLink.create(
-        unit=tree.units["enterprise"], water_body=river, kind=LinkKind.RESPONSIBILITY
-    )
+    await OrgLink.create(unit=tree.units["dahetan"], water_body=river, kind=LinkKind.RIVER_PAIRING)
     await tree.engine.reload()
     await add_user(tree, "newcomer")
     before = await policy_state(tree)
 
-    refused = await grant(tree, "zhaxi_head", "newcomer", "enterprise_chief", "enterprise")
+    refused = await grant(tree, "zhaxi_head", "newcomer", "village_secretary", "dahetan")
 
     assert refused["grant"] is None
     assert codes(refused) == ["FORBIDDEN"]
     assert await policy_state(tree) == before
 
     # The county admin governs both ends, so it may.
-    allowed = await grant(tree, "county_admin", "newcomer", "enterprise_chief", "enterprise")
+    allowed = await grant(tree, "county_admin", "newcomer", "village_secretary", "dahetan")
     assert allowed["errors"] == []
     assert "task of luobu_village" in await titles(tree, "newcomer")
+
+
+async def test_an_enterprise_responsibility_segment_reaches_no_village(tree: Tree) -> None:
+    """The enterprise's responsibility segment runs through a village of the other township:
+    it names the water its records are about and widens nothing, so zhaxi's head may grant
+    an enterprise chief there, who reads its enterprise alone."""
+    river = await WaterBody.create(code="seg", name="segment", kind=WaterKind.SEGMENT)
+    await river.units.add(tree.units["luobu_village"], tree.units["shilong"])
+    await OrgLink.create(
+        unit=tree.units["enterprise"], water_body=river, kind=LinkKind.RESPONSIBILITY
+    )
+    await tree.engine.reload()
+    await add_user(tree, "newcomer")
+
+    payload = await grant(tree, "zhaxi_head", "newcomer", "enterprise_chief", "enterprise")
+
+    assert payload["errors"] == []
+    assert await titles(tree, "newcomer") == {"task of enterprise"}
 
 
 # -- refused: escalation ----------------------------------------------------------------
