@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.policy import Grant, Policy
@@ -17,7 +18,15 @@ class Explanation:
     rule: str | None
 
 
-def explain(engine: Policy, user_id: int, right: Right, unit: OrgUnit) -> Explanation:
+def explain(
+    engine: Policy,
+    user_id: int,
+    right: Right,
+    unit: OrgUnit,
+    shown: Callable[[Grant], bool] = lambda grant: True,
+) -> Explanation:
+    """The decision, and the first grant that makes it among those ``shown`` (the ones the
+    asker may see). Allowed by none of those: allowed, with no grant and no rule named."""
     resource, action = right.resource, right.action
     subject = f"user:{user_id}"
     level = unit.level.value
@@ -27,6 +36,8 @@ def explain(engine: Policy, user_id: int, right: Right, unit: OrgUnit) -> Explan
     roles = engine.roles_with(resource, action)
     paired = through_pairings(resource, action)
     for grant in engine.grants_of(subject):
+        if not shown(grant):
+            continue
         levels = roles.get(grant.role, frozenset())
         rule_level = ALL_LEVELS if ALL_LEVELS in levels else level if level in levels else None
         if rule_level is None:

@@ -19,6 +19,7 @@ from policies.guard import AtLevel, Site, allowed, log_denial, require
 from policies.rights import GRANT_GRANT, policy_right
 from resolvers.audit import append_event
 from resolvers.org import get_unit
+from resolvers.users import NO_SUCH_USER, user_in_scope
 
 
 @dataclass(frozen=True)
@@ -42,17 +43,19 @@ async def authorize_grant(
     context: RequestContext, user_id: int, role: str, unit_id: int
 ) -> tuple[User, OrgUnit]:
     """Whether the viewer may grant (or revoke) ``role`` at the unit to the account: the
-    account and unit, or the ``DomainError`` that refuses it. ``riverchief policy check``
-    asks the same question of each grant's granter."""
+    account and unit, or the ``DomainError`` that refuses it. Only accounts in the viewer's
+    scope (``resolvers.users.user_in_scope``). ``riverchief policy check`` asks the same
+    question of each grant's granter."""
     if role not in ROLES:
         raise DomainError(ErrorCode.VALIDATION, f"Unknown role {role!r}.", "role")
     unit = await get_unit(context, unit_id)
     if unit is None:
         log_denial(context, GRANT_GRANT, f"unit:{unit_id}")
         raise DomainError(ErrorCode.NOT_FOUND, "No such org unit.", "orgUnitId")
-    user = await User.get_or_none(id=user_id)
+    # Outside the viewer's scope reads as missing (resolvers.users): no oracle of accounts.
+    user = await user_in_scope(context, user_id)
     if user is None:
-        raise DomainError(ErrorCode.NOT_FOUND, "No such user.", "userId")
+        raise DomainError(ErrorCode.NOT_FOUND, NO_SUCH_USER, "userId")
     if context.viewer is not None and user.id == context.viewer.id:
         log_denial(context, GRANT_GRANT, unit.path)
         raise DomainError(

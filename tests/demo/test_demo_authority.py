@@ -1,6 +1,6 @@
-"""The demo accounts hold what the design promises them and nothing beyond: a pairing passes
-on reading and not issuing or verifying, and an enterprise river chief governs its own
-enterprise, not its neighbours."""
+"""The demo accounts hold what the design promises them and nothing beyond: an account
+outside one's scope reads as no account, a pairing passes on reading and not issuing or
+verifying, and an enterprise river chief governs its own enterprise, not its neighbours."""
 
 from __future__ import annotations
 
@@ -28,6 +28,24 @@ from schema.node import to_global_id
 from tests.fixtures import TEST_SECRET
 from tests.graph import CREATE_TASK, TRANSITION
 
+NO_ACCOUNT = to_global_id("User", 999_999)
+NOT_FOUND_USER = {
+    "grant": None,
+    "errors": [{"field": "userId", "code": "NOT_FOUND", "message": "No such user."}],
+}
+
+GRANT = """
+mutation Grant($input: GrantRoleInput!) {
+  grantRole(input: $input) { grant { role orgUnit { name } } errors { field code message } }
+}
+"""
+EXPLAIN = """
+query Explain($user: ID!, $resource: String!, $action: String!, $unit: ID!) {
+  explainAccess(userId: $user, resource: $resource, action: $action, orgUnitId: $unit) {
+    allowed grant { role orgUnit { name } } rule
+  }
+}
+"""
 TASKS = "{ tasks(first: 100) { edges { node { title orgUnit { name } } } } }"
 RECORDS = "{ records(first: 100) { edges { node { summary orgUnit { name } } } } }"
 TASK = "query Task($id: ID!) { task(id: $id) { title } }"
@@ -73,6 +91,72 @@ async def written() -> tuple[int, int, int]:
         await AuditEvent.all().count(),
         await Task.all().count(),
     )
+
+
+# -- no existence oracles ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("weixin_account", ["village_sec", "zhaxi_head", "county_admin"])
+async def test_yangzonghai_grants_nothing_to_a_weixin_account(
+    demo: Demo, weixin_account: str
+) -> None:
+    """Finding: ``yzh_admin`` could make a Weixin account county_admin of 阳宗海."""
+    yangzonghai = await unit_gid("阳宗海风景名胜区")
+    before = await written()
+
+    to_weixin = await demo.data(
+        "yzh_admin",
+        GRANT,
+        input={
+            "userId": to_global_id("User", demo.users[weixin_account].id),
+            "role": "county_admin",
+            "orgUnitId": yangzonghai,
+        },
+    )
+    to_nobody = await demo.data(
+        "yzh_admin",
+        GRANT,
+        input={"userId": NO_ACCOUNT, "role": "county_admin", "orgUnitId": yangzonghai},
+    )
+
+    assert to_weixin == {"grantRole": NOT_FOUND_USER}
+    assert to_nobody == {"grantRole": NOT_FOUND_USER}
+    assert await written() == before
+
+
+async def test_a_village_secretary_does_not_learn_who_holds_the_county(demo: Demo) -> None:
+    """Finding: asked about the county admin, a village secretary learned
+    ``county_admin @威信县``. An account outside its scope reads as no account."""
+    shilong = await unit_gid("石龙村")
+
+    about_county_admin = await demo.data(
+        "village_sec",
+        EXPLAIN,
+        user=to_global_id("User", demo.users["county_admin"].id),
+        resource="task",
+        action="read",
+        unit=shilong,
+    )
+    about_nobody = await demo.data(
+        "village_sec", EXPLAIN, user=NO_ACCOUNT, resource="task", action="read", unit=shilong
+    )
+    about_itself = await demo.data(
+        "village_sec",
+        EXPLAIN,
+        user=to_global_id("User", demo.users["village_sec"].id),
+        resource="org",
+        action="read",
+        unit=await unit_gid("威信县"),
+    )
+
+    assert about_county_admin == about_nobody == {"explainAccess": None}
+    assert about_itself == {
+        "explainAccess": {
+            "allowed": True,
+            "grant": {"role": "village_secretary", "orgUnit": {"name": "石龙村"}},
+            "rule": "p, village_secretary, *, org, read",
+        }
+    }
 
 
 # -- pairings pass on reading -----------------------------------------------------------
