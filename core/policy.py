@@ -38,7 +38,8 @@ class Policy(Protocol):
         """(level, resource, action) for every permission line of ``role``."""
 
     def reach(self, prefix: str) -> tuple[str, ...]:
-        """Every path prefix a grant at ``prefix`` covers: its subtree and its pairings."""
+        """Every path prefix a grant at ``prefix`` covers for the rights that pass through
+        pairings (reading, patrols, clean-ups): its subtree and its pairings."""
 
     async def apply_grant(self, grant: Grant) -> None:
         """Mirror a committed grant into this process."""

@@ -113,8 +113,10 @@ def _sql(query: str) -> str:
 class OrgLink(Model):
     """Pairs a unit with another unit outside its subtree, or with a water body.
 
-    The link widens ``unit``'s scope: a county department co-building with a village branch
-    reaches that village; a department paired with a river segment reaches the segment.
+    The link widens ``unit``'s scope for reading (and for patrols and clean-ups): a county
+    department co-building with a village branch reaches that village; a department paired
+    with a river segment reaches the units the segment runs through. An enterprise's
+    responsibility segment widens nothing (``policies.engine``).
     """
 
     id = fields.IntField(primary_key=True)

@@ -15,7 +15,7 @@ from tortoise.transactions import in_transaction
 
 from core import telemetry
 from core.policy import Grant
-from models.enums import OrgLevel
+from models.enums import LinkKind, OrgLevel
 from models.org import OrgLink
 from models.paths import path_ids
 from models.policy import CasbinRule
@@ -54,6 +54,18 @@ RESOURCES = (
     "grant",
 )
 ACTIONS = ("read", "create", "update", "assign", "transition", "verify", "grant")
+# What a pairing (OrgLink) passes on to the partner: reading, and filing patrols and clean-ups.
+# Never issuing or verifying tasks, editing, granting, or any other record there.
+PAIRED_ACTIONS = ("read",)
+PAIRED_RESOURCES = ("record.patrol", "record.cleanup")
+# The same rule in the Casbin matcher (policies/model.conf): checked when the engine starts.
+PAIRING_GUARD = (
+    "("
+    + " || ".join(
+        [f'r.act == "{a}"' for a in PAIRED_ACTIONS] + [f'r.obj == "{o}"' for o in PAIRED_RESOURCES]
+    )
+    + ") && pairedWith(r.sub, p.sub, r.dom)"
+)
 
 
 @dataclass(frozen=True)
@@ -85,6 +97,11 @@ def grant_prefix(domain: str) -> str:
     return domain[:-1] if domain.endswith("*") else domain
 
 
+def through_pairings(resource: str, action: str) -> bool:
+    """Whether a grant's pairings carry this right to the partner (``PAIRED_*``)."""
+    return action in PAIRED_ACTIONS or resource in PAIRED_RESOURCES
+
+
 class Watcher(Protocol):
     async def announce(self, conn: BaseDBAsyncClient) -> None: ...
 
@@ -95,7 +112,10 @@ class PolicyEngine:
     def __init__(self) -> None:
         self.enforcer = casbin.AsyncEnforcer(str(MODEL_PATH), TortoiseAdapter())
         self.enforcer.enable_auto_save(False)
+        if PAIRING_GUARD not in MODEL_PATH.read_text(encoding="utf-8"):
+            raise RuntimeError(f"{MODEL_PATH.name} does not guard pairings as PAIRED_* say")
         self.enforcer.add_named_domain_matching_func("g", self._domain_covers)
+        self.enforcer.add_function("pairedWith", self._paired_with)
         self.enforcer.add_function("holdsBelow", self._holds_below)
         self._links: dict[str, tuple[str, ...]] = {}
         self._grants: dict[str, list[Grant]] = {}
@@ -138,10 +158,10 @@ class PolicyEngine:
     async def reload(self) -> None:
         """Rules, grants and pairings from the database, swapped in together.
 
-        The pairings are read first: ``load_policy`` clears the role managers that Casbin
-        caches per unit (built with the pairings of their time) after its last wait, and the
-        new pairings take their place before anything else can run. A request running
-        meanwhile sees the old policy or the new one, never a cache of one with the other.
+        The pairings are read first: after ``load_policy``'s last wait, the new pairings and
+        the indexes ``pairedWith`` and ``holdsBelow`` read take their place before anything
+        else can run. A request running meanwhile sees the old policy or the new one, never
+        the grants of one with the pairings of the other.
         """
         links = await self._load_links()
         await self.enforcer.load_policy()
@@ -151,9 +171,15 @@ class PolicyEngine:
         telemetry.policy_reloaded()
 
     async def _load_links(self) -> dict[str, tuple[str, ...]]:
-        """Pairings, as the extra path prefixes each unit's grants reach."""
+        """Pairings, as the extra path prefixes each unit's grants reach.
+
+        An enterprise's responsibility segment (``RESPONSIBILITY``) widens nothing: the units a
+        segment runs through are whole villages, other enterprises included. The enterprise's
+        records name the segment (``waterBodyId``) instead.
+        """
         reach: dict[str, set[str]] = defaultdict(set)
-        for link in await OrgLink.all().prefetch_related("unit", "partner", "water_body__units"):
+        links = OrgLink.exclude(kind=LinkKind.RESPONSIBILITY)
+        for link in await links.prefetch_related("unit", "partner", "water_body__units"):
             if link.partner is not None:
                 reach[link.unit.path].add(link.partner.path)
             if link.water_body is not None:
@@ -198,13 +224,25 @@ class PolicyEngine:
         ]
 
     def reach(self, prefix: str) -> tuple[str, ...]:
-        """Every path prefix a grant at ``prefix`` covers: the subtree and its pairings."""
+        """Every path prefix a grant at ``prefix`` covers for the rights that pass through
+        pairings (``through_pairings``): the subtree and its pairings. Other rights cover the
+        subtree alone."""
         return (prefix, *self._links.get(prefix, ()))
 
     # -- functions the Casbin matcher calls ------------------------------------------------
 
     def _domain_covers(self, request_path: str, domain: str) -> bool:
-        return any(request_path.startswith(p) for p in self.reach(grant_prefix(domain)))
+        """``g``: a grant covers its unit's subtree."""
+        return request_path.startswith(grant_prefix(domain))
+
+    def _paired_with(self, subject: str, role: str, request_path: str) -> bool:
+        """``pairedWith``: the subject holds ``role`` at a unit paired with one above or at
+        ``request_path``. The matcher asks only for rights that pass through pairings."""
+        return any(
+            g.role == role and any(request_path.startswith(p) for p in self._links[g.prefix])
+            for g in self._grants.get(subject, ())
+            if g.prefix in self._links
+        )
 
     def _holds_below(self, subject: str, role: str, request_path: str) -> bool:
         return any(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.policy import Grant, Policy
 from models.org import OrgUnit
-from policies.engine import ALL_LEVELS
+from policies.engine import ALL_LEVELS, through_pairings
 from policies.rights import ORG_READ, Right
 
 
@@ -17,7 +18,15 @@ class Explanation:
     rule: str | None
 
 
-def explain(engine: Policy, user_id: int, right: Right, unit: OrgUnit) -> Explanation:
+def explain(
+    engine: Policy,
+    user_id: int,
+    right: Right,
+    unit: OrgUnit,
+    shown: Callable[[Grant], bool] = lambda grant: True,
+) -> Explanation:
+    """The decision, and the first grant that makes it among those ``shown`` (the ones the
+    asker may see). Allowed by none of those: allowed, with no grant and no rule named."""
     resource, action = right.resource, right.action
     subject = f"user:{user_id}"
     level = unit.level.value
@@ -25,12 +34,16 @@ def explain(engine: Policy, user_id: int, right: Right, unit: OrgUnit) -> Explan
     if not allowed:
         return Explanation(False, None, None)
     roles = engine.roles_with(resource, action)
+    paired = through_pairings(resource, action)
     for grant in engine.grants_of(subject):
+        if not shown(grant):
+            continue
         levels = roles.get(grant.role, frozenset())
         rule_level = ALL_LEVELS if ALL_LEVELS in levels else level if level in levels else None
         if rule_level is None:
             continue
-        covers = any(unit.path.startswith(p) for p in engine.reach(grant.prefix))
+        prefixes = engine.reach(grant.prefix) if paired else (grant.prefix,)
+        covers = any(unit.path.startswith(p) for p in prefixes)
         seen_from_below = (
             (resource, action) == (ORG_READ.resource, ORG_READ.action)
             and rule_level == ALL_LEVELS

@@ -16,7 +16,7 @@ from tortoise.queryset import QuerySet
 from core.context import RequestContext
 from core.policy import Policy
 from models.paths import upper_bound
-from policies.engine import ALL_LEVELS, ancestors
+from policies.engine import ALL_LEVELS, ancestors, through_pairings
 from policies.rights import ORG_READ, Right
 
 M = TypeVar("M")
@@ -42,6 +42,10 @@ class Scope:
 
     def allows(self, path: str, level: str) -> bool:
         return path in self.exact_paths or any(r.allows(path, level) for r in self.ranges)
+
+    def reaches(self, path: str, level: str) -> bool:
+        """``allows``, not counting the units seen only from below (a village's county)."""
+        return any(r.allows(path, level) for r in self.ranges)
 
     def q(self, path_field: str, level_field: str | None) -> Q:
         """The SQL form: index-friendly half-open ranges, never ``LIKE``.
@@ -101,6 +105,7 @@ def compile_scope(engine: Policy, subject: str, resource: str, action: str) -> S
     if not subject:
         return Scope(ranges=())
     roles = engine.roles_with(resource, action)
+    paired = through_pairings(resource, action)
     ranges: dict[tuple[str, frozenset[str] | None], PathRange] = {}
     exact: set[str] = set()
     for grant in engine.grants_of(subject):
@@ -108,7 +113,8 @@ def compile_scope(engine: Policy, subject: str, resource: str, action: str) -> S
         if levels is None:
             continue
         allowed = None if ALL_LEVELS in levels else levels
-        for prefix in engine.reach(grant.prefix):
+        prefixes = engine.reach(grant.prefix) if paired else (grant.prefix,)
+        for prefix in prefixes:
             ranges[(prefix, allowed)] = PathRange(prefix, allowed)
         if (resource, action) == (ORG_READ.resource, ORG_READ.action) and allowed is None:
             exact.update(ancestors(grant.prefix))

@@ -14,11 +14,12 @@ from models.org import OrgUnit
 from models.people import User
 from models.policy import CasbinRule
 from policies.bootstrap import FIRST_GRANT_ONLY, first_grant_allowed
-from policies.engine import ALL_LEVELS, ROLES
+from policies.engine import ALL_LEVELS, ROLES, through_pairings
 from policies.guard import AtLevel, Site, allowed, log_denial, require
 from policies.rights import GRANT_GRANT, policy_right
 from resolvers.audit import append_event
 from resolvers.org import get_unit
+from resolvers.users import NO_SUCH_USER, user_in_scope
 
 
 @dataclass(frozen=True)
@@ -42,17 +43,19 @@ async def authorize_grant(
     context: RequestContext, user_id: int, role: str, unit_id: int
 ) -> tuple[User, OrgUnit]:
     """Whether the viewer may grant (or revoke) ``role`` at the unit to the account: the
-    account and unit, or the ``DomainError`` that refuses it. ``riverchief policy check``
-    asks the same question of each grant's granter."""
+    account and unit, or the ``DomainError`` that refuses it. Only accounts in the viewer's
+    scope (``resolvers.users.user_in_scope``). ``riverchief policy check`` asks the same
+    question of each grant's granter."""
     if role not in ROLES:
         raise DomainError(ErrorCode.VALIDATION, f"Unknown role {role!r}.", "role")
     unit = await get_unit(context, unit_id)
     if unit is None:
         log_denial(context, GRANT_GRANT, f"unit:{unit_id}")
         raise DomainError(ErrorCode.NOT_FOUND, "No such org unit.", "orgUnitId")
-    user = await User.get_or_none(id=user_id)
+    # Outside the viewer's scope reads as missing (resolvers.users): no oracle of accounts.
+    user = await user_in_scope(context, user_id)
     if user is None:
-        raise DomainError(ErrorCode.NOT_FOUND, "No such user.", "userId")
+        raise DomainError(ErrorCode.NOT_FOUND, NO_SUCH_USER, "userId")
     if context.viewer is not None and user.id == context.viewer.id:
         log_denial(context, GRANT_GRANT, unit.path)
         raise DomainError(
@@ -65,8 +68,9 @@ async def authorize_grant(
 
 
 async def _require_reach(context: RequestContext, role: str, unit: OrgUnit) -> None:
-    """A role held at ``unit`` also reaches the units it is paired with (OrgLink): the
-    granter must govern those too, with the same rights, or the grant would reach past them."""
+    """A role held at ``unit`` also reaches the units it is paired with (OrgLink), with the
+    rights that pass through pairings: the granter must govern those units too and hold those
+    rights there, or the grant would reach past them."""
     beyond = [p for p in context.policy.reach(unit.path) if not p.startswith(unit.path)]
     if not beyond:
         return
@@ -78,12 +82,17 @@ async def _require_reach(context: RequestContext, role: str, unit: OrgUnit) -> N
                 "This unit is paired with units outside your scope: a role here would reach them.",
                 "orgUnitId",
             )
-        _require_rights_of(context, role, partner)
+        _require_rights_of(context, role, partner, paired_only=True)
 
 
-def _require_rights_of(context: RequestContext, role: str, unit: OrgUnit) -> None:
-    """No escalation: the granter must itself hold, at ``unit``, every right of ``role``."""
+def _require_rights_of(
+    context: RequestContext, role: str, unit: OrgUnit, *, paired_only: bool = False
+) -> None:
+    """No escalation: the granter must itself hold, at ``unit``, every right of ``role``
+    (those that pass through pairings only, at a partner)."""
     for level, resource, action in context.policy.permissions_of_role(role):
+        if paired_only and not through_pairings(resource, action):
+            continue
         levels = [lvl.value for lvl in OrgLevel] if level == ALL_LEVELS else [level]
         for lvl in levels:
             right = policy_right(resource, action)

@@ -73,7 +73,11 @@ class LoginPayload:
 
 @strawberry.input(description="Who gets which role, at which unit (covering its subtree).")
 class GrantRoleInput:
-    user_id: strawberry.ID = strawberry.field(description="The account.")
+    user_id: strawberry.ID = strawberry.field(
+        description="The account: one in your scope (its person at a unit where you read "
+        "people, a grant at a unit in your scope, or a new account placed nowhere yet). Any "
+        "other account is `NOT_FOUND`, as is an id of no account."
+    )
     role: str = strawberry.field(
         description="county_admin, township_head, village_secretary, grid_leader, "
         "department_head, inspector or enterprise_chief."
@@ -102,7 +106,8 @@ class Mutation:
 
     @strawberry.mutation(
         extensions=guard(GRANT_GRANT),
-        description="Grant a role at a unit: only inside your scope and only rights you hold.",
+        description="Grant a role at a unit: only inside your scope, only to an account in "
+        "your scope and only rights you hold.",
     )
     async def grant_role(self, info: Info, input: GrantRoleInput) -> RoleGrantPayload:
         row, errors = await attempt(info, grants.grant_role(ctx(info), *_grant_args(input)))

@@ -10,7 +10,6 @@ from strawberry.types import Info
 
 from core.errors import bad_input
 from models.indicator import Indicator as IndicatorModel
-from models.people import User as UserModel
 from policies.explain import explain
 from policies.guard import guard, open_to_anyone, signed_in
 from policies.rights import (
@@ -29,6 +28,7 @@ from resolvers.loaders import loaders
 from resolvers.nodes import load_node
 from resolvers.records import list_records
 from resolvers.tasks import TaskQuery, get_task, list_tasks
+from resolvers.users import grants_in_scope, user_in_scope
 from schema.audit import AuditChainReport, AuditEvent, AuditFilter, audit_query
 from schema.connection import AFTER_DESCRIPTION, FIRST_DESCRIPTION, Connection
 from schema.context import ctx
@@ -50,8 +50,14 @@ After = Annotated[str | None, strawberry.argument(description=AFTER_DESCRIPTION)
 @strawberry.type(description="Whether a user may act, and the grant and rule that allow it.")
 class AccessExplanation:
     allowed: bool = strawberry.field(description="Whether the action is allowed.")
-    grant: RoleGrant | None = strawberry.field(description="The grant that allows it, if one does.")
-    rule: str | None = strawberry.field(description="The permission line, as in roles.csv.")
+    grant: RoleGrant | None = strawberry.field(
+        description="The grant that allows it, among the user's grants at units in your scope "
+        "(not the units you see only from below). Null when it is not allowed, or allowed only "
+        "by a grant you may not see."
+    )
+    rule: str | None = strawberry.field(
+        description="The permission line, as in roles.csv; null whenever `grant` is."
+    )
 
 
 @strawberry.type
@@ -187,7 +193,10 @@ class Query:
 
     @strawberry.field(
         extensions=guard(GRANT_READ),
-        description="Whether a user may do `action` on `resource` at a unit, and why.",
+        description="Whether a user may do `action` on `resource` at a unit, and why. Null "
+        "when the unit or the user is not found: a user outside your scope (whose person is "
+        "not at a unit where you read people, who holds no grant at a unit in your scope and "
+        "is not a new account placed nowhere yet) reads as not found.",
     )
     async def explain_access(
         self,
@@ -199,10 +208,13 @@ class Query:
     ) -> AccessExplanation | None:
         context = ctx(info)
         unit = await org_resolvers.get_unit(context, pk_of(org_unit_id, "OrgUnit"))
-        user_pk = pk_of(user_id, "User")
-        if unit is None or user_pk is None or not await UserModel.exists(id=user_pk):
+        user = await user_in_scope(context, pk_of(user_id, "User"))
+        if unit is None or user is None:
             return None
-        found = explain(context.policy, user_pk, policy_right(resource, action), unit)
+        shown = await grants_in_scope(context, context.policy.grants_of(f"user:{user.id}"))
+        found = explain(
+            context.policy, user.id, policy_right(resource, action), unit, shown.__contains__
+        )
         grant_unit = None
         if found.grant is not None:
             grant_unit = await org_resolvers.get_unit_by_path(context, found.grant.prefix)

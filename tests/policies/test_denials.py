@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 
 from models.audit import AuditEvent
+from models.people import User
+from models.policy import CasbinRule
 from models.record import AccountabilityRecord
 from models.task import Task
 from schema.build import schema
 from schema.node import to_global_id
-from tests.fixtures import Tree
+from tests.fixtures import PASSWORD_HASH, Tree
 
 ACCESS_LOGGER = "riverchief.access"
 
@@ -545,7 +547,7 @@ query($user: ID!, $resource: String!, $action: String!, $unit: ID!) {
         ),
         (
             "zhaxi_head",
-            "luobu_head",
+            "newcomer",  # a new account placed nowhere: any granter may ask about it
             "task",
             "read",
             "shilong",
@@ -562,6 +564,8 @@ async def test_explain_access_names_the_deciding_grant_and_rule(
     unit: str,
     expected: dict[str, Any],
 ) -> None:
+    if user not in tree.users:
+        tree.users[user] = await User.create(username=user, password_hash=PASSWORD_HASH)
     result = await run(
         tree,
         asker,
@@ -596,3 +600,67 @@ async def test_explain_access_about_a_unit_outside_the_askers_scope_is_null(
     assert result.errors is None
     assert result.data == {"explainAccess": None}
     assert_logged(access_log, tree, "zhaxi_head", "grant", "read")
+
+
+NO_ACCOUNT = to_global_id("User", 99999)
+
+
+@pytest.mark.parametrize(
+    ("asker", "outsider", "unit"),
+    [
+        ("zhaxi_head", "luobu_head", "shilong"),  # a peer township's head
+        ("village_sec", "county_admin", "shilong"),  # the county, seen only from below
+        ("village_sec", "zhaxi_head", "grid_a"),
+        ("yzh_admin", "county_admin", "qixing"),  # another county
+    ],
+)
+async def test_explain_access_about_a_user_outside_the_askers_scope_reads_like_no_user(
+    tree: Tree, access_log: pytest.LogCaptureFixture, asker: str, outsider: str, unit: str
+) -> None:
+    asked = {"outsider": tree.user_gid(outsider), "nobody": NO_ACCOUNT}
+    answers, logged = {}, {}
+
+    for who, user in asked.items():
+        access_log.clear()
+        result = await run(
+            tree,
+            asker,
+            EXPLAIN,
+            user=user,
+            resource="task",
+            action="read",
+            unit=tree.unit_gid(unit),
+        )
+        answers[who] = (result.data, result.errors)
+        logged[who] = [line.replace(user, "<user>") for line in denials(access_log)]
+
+    assert answers["outsider"] == answers["nobody"] == ({"explainAccess": None}, None)
+    assert logged["outsider"] == logged["nobody"] != []
+
+
+async def test_explain_access_never_names_a_grant_outside_the_askers_scope(tree: Tree) -> None:
+    """A shilong resident is also the county's inspector. The village secretary may ask about
+    the account (its person is in the village) and learns that it reads the village's tasks,
+    not which role at the county allows it; the county admin learns that too."""
+    resident = await User.create(
+        username="resident", password_hash=PASSWORD_HASH, person=tree.people["shilong"]
+    )
+    tree.users["resident"] = resident
+    await CasbinRule.create(
+        ptype="g", v0=f"user:{resident.id}", v1="inspector", v2=f"{tree.units['weixin'].path}*"
+    )
+    await tree.engine.reload()
+    about = {"user": tree.user_gid("resident"), "resource": "task", "action": "read"}
+
+    by_village = await run(tree, "village_sec", EXPLAIN, **about, unit=tree.unit_gid("shilong"))
+    by_county = await run(tree, "county_admin", EXPLAIN, **about, unit=tree.unit_gid("shilong"))
+
+    assert by_village.errors is None and by_county.errors is None
+    assert by_village.data == {"explainAccess": {"allowed": True, "grant": None, "rule": None}}
+    assert by_county.data == {
+        "explainAccess": {
+            "allowed": True,
+            "grant": {"role": "inspector", "orgUnit": {"name": "weixin"}},
+            "rule": "p, inspector, *, task, read",
+        }
+    }

@@ -1,7 +1,8 @@
 """The property the design asks of the scope filter: SQL and ``enforce`` never disagree.
 
-For random trees (levels under ``ALLOWED_PARENTS``), random pairings (unit ↔ unit and
-unit ↔ water body), random grants and random role policies, the rows the scope filter lets
+For random trees (levels under ``ALLOWED_PARENTS``), random pairings (unit ↔ unit, unit ↔
+river and an enterprise's responsibility segment), random grants and random role policies
+(with rights that pass through pairings and rights that do not), the rows the scope filter lets
 through in SQL — lists, ``totalCount``, ``taskStats`` and rollups alike — are exactly the rows
 for which ``enforce`` says yes at the row's unit. One database per test; every example
 clears the tables and builds its own tree on the real backend (SQLite, or PostgreSQL when
@@ -66,7 +67,9 @@ Rule = tuple[str, str, str, str]  # role, level or *, resource, action
 class Scenario:
     nodes: list[tuple[OrgLevel, int | None]]  # level, parent index
     links: list[tuple[int, int]]  # unit index, partner index
-    water: list[tuple[int, frozenset[int]]]  # linked unit index, units the water runs through
+    # linked unit index, units the water runs through, and whether the link is an
+    # enterprise's responsibility segment (which widens nothing) or a river pairing
+    water: list[tuple[int, frozenset[int], bool]]
     grants: list[tuple[int, str, int]]  # user, role, unit index
     tasks: list[int]  # per unit: how many tasks
     records: list[int]
@@ -77,12 +80,15 @@ class Scenario:
 
 # Few enough pairs that a random policy often gives one role the same pair at several
 # levels, or a level-limited rule where a broader one was expected.
+# Reads and patrols pass through pairings; the others stay in the grant's subtree.
 RANDOM_PAIRS = [
     ("org", "read"),
     ("org", "update"),
     ("task", "read"),
+    ("task", "create"),
     ("task", "verify"),
     ("record", "read"),
+    ("record.patrol", "create"),
     ("finding", "create"),
     ("indicator", "read"),
 ]
@@ -109,7 +115,10 @@ def scenarios(draw: st.DrawFn, policies: st.SearchStrategy[list[Rule]] | None = 
         nodes=nodes,
         links=draw(st.lists(st.tuples(index, index), max_size=3)),
         water=draw(
-            st.lists(st.tuples(index, st.frozensets(index, min_size=1, max_size=3)), max_size=2)
+            st.lists(
+                st.tuples(index, st.frozensets(index, min_size=1, max_size=3), st.booleans()),
+                max_size=2,
+            )
         ),
         grants=draw(
             st.lists(
@@ -200,10 +209,11 @@ async def build(scenario: Scenario) -> Built:
         await OrgLink.create(
             unit=units[unit_index], partner=units[partner_index], kind=LinkKind.CO_BUILDING
         )
-    for n, (unit_index, runs_through) in enumerate(scenario.water):
+    for n, (unit_index, runs_through, responsibility) in enumerate(scenario.water):
         water = await WaterBody.create(code=f"w{n}", name=f"river {n}", kind=WaterKind.SEGMENT)
         await water.units.add(*(units[i] for i in sorted(runs_through)))
-        await OrgLink.create(unit=units[unit_index], water_body=water, kind=LinkKind.RIVER_PAIRING)
+        kind = LinkKind.RESPONSIBILITY if responsibility else LinkKind.RIVER_PAIRING
+        await OrgLink.create(unit=units[unit_index], water_body=water, kind=kind)
     await CasbinRule.bulk_create(
         [
             CasbinRule(ptype="p", v0=role, v1=level, v2=resource, v3=action)
@@ -282,7 +292,7 @@ def context_for(engine: PolicyEngine, user: int | None) -> RequestContext:
 ROW_MODELS: dict[str, tuple[type[Any], tuple[str, ...]]] = {
     # model, the resources whose every action is checked on it
     "Task": (Task, ("task",)),
-    "AccountabilityRecord": (AccountabilityRecord, ("record", "finding")),
+    "AccountabilityRecord": (AccountabilityRecord, ("record", "record.patrol", "finding")),
     "Observation": (Observation, ("indicator",)),
 }
 

@@ -12,6 +12,7 @@ from models.org import OrgLink, WaterBody
 from models.people import User
 from models.policy import CasbinRule
 from schema.build import schema
+from schema.node import to_global_id
 from tests.fixtures import PASSWORD_HASH, Tree
 
 GRANT = """
@@ -52,10 +53,11 @@ def codes(payload: Any) -> list[str]:
     return [e["code"] for e in payload["errors"]]
 
 
-async def add_user(tree: Tree, username: str, unit: str = "zhaxi") -> User:
-    user = await User.create(
-        username=username, password_hash=PASSWORD_HASH, person=tree.people[unit]
-    )
+async def add_user(tree: Tree, username: str, unit: str | None = None) -> User:
+    """A new account: placed nowhere (no person, no grant) unless ``unit`` names the unit of
+    its person."""
+    person = tree.people[unit] if unit is not None else None
+    user = await User.create(username=username, password_hash=PASSWORD_HASH, person=person)
     tree.users[username] = user
     return user
 
@@ -187,27 +189,133 @@ async def test_a_grant_at_a_unit_seen_only_from_below_is_forbidden(
 
 
 async def test_a_grant_whose_pairing_reaches_outside_ones_scope_is_refused(tree: Tree) -> None:
-    """The enterprise's responsibility segment runs through a village of the other township:
-    an enterprise chief granted there would reach it, so zhaxi's head may not grant that."""
+    """dahetan is paired with a river segment that runs through a village of the other
+    township: a village secretary granted at dahetan would read it, so zhaxi's head may not
+    grant that."""
     river = await WaterBody.create(code="seg", name="segment", kind=WaterKind.SEGMENT)
     await river.units.add(tree.units["luobu_village"])
-    await OrgLink.create(
-        unit=tree.units["enterprise"], water_body=river, kind=LinkKind.RESPONSIBILITY
-    )
+    await OrgLink.create(unit=tree.units["dahetan"], water_body=river, kind=LinkKind.RIVER_PAIRING)
     await tree.engine.reload()
     await add_user(tree, "newcomer")
     before = await policy_state(tree)
 
-    refused = await grant(tree, "zhaxi_head", "newcomer", "enterprise_chief", "enterprise")
+    refused = await grant(tree, "zhaxi_head", "newcomer", "village_secretary", "dahetan")
 
     assert refused["grant"] is None
     assert codes(refused) == ["FORBIDDEN"]
     assert await policy_state(tree) == before
 
     # The county admin governs both ends, so it may.
-    allowed = await grant(tree, "county_admin", "newcomer", "enterprise_chief", "enterprise")
+    allowed = await grant(tree, "county_admin", "newcomer", "village_secretary", "dahetan")
     assert allowed["errors"] == []
     assert "task of luobu_village" in await titles(tree, "newcomer")
+
+
+async def test_an_enterprise_responsibility_segment_reaches_no_village(tree: Tree) -> None:
+    """The enterprise's responsibility segment runs through a village of the other township:
+    it names the water its records are about and widens nothing, so zhaxi's head may grant
+    an enterprise chief there, who reads its enterprise alone."""
+    river = await WaterBody.create(code="seg", name="segment", kind=WaterKind.SEGMENT)
+    await river.units.add(tree.units["luobu_village"], tree.units["shilong"])
+    await OrgLink.create(
+        unit=tree.units["enterprise"], water_body=river, kind=LinkKind.RESPONSIBILITY
+    )
+    await tree.engine.reload()
+    await add_user(tree, "newcomer")
+
+    payload = await grant(tree, "zhaxi_head", "newcomer", "enterprise_chief", "enterprise")
+
+    assert payload["errors"] == []
+    assert await titles(tree, "newcomer") == {"task of enterprise"}
+
+
+# -- refused: accounts outside one's scope read as no account ----------------------------
+
+NO_ACCOUNT = to_global_id("User", 99999)
+NO_SUCH_USER = [{"field": "userId", "code": "NOT_FOUND", "message": "No such user."}]
+
+
+def denial_lines(caplog: pytest.LogCaptureFixture, user_gid: str) -> list[str]:
+    """The access log's lines, with the user id asked about blotted out."""
+    return [
+        r.getMessage().replace(user_gid, "<user>")
+        for r in caplog.records
+        if r.name == "riverchief.access"
+    ]
+
+
+@pytest.mark.parametrize("mutation", [GRANT, REVOKE])
+@pytest.mark.parametrize(
+    ("granter", "outsider", "role", "unit"),
+    [
+        ("zhaxi_head", "luobu_head", "grid_leader", "grid_b"),  # a peer township's head
+        ("village_sec", "zhaxi_head", "grid_leader", "grid_a"),  # its own township head
+        ("zhaxi_head", "county_admin", "village_secretary", "dahetan"),  # the county above
+        ("yzh_admin", "village_sec", "county_admin", "yangzonghai"),  # another county's
+        ("yzh_admin", "grid_leader", "township_head", "tangchi"),
+    ],
+)
+async def test_an_account_outside_ones_scope_reads_exactly_like_no_account(
+    tree: Tree,
+    caplog: pytest.LogCaptureFixture,
+    mutation: str,
+    granter: str,
+    outsider: str,
+    role: str,
+    unit: str,
+) -> None:
+    caplog.set_level("INFO", logger="riverchief.access")
+    before = await policy_state(tree)
+    outsider_input = grant_input(tree, outsider, role, unit)
+    missing_input = {**outsider_input, "userId": NO_ACCOUNT}
+
+    to_outsider = await run(tree, granter, mutation, input=outsider_input)
+    outsider_log = denial_lines(caplog, outsider_input["userId"])
+    caplog.clear()
+    to_nobody = await run(tree, granter, mutation, input=missing_input)
+    missing_log = denial_lines(caplog, NO_ACCOUNT)
+
+    assert to_outsider.errors is None and to_nobody.errors is None
+    (outsider_payload,) = to_outsider.data.values()
+    (missing_payload,) = to_nobody.data.values()
+    assert outsider_payload == missing_payload == {"grant": None, "errors": NO_SUCH_USER}
+    assert outsider_log == missing_log != []
+    assert await policy_state(tree) == before
+
+
+async def test_a_new_account_placed_nowhere_may_be_placed_by_any_granter(tree: Tree) -> None:
+    await add_user(tree, "newcomer")
+
+    payload = await grant(tree, "yzh_admin", "newcomer", "township_head", "tangchi")
+
+    assert payload == {
+        "grant": {"role": "township_head", "orgUnit": {"name": "tangchi"}},
+        "errors": [],
+    }
+
+
+async def test_an_account_whose_person_is_in_scope_may_be_granted(tree: Tree) -> None:
+    await add_user(tree, "cleaner", unit="grid_b")
+
+    payload = await grant(tree, "zhaxi_head", "cleaner", "grid_leader", "grid_b")
+
+    assert payload["errors"] == []
+
+
+async def test_an_account_holding_a_grant_in_scope_may_be_granted_more(tree: Tree) -> None:
+    """A Yangzonghai person holds a grid at luobu (placed by the operator): luobu's head may
+    grant that account more."""
+    transferee = await add_user(tree, "transferee", unit="qixing")
+    await CasbinRule.create(
+        ptype="g", v0=f"user:{transferee.id}", v1="grid_leader", v2=f"{tree.units['grid_c'].path}*"
+    )
+    await tree.engine.reload()
+
+    payload = await grant(tree, "luobu_head", "transferee", "village_secretary", "luobu_village")
+    elsewhere = await grant(tree, "zhaxi_head", "transferee", "grid_leader", "grid_b")
+
+    assert payload["errors"] == []
+    assert elsewhere["errors"] == NO_SUCH_USER
 
 
 # -- refused: escalation ----------------------------------------------------------------
@@ -310,10 +418,11 @@ async def test_nobody_revokes_their_own_role(tree: Tree) -> None:
 @pytest.mark.parametrize(
     ("revoker", "holder", "role", "unit", "code"),
     [
-        ("zhaxi_head", "county_admin", "county_admin", "weixin", "FORBIDDEN"),  # superior
-        ("zhaxi_head", "inspector", "inspector", "weixin", "FORBIDDEN"),
+        # superiors: accounts outside one's scope read as no account at all
+        ("zhaxi_head", "county_admin", "county_admin", "weixin", "NOT_FOUND"),
+        ("zhaxi_head", "inspector", "inspector", "weixin", "NOT_FOUND"),
         ("luobu_head", "zhaxi_head", "township_head", "zhaxi", "NOT_FOUND"),  # a peer's unit
-        ("village_sec", "zhaxi_head", "township_head", "zhaxi", "FORBIDDEN"),
+        ("village_sec", "zhaxi_head", "township_head", "zhaxi", "NOT_FOUND"),
         ("yzh_admin", "county_admin", "county_admin", "weixin", "NOT_FOUND"),
     ],
 )
@@ -445,6 +554,10 @@ async def test_a_chain_of_grants_never_widens_past_the_first_granter(tree: Tree)
     wider = await grant(tree, "secretary", "leader", "township_head", "dahetan")
 
     assert inside["errors"] == []
-    assert codes(outside) == ["NOT_FOUND"]
-    assert upward["errors"] == []  # same rights, inside the secretary's own village
+    assert outside["errors"][0]["code"] == "NOT_FOUND"
+    assert outside["errors"][0]["field"] == "orgUnitId"
+    # The township head is no account of the village's: not found, like no account at all.
+    assert upward["errors"] == [
+        {"field": "userId", "code": "NOT_FOUND", "message": "No such user."}
+    ]
     assert codes(wider) == ["FORBIDDEN"]

@@ -96,8 +96,15 @@ async def test_a_new_task_starts_assigned_issued_by_the_unit_above(tree: Tree) -
     assert event["after"]["status"] == "ASSIGNED"
 
 
-async def test_a_paired_department_issues_from_its_own_side_and_verifies(tree: Tree) -> None:
-    """A department hands its paired village a task: the department is the issuing side."""
+async def test_a_paired_department_reads_its_village_but_neither_issues_nor_verifies_there(
+    tree: Tree,
+) -> None:
+    """A pairing passes on reading (and patrols and clean-ups), never issuing or verifying:
+    the department sees its paired village's task, which stays the township's to sign off.
+    (A department's own tasks it issues and verifies at its own unit.)"""
+    before = await last_seq()
+    gid = tree.task_gid("luobu_village")  # issued by luobu
+
     created = await payload(
         tree,
         "dept_head",
@@ -106,19 +113,20 @@ async def test_a_paired_department_issues_from_its_own_side_and_verifies(tree: T
         category="PATROL",
         orgUnitId=tree.unit_gid("luobu_village"),
     )
-    assert created["errors"] == []
-    assert created["task"]["issuer"] == {"name": "water_bureau"}
-    gid = created["task"]["id"]
-
+    seen = await task(tree, "dept_head", gid)
     started = await transition(tree, "luobu_head", gid, "START")
     submitted = await transition(tree, "luobu_head", gid, "SUBMIT")
-    by_township = await transition(tree, "luobu_head", gid, "VERIFY")
     by_department = await transition(tree, "dept_head", gid, "VERIFY")
 
+    assert created["task"] is None
+    assert error_codes(created) == [("orgUnitId", "FORBIDDEN")]
+    assert not await Task.filter(title="Six patrols of the paired segment").exists()
+    assert (seen["title"], seen["orgUnit"]) == ("task of luobu_village", {"name": "luobu_village"})
     assert [started["errors"], submitted["errors"]] == [[], []]
-    assert error_codes(by_township) == [("action", "FORBIDDEN")]
-    assert by_department["errors"] == []
-    assert by_department["task"]["status"] == "VERIFIED"
+    assert by_department["task"] is None
+    assert error_codes(by_department) == [("action", "FORBIDDEN")]
+    assert await stored(tree, "luobu_village") == ("SUBMITTED", 3)
+    assert await actions_since(before) == ["task.start", "task.submit"]
 
 
 async def test_a_unit_issues_to_itself_when_the_task_is_its_own(tree: Tree) -> None:
