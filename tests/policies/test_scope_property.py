@@ -83,7 +83,7 @@ RANDOM_PAIRS = [
     ("task", "read"),
     ("task", "verify"),
     ("record", "read"),
-    ("finding", "create"),
+    ("record.finding", "create"),
     ("indicator", "read"),
 ]
 
@@ -282,7 +282,7 @@ def context_for(engine: PolicyEngine, user: int | None) -> RequestContext:
 ROW_MODELS: dict[str, tuple[type[Any], tuple[str, ...]]] = {
     # model, the resources whose every action is checked on it
     "Task": (Task, ("task",)),
-    "AccountabilityRecord": (AccountabilityRecord, ("record", "finding")),
+    "AccountabilityRecord": (AccountabilityRecord, ("record", "record.finding")),
     "Observation": (Observation, ("indicator",)),
 }
 
