@@ -94,7 +94,7 @@ class RecordMaker:
         self._write(
             RecordType.INSPECTION_FINDING,
             unit,
-            inspector,
+            (inspector, self.county.unit),
             person,
             task_id,
             moment,
@@ -123,6 +123,7 @@ class RecordMaker:
                 RecordType.ESCALATION.value,
                 unit.id,
                 issuer.head_user,
+                issuer.id,  # filed under the issuer head's grant: task:update there
                 issuer.head_person,
                 task_id,
                 None,
@@ -143,7 +144,11 @@ class RecordMaker:
             record_id,
             issuer.head_user,
             unit.path,
-            after={"type": RecordType.ESCALATION.value, "task_id": task_id},
+            after={
+                "type": RecordType.ESCALATION.value,
+                "task_id": task_id,
+                "authority": issuer.path,
+            },
             request_id=request_id,
         )
         return record_id
@@ -177,7 +182,7 @@ class RecordMaker:
         written = self._write(
             type_,
             unit,
-            unit.head_user,
+            (unit.head_user, unit),
             unit.head_person,
             task_id,
             moment,
@@ -193,7 +198,7 @@ class RecordMaker:
             self._write(
                 type_,
                 unit,
-                unit.head_user,
+                (unit.head_user, unit),
                 unit.head_person,
                 task_id,
                 moment,
@@ -244,7 +249,8 @@ class RecordMaker:
         }
 
     def _judgement(self, type_: RecordType, moment: int) -> None:
-        """A pledge, assessment, reward or penalty: assessed from the level above."""
+        """A pledge by the unit's head; an assessment, reward or penalty by the head of the
+        level above, under its grant there (judgements go strictly downward)."""
         rng = self.rng
         if type_ is RecordType.ASSESSMENT and rng.random() < 0.3:
             unit = rng.choice(self.county.townships)
@@ -253,10 +259,10 @@ class RecordMaker:
         else:
             unit = self._field_unit()
         above = unit.parent or unit
-        author, person = above.head_user, above.head_person
+        author, person = (above.head_user, above), above.head_person
         details: dict[str, Any]
         if type_ is RecordType.PLEDGE:
-            author, person = unit.head_user, unit.head_person
+            author, person = (unit.head_user, unit), unit.head_person
             pledge = rng.choice(text.PLEDGES)
             details = {"pledge": pledge, "signed": rng.randrange(3, 60)}
             summary = f"{unit.name}党员签订{pledge}"
@@ -304,7 +310,7 @@ class RecordMaker:
         self,
         type_: RecordType,
         unit: Unit,
-        author: int,
+        author: tuple[int, Unit],  # the account, and the unit of its grant that allows it
         person: int,
         task_id: int | None,
         moment: int,
@@ -327,7 +333,8 @@ class RecordMaker:
                 record_id,
                 type_.value,
                 unit.id,
-                author,
+                author[0],
+                author[1].id,
                 person,
                 task_id,
                 unit.water_body if type_ in (RecordType.PATROL, RecordType.CLEANUP) else None,
@@ -346,11 +353,12 @@ class RecordMaker:
             "record.create",
             "record",
             record_id,
-            author,
+            author[0],
             unit.path,
             after={
                 "type": type_.value,
                 "unit": unit.path,
+                "authority": author[1].path,
                 "flagged": reason or None,
                 "corrects": corrects.id if corrects else None,
                 "task_id": task_id,

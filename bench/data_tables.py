@@ -89,6 +89,7 @@ RECORD: Final = Table(
         "type",
         "org_unit_id",
         "author_id",
+        "authority_unit_id",
         "person_id",
         "task_id",
         "water_body_id",
@@ -101,7 +102,7 @@ RECORD: Final = Table(
         "flag_reason",
         "created_at",
     ),
-    (8, 9, 14),
+    (9, 10, 15),
 )
 OBSERVATION: Final = Table(
     "observation", ("id", "indicator_id", "org_unit_id", "period", "dimension", "value"), (3, 5)

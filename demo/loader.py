@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -39,7 +39,8 @@ from models.people import Person, User
 from models.policy import CasbinRule
 from models.record import AccountabilityRecord
 from models.task import Task
-from policies.engine import ROLES
+from policies.engine import ROLES, read_role_policy
+from policies.rights import FIELD_WORK, JUDGEMENTS, RECORD_RIGHTS
 
 DEMO_DIR: Final = Path(__file__).parent / "data"
 REGION_FILES: Final = ("weixin.yaml", "yangzonghai.yaml")
@@ -166,6 +167,7 @@ class RecordSpec:
     corrects: str | None
     flag_reason: str
     where: str
+    authority: str | None = None  # the unit of the author's grant, once checked
 
 
 @dataclass(frozen=True)
@@ -394,6 +396,9 @@ class _Reader:
         self.tasks: dict[str, TaskSpec] = {}
         self.records: dict[str, RecordSpec] = {}
         self.demonstrations: list[_Demonstration] = []
+        self.rights: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        for rule in read_role_policy():
+            self.rights[rule.role].add((rule.resource, rule.action))
 
     def read(self) -> DemoData:
         for name in REGION_FILES:
@@ -698,21 +703,72 @@ class _Reader:
         _fits(where, AccountabilityRecord, summary=record.summary, flag_reason=record.flag_reason)
         if record.days_ago < 1:
             _fail(where, "days_ago is at least 1: records describe the past")
-        if record.author is not None and record.author not in self.accounts:
-            _fail(where, f"unknown author {record.author!r} (a username in {ACCOUNTS_FILE})")
+        if record.author is None or record.author not in self.accounts:
+            _fail(where, f"author {record.author!r} is not a username in {ACCOUNTS_FILE}")
         if record.task is not None and record.task not in self.tasks:
             _fail(where, f"unknown task key {record.task!r}")
         if record.water_body is not None:
             self._water_key(record.water_body, where)
+        author = self.accounts[record.author]
+        record = replace(record, authority=self._authority(record))
         if record.corrects is not None:
             original = self.records.get(record.corrects)
             if original is None:
                 _fail(where, f"corrects {record.corrects!r}, which is not an earlier record")
             if original.type is not record.type or original.unit != record.unit:
                 _fail(where, "a correction keeps the type and unit of the record it corrects")
+            if original.author != author.username and not self.within(
+                original.authority or original.unit, author.unit
+            ):
+                _fail(where, "only its author, or a holder at or above its authority, corrects it")
         _check_details(record)
         self.records[record.key] = record
         self.data.records.append(record)
+
+    def _authority(self, record: RecordSpec) -> str:
+        """The unit under whose authority the author files the record, by the API's rules
+        (``policies.authority``): its role holds the type's right, the unit lies in its grant's
+        subtree (or a paired unit, for field work), a judgement goes strictly below and never
+        to the author's own unit, and an escalation comes from the task's issuing side."""
+        account = self.accounts[record.author or ""]
+        held = self.rights[account.role]
+        refused = f"{account.username} ({account.role} at {account.unit}) may not file this"
+        if record.type is RecordType.ESCALATION:
+            task = self.tasks.get(record.task or "")
+            if (
+                task is None
+                or ("task", "update") not in held
+                or not self.within(task.issuer, account.unit)
+                or task.unit != record.unit
+            ):
+                _fail(record.where, f"{refused}: an escalation presses a task from its issuer")
+            return account.unit
+        right = RECORD_RIGHTS[record.type]
+        if (right.resource, right.action) not in held:
+            _fail(record.where, f"{refused}: the role has no {right}")
+        inside = self.within(record.unit, account.unit)
+        paired = right in FIELD_WORK and any(
+            self.within(record.unit, unit) for unit in self._paired_with(account.unit)
+        )
+        if not inside and not paired:
+            _fail(record.where, f"{refused}: {record.unit!r} is outside its scope")
+        if record.type in JUDGEMENTS and (
+            not inside
+            or record.unit == account.unit
+            or self.within(self.people[account.person].unit, record.unit)
+        ):
+            _fail(record.where, f"{refused}: judgements go strictly below, never to oneself")
+        return account.unit
+
+    def _paired_with(self, unit: str) -> list[str]:
+        """The units a grant at ``unit`` reaches beyond its subtree."""
+        reached = []
+        for link in self.data.links:
+            if link.unit == unit and link.partner is not None:
+                reached.append(link.partner)
+            if link.unit == unit and link.water_body is not None:
+                reached += self.water[link.water_body].units
+        return reached
 
     # -- demonstration villages -----------------------------------------------------------
 
@@ -1187,6 +1243,7 @@ class _Writer:
             type=spec.type,
             org_unit_id=self.units[spec.unit].id,
             author_id=self.users[spec.author] if spec.author else None,
+            authority_unit_id=self.units[spec.authority].id if spec.authority else None,
             person_id=person,
             task_id=self.tasks[spec.task] if spec.task else None,
             water_body_id=self.water[spec.water_body] if spec.water_body else None,

@@ -28,6 +28,11 @@ class AccountabilityRecord(Model):
     author: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="records", null=True, on_delete=fields.SET_NULL
     )
+    # The unit of the grant the record was filed under (the author's authority); null for
+    # records filed before authorities were recorded.
+    authority_unit: fields.ForeignKeyNullableRelation[OrgUnit] = fields.ForeignKeyField(
+        "models.OrgUnit", related_name="authorised_records", null=True, on_delete=fields.RESTRICT
+    )
     person: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
         "models.Person", related_name="records", null=True, on_delete=fields.SET_NULL
     )
@@ -53,6 +58,7 @@ class AccountabilityRecord(Model):
 
     org_unit_id: int
     author_id: int | None
+    authority_unit_id: int | None
     person_id: int | None
     task_id: int | None
     water_body_id: int | None

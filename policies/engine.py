@@ -20,6 +20,7 @@ from models.org import OrgLink
 from models.paths import path_ids
 from models.policy import CasbinRule
 from policies.adapter import TortoiseAdapter, rule_fields
+from policies.rights import FIELD_WORK
 
 if TYPE_CHECKING:
     from tortoise.backends.base.client import BaseDBAsyncClient
@@ -48,7 +49,13 @@ RESOURCES = (
     "person_pii",
     "task",
     "record",
-    "finding",
+    "record.patrol",
+    "record.cleanup",
+    "record.pledge",
+    "record.assessment",
+    "record.reward",
+    "record.penalty",
+    "record.finding",
     "indicator",
     "audit",
     "grant",
@@ -57,7 +64,7 @@ ACTIONS = ("read", "create", "update", "assign", "transition", "verify", "grant"
 # What a pairing (OrgLink) passes on to the partner: reading, and filing patrols and clean-ups.
 # Never issuing or verifying tasks, editing, granting, or any other record there.
 PAIRED_ACTIONS = ("read",)
-PAIRED_RESOURCES = ("record.patrol", "record.cleanup")
+PAIRED_RESOURCES = tuple(sorted(right.resource for right in FIELD_WORK))
 # The same rule in the Casbin matcher (policies/model.conf): checked when the engine starts.
 PAIRING_GUARD = (
     "("

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from models.enums import RecordType
+
 
 class On(StrEnum):
     """Which unit of an object a right is checked at."""
@@ -65,14 +67,41 @@ TASK_PROGRESS = Right("task", "transition", where="the task's unit")
 TASK_VERIFY = Right("task", "verify", On.ISSUER, "the issuing unit")
 TASK_MANAGE = Right("task", "update", On.ISSUER, "the issuing unit")
 
-# Accountability records.
+# Accountability records: one read right for every type; filing one is a right per type,
+# `record.<type>:create` at the record's unit. ESCALATION has none: only `escalateTask` writes
+# it, under `task:update` at the issuing unit.
 RECORD_READ = Right("record", "read", where="the record's unit")
-RECORD_CREATE = Right("record", "create", where="the record's unit", seen_through="org")
-FINDING_CREATE = Right("finding", "create", where="the record's unit", seen_through="org")
+RECORD_RESOURCES: dict[RecordType, str] = {
+    RecordType.PATROL: "record.patrol",
+    RecordType.CLEANUP: "record.cleanup",
+    RecordType.PLEDGE: "record.pledge",
+    RecordType.ASSESSMENT: "record.assessment",
+    RecordType.REWARD: "record.reward",
+    RecordType.PENALTY: "record.penalty",
+    RecordType.INSPECTION_FINDING: "record.finding",
+}
+RECORD_RIGHTS: dict[RecordType, Right] = {
+    kind: Right(resource, "create", where="the record's unit", seen_through="org")
+    for kind, resource in RECORD_RESOURCES.items()
+}
+RECORD_CREATE_RIGHTS: tuple[Right, ...] = tuple(RECORD_RIGHTS.values())
+# Judgements of a unit's work: filed only at units strictly below the unit of the grant that
+# allows them, and never by their subject (``policies.authority``).
+JUDGEMENTS = frozenset({RecordType.ASSESSMENT, RecordType.REWARD, RecordType.PENALTY})
+# Field work a pairing lends its reach to (a department patrolling its paired village's river);
+# every other record right holds only in the grant's own subtree.
+FIELD_WORK: frozenset[Right] = frozenset(
+    {RECORD_RIGHTS[RecordType.PATROL], RECORD_RIGHTS[RecordType.CLEANUP]}
+)
 
 # Grants.
 GRANT_READ = Right("grant", "read", where="the unit")
 GRANT_GRANT = Right("grant", "grant", where="the unit of the grant", seen_through="org")
+
+
+def record_right(kind: RecordType) -> Right | None:
+    """The right to file a record of ``kind``; None for ESCALATION, which nobody files."""
+    return RECORD_RIGHTS.get(kind)
 
 
 def policy_right(resource: str, action: str) -> Right:

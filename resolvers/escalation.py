@@ -9,7 +9,9 @@ from tortoise.transactions import in_transaction
 from core.context import RequestContext
 from core.errors import DomainError, ErrorCode
 from models.enums import RecordType
+from models.paths import path_ids
 from models.record import AccountabilityRecord
+from policies.authority import acting_authority
 from policies.guard import Site, require_action
 from policies.rights import TASK_MANAGE
 from resolvers.audit import append_event
@@ -26,6 +28,7 @@ async def escalate_task(context: RequestContext, task_id: int, note: str) -> Acc
             f"An escalation needs a note of 1 to {MAX_NOTE} characters.",
             "note",
         )
+    authority = acting_authority(context, TASK_MANAGE, issuer)
     now = datetime.now(UTC)
     due = task.due_at
     if due is None or not task.is_overdue(now):
@@ -37,6 +40,7 @@ async def escalate_task(context: RequestContext, task_id: int, note: str) -> Acc
             type=RecordType.ESCALATION,
             org_unit_id=unit.id,
             author_id=context.viewer.id if context.viewer else None,
+            authority_unit_id=path_ids(authority)[-1] if authority else None,
             person_id=context.viewer.person_id if context.viewer else None,
             task_id=task.id,
             occurred_at=now,
@@ -56,7 +60,11 @@ async def escalate_task(context: RequestContext, task_id: int, note: str) -> Acc
             entity_type="record",
             entity_id=record.id,
             org_path=unit.path,
-            after={"type": RecordType.ESCALATION.value, "task_id": task.id},
+            after={
+                "type": RecordType.ESCALATION.value,
+                "task_id": task.id,
+                "authority": authority,
+            },
         )
         await append_event(
             conn,

@@ -12,10 +12,12 @@ from tortoise.transactions import in_transaction
 from core.context import RequestContext
 from core.errors import DomainError, ErrorCode
 from models.enums import RecordType, TaskCategory
-from models.org import WaterBody
+from models.org import OrgUnit, WaterBody
+from models.paths import path_ids
 from models.record import AccountabilityRecord
-from policies.guard import Site, require
-from policies.rights import FINDING_CREATE, RECORD_CREATE, RECORD_READ
+from policies.authority import authority_path, require_correction, require_filing, right_to_file
+from policies.guard import log_denial
+from policies.rights import JUDGEMENTS, RECORD_READ
 from policies.scope import scope, scope_for
 from resolvers.audit import append_event
 from resolvers.loaders import loaders
@@ -186,13 +188,51 @@ async def _implausibility(spec: NewRecord, author_id: int | None, segment: Water
     return ""
 
 
+async def _person_unit_path(context: RequestContext) -> str | None:
+    """Where the viewer's own person belongs (a judgement never concerns its author)."""
+    if context.viewer is None or context.viewer.person_id is None:
+        return None
+    person = await loaders(context).person.load(context.viewer.person_id)
+    unit = await loaders(context).unit.load(person.org_unit_id) if person else None
+    return unit.path if unit else None
+
+
+async def _check_correction(context: RequestContext, spec: NewRecord, unit: OrgUnit) -> None:
+    """A correction keeps its original's type and unit; only the original's author, or a
+    holder of the same right at the original's authority or above, files one."""
+    if spec.corrects_id is None:
+        return
+    original = await get_record(context, spec.corrects_id)
+    if original is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "No such record.", "correctsId")
+    if original.type is not spec.type or original.org_unit_id != unit.id:
+        raise DomainError(
+            ErrorCode.VALIDATION,
+            "A correction keeps the type and unit it corrects.",
+            "correctsId",
+        )
+    recorded = None
+    if original.authority_unit_id is not None:
+        authority = await loaders(context).unit.load(original.authority_unit_id)
+        recorded = authority.path if authority else None
+    require_correction(
+        context,
+        spec.type,
+        unit,
+        author_id=original.author_id,
+        authority=authority_path(recorded, unit.path),
+    )
+
+
 async def create_record(context: RequestContext, spec: NewRecord) -> AccountabilityRecord:
+    right = right_to_file(spec.type)  # ESCALATION: only escalateTask writes one
     _validate(spec)
     unit = await get_unit(context, spec.org_unit_id)
     if unit is None:
+        log_denial(context, right, f"unit:{spec.org_unit_id}")
         raise DomainError(ErrorCode.NOT_FOUND, "No such org unit.", "orgUnitId")
-    right = FINDING_CREATE if spec.type is RecordType.INSPECTION_FINDING else RECORD_CREATE
-    require(context, right, Site(unit), field="orgUnitId")
+    person_unit_path = await _person_unit_path(context) if spec.type in JUDGEMENTS else None
+    authority = require_filing(context, spec.type, unit, person_unit_path=person_unit_path)
     if spec.task_id is not None and await get_task(context, spec.task_id) is None:
         raise DomainError(ErrorCode.NOT_FOUND, "No such task.", "taskId")
     segment = None
@@ -200,16 +240,7 @@ async def create_record(context: RequestContext, spec: NewRecord) -> Accountabil
         segment = await WaterBody.get_or_none(id=spec.water_body_id)
         if segment is None:
             raise DomainError(ErrorCode.NOT_FOUND, "No such water body.", "waterBodyId")
-    if spec.corrects_id is not None:
-        original = await get_record(context, spec.corrects_id)
-        if original is None:
-            raise DomainError(ErrorCode.NOT_FOUND, "No such record.", "correctsId")
-        if original.type is not spec.type or original.org_unit_id != unit.id:
-            raise DomainError(
-                ErrorCode.VALIDATION,
-                "A correction keeps the type and unit it corrects.",
-                "correctsId",
-            )
+    await _check_correction(context, spec, unit)
     await _check_evidence(context, spec)
     placed_task = None
     if spec.raise_task is not None:
@@ -239,6 +270,7 @@ async def create_record(context: RequestContext, spec: NewRecord) -> Accountabil
             type=spec.type,
             org_unit_id=unit.id,
             author_id=author_id,
+            authority_unit_id=path_ids(authority)[-1],
             person_id=context.viewer.person_id if context.viewer else None,
             task_id=task_id,
             water_body_id=spec.water_body_id,
@@ -261,6 +293,7 @@ async def create_record(context: RequestContext, spec: NewRecord) -> Accountabil
             after={
                 "type": spec.type.value,
                 "unit": unit.path,
+                "authority": authority,
                 "flagged": reason or None,
                 "corrects": spec.corrects_id,
                 "task_id": task_id,

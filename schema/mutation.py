@@ -10,11 +10,11 @@ from strawberry.types import Info
 
 from core import task_events
 from core.errors import DomainError
+from policies.authority import RECORD_SENTENCE
 from policies.guard import guard, open_to_anyone
 from policies.rights import (
-    FINDING_CREATE,
     GRANT_GRANT,
-    RECORD_CREATE,
+    RECORD_CREATE_RIGHTS,
     TASK_ASSIGN,
     TASK_CREATE,
     TASK_DECOMPOSE,
@@ -192,7 +192,7 @@ class Mutation:
         return RecordPayload(record=Record.maybe(record), errors=errors)
 
     @strawberry.mutation(
-        extensions=guard(RECORD_CREATE, FINDING_CREATE),
+        extensions=guard(*RECORD_CREATE_RIGHTS, sentence=RECORD_SENTENCE),
         description="File an accountability record. Records are never edited: to correct one, "
         "file a new record with `correctsId`.",
     )

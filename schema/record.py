@@ -20,6 +20,7 @@ from schema.enums import TaskCategory
 from schema.lazy import task_type
 from schema.node import Node, optional_pk, to_global_id
 from schema.org import OrgUnit
+from schema.people import User
 from schema.water import WaterBody
 
 if TYPE_CHECKING:
@@ -69,6 +70,23 @@ class Record(Node):
     @strawberry.field(description="The unit the record is about.")
     async def org_unit(self, info: Info) -> OrgUnit | None:
         return OrgUnit.maybe(await org_resolvers.get_unit(ctx(info), self._model.org_unit_id))
+
+    @strawberry.field(
+        description="The account that filed it; null for records entered without one."
+    )
+    async def author(self, info: Info) -> User | None:
+        if self._model.author_id is None:
+            return None
+        user = await loaders(ctx(info)).user.load(self._model.author_id)
+        return User.of(user) if user is not None else None
+
+    @strawberry.field(
+        description="The unit of the grant the record was filed under (the lowest that allowed "
+        "it); null if you cannot see that unit, or for records filed before it was recorded."
+    )
+    async def authority(self, info: Info) -> OrgUnit | None:
+        unit_id = self._model.authority_unit_id
+        return OrgUnit.maybe(await org_resolvers.get_unit(ctx(info), unit_id))
 
     @strawberry.field(description="The task the record fulfils or was raised for, if any.")
     async def task(self, info: Info) -> Annotated[Task, strawberry.lazy("schema.task")] | None:
@@ -162,9 +180,14 @@ class RaiseTaskInput:
 @strawberry.input(description="A new accountability record. Give the part matching its type.")
 class CreateRecordInput:
     type: RecordType = strawberry.field(
-        description="What the record attests; give the matching part (patrol, cleanup, criteria)."
+        description="What the record attests; give the matching part (patrol, cleanup, criteria). "
+        "Each type is a right of its own (`record.patrol`, …, `record.finding`); ESCALATION is "
+        "written only by `escalateTask`."
     )
-    org_unit_id: strawberry.ID = strawberry.field(description="The unit the record is about.")
+    org_unit_id: strawberry.ID = strawberry.field(
+        description="The unit the record is about. An ASSESSMENT, REWARD or PENALTY goes only to "
+        "a unit strictly below the unit of your role, never to your own or a peer's."
+    )
     occurred_at: datetime = strawberry.field(description="When it happened.")
     ended_at: datetime | None = strawberry.field(
         default=None, description="When it ended (required for a patrol)."
@@ -179,7 +202,9 @@ class CreateRecordInput:
         default=None, description="The river segment or lake concerned."
     )
     corrects_id: strawberry.ID | None = strawberry.field(
-        default=None, description="The record this one corrects."
+        default=None,
+        description="The record this one corrects (same type and unit): yours, or one filed "
+        "under a unit where, or above which, you hold the same right.",
     )
     patrol: PatrolInput | None = strawberry.field(default=None, description="For PATROL.")
     cleanup: CleanupInput | None = strawberry.field(default=None, description="For CLEANUP.")

@@ -370,6 +370,31 @@ async def test_records_fulfil_tasks_with_the_details_of_their_type(bench: Built)
     assert any(r["flag_reason"] for r in records)
 
 
+async def test_records_are_filed_under_the_grant_of_their_author(bench: Built) -> None:
+    """Each record names the unit of its author's grant: a unit at or above the record's (an
+    assessment, reward or penalty strictly below it), or for an escalation the task's issuer."""
+    paths = dict(await OrgUnit.all().values_list("id", "path"))
+    granted = {
+        int(subject.removeprefix("user:")): domain.removesuffix("*")
+        for subject, domain in await CasbinRule.filter(ptype="g").values_list("v0", "v2")
+    }
+    issuers = dict(await Task.all().values_list("id", "issuer_unit_id"))
+    records = await AccountabilityRecord.all().values(
+        "type", "org_unit_id", "author_id", "authority_unit_id", "task_id"
+    )
+
+    judgements = {RecordType.ASSESSMENT, RecordType.REWARD, RecordType.PENALTY}
+    for record in records:
+        authority, unit = paths[record["authority_unit_id"]], paths[record["org_unit_id"]]
+        assert granted[record["author_id"]] == authority, record
+        if record["type"] is RecordType.ESCALATION:
+            assert authority == paths[issuers[record["task_id"]]], record
+        else:
+            assert unit.startswith(authority), record
+        if record["type"] in judgements:
+            assert unit != authority, record
+
+
 async def test_the_audit_trail_is_a_valid_chain_of_every_change(bench: Built) -> None:
     report = await verify_chain()
     events = (

@@ -14,6 +14,7 @@ import pytest
 from tortoise.context import TortoiseContext
 
 from core.context import RequestContext, Viewer
+from core.errors import DomainError
 from core.security import TokenSigner, verify_password
 from demo.loader import DEMO_DIR, SIX_GOODS, DemoDataError, load_demo, read_demo, seed_figures
 from models.enums import (
@@ -32,7 +33,9 @@ from models.people import Person, User
 from models.policy import CasbinRule
 from models.record import AccountabilityRecord
 from models.task import Task
+from policies.authority import acting_authority, require_correction, require_filing
 from policies.engine import PolicyEngine
+from policies.rights import TASK_MANAGE
 from resolvers.indicators import rollup
 from tests.conftest import ON_POSTGRES
 
@@ -376,6 +379,83 @@ async def test_records_carry_their_type_specific_details(demo: None) -> None:
         assert (original.type, original.org_unit_id) == (correction.type, correction.org_unit_id)
     now = datetime.now(UTC)
     assert all(r.occurred_at < now for r in records)
+
+
+async def test_every_record_is_one_its_author_could_file_under_its_authority(
+    demo: None,
+) -> None:
+    """The API's own rules (``policies.authority``) accept every demo record as filed: by its
+    author, under the unit the record names as its authority."""
+    engine = PolicyEngine()
+    await engine.seed_if_empty()
+    await engine.reload()
+    units = {u.id: u for u in await OrgUnit.all()}
+    users = {u.id: u for u in await User.all().prefetch_related("person")}
+    tasks = {t.id: t for t in await Task.all()}
+    records = await AccountabilityRecord.all().order_by("id")
+    by_id = {r.id: r for r in records}
+
+    refused = []
+    for record in records:
+        assert record.author_id is not None and record.authority_unit_id is not None
+        author, unit = users[record.author_id], units[record.org_unit_id]
+        context = RequestContext(
+            viewer=Viewer(id=author.id, username=author.username, person_id=author.person_id),
+            policy=engine,
+            request_id="demo-check",
+        )
+        authority = units[record.authority_unit_id].path
+        try:
+            if record.type is RecordType.ESCALATION:
+                assert record.task_id is not None
+                issuer = units[tasks[record.task_id].issuer_unit_id]
+                assert acting_authority(context, TASK_MANAGE, issuer) == authority
+                continue
+            person_unit = units[author.person.org_unit_id].path if author.person else None
+            filed_under = require_filing(context, record.type, unit, person_unit_path=person_unit)
+            assert filed_under == authority
+            if record.corrects_id is not None:
+                original = by_id[record.corrects_id]
+                require_correction(
+                    context,
+                    record.type,
+                    unit,
+                    author_id=original.author_id,
+                    authority=units[original.authority_unit_id or 0].path,
+                )
+        except DomainError as error:
+            refused.append(f"{record.summary}: {error.code.value} {error}")
+    assert refused == []
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "refusal"),
+    [
+        (  # an enterprise chief rewarding its own enterprise
+            "unit: e06\n    author: yzh_admin\n    days_ago: 25",
+            "unit: e06\n    author: enterprise_chief\n    days_ago: 25",
+            "the role has no record.reward:create",
+        ),
+        (  # a township head assessing its own township
+            "unit: zhaxi\n    author: county_admin\n    days_ago: 50",
+            "unit: zhaxi\n    author: zhaxi_head\n    days_ago: 50",
+            "judgements go strictly below",
+        ),
+        (  # the holding side escalating its own task
+            "unit: zhaxi\n    author: county_admin\n    task: zhaxi_sewer",
+            "unit: zhaxi\n    author: zhaxi_head\n    task: zhaxi_sewer",
+            "an escalation presses a task from its issuer",
+        ),
+    ],
+)
+def test_a_record_its_author_may_not_file_is_refused(
+    tmp_path: Path, old: str, new: str, refusal: str
+) -> None:
+    data = _copy_data(tmp_path)
+    _edit(data / "records.yaml", old, new)
+
+    with pytest.raises(DemoDataError, match=rf"records\.yaml: record #\d+ .*{refusal}"):
+        read_demo(data)
 
 
 # -- Yangzonghai ---------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -15,6 +16,8 @@ from tortoise.migrations.autodetector import MigrationAutodetector
 from core.db import apply_migrations, tortoise_config
 from models.enums import OrgLevel
 from models.org import OrgUnit
+from models.policy import CasbinRule
+from policies.engine import PolicyEngine, read_role_policy
 from tests.conftest import ON_POSTGRES
 
 
@@ -75,3 +78,70 @@ async def test_replicas_released_together_may_all_migrate_at_once(
 
     assert [p.returncode for p in processes] == [0, 0, 0], outputs
     assert all("database is up to date" in out for out in outputs)
+
+
+# -- 0006: record types become rights ---------------------------------------------------------
+
+RECORD_AUTHORITY = importlib.import_module("models.migrations.0006_record_authority")
+
+
+class Editor:
+    """What a migration's ``RunPython`` step is handed: the connection it runs on."""
+
+    def __init__(self) -> None:
+        self.client = connections.get("default")
+
+
+async def permission_lines() -> set[tuple[str, str, str, str]]:
+    return set(await CasbinRule.filter(ptype="p").values_list("v0", "v1", "v2", "v3"))
+
+
+async def test_an_installed_policy_has_its_record_rights_split_by_type(
+    db: TortoiseContext,
+) -> None:
+    old = [
+        ("county_admin", "*", "record", "read"),
+        ("county_admin", "*", "record", "create"),
+        ("county_admin", "*", "finding", "create"),
+        ("grid_leader", "*", "record", "create"),
+        ("inspector", "*", "finding", "create"),
+    ]
+    for role, level, resource, action in old:
+        await CasbinRule.create(ptype="p", v0=role, v1=level, v2=resource, v3=action)
+    grant = await CasbinRule.create(ptype="g", v0="user:1", v1="county_admin", v2="/1/*")
+
+    await RECORD_AUTHORITY.split_record_rights(None, Editor())
+
+    assert await permission_lines() == {
+        ("county_admin", "*", "record", "read"),
+        ("county_admin", "*", "record.patrol", "create"),
+        ("county_admin", "*", "record.cleanup", "create"),
+        ("county_admin", "*", "record.pledge", "create"),
+        ("county_admin", "*", "record.assessment", "create"),
+        ("county_admin", "*", "record.reward", "create"),
+        ("county_admin", "*", "record.penalty", "create"),
+        ("grid_leader", "*", "record.patrol", "create"),
+        ("grid_leader", "*", "record.cleanup", "create"),
+        ("grid_leader", "*", "record.pledge", "create"),
+        ("inspector", "*", "record.finding", "create"),
+    }
+    assert await CasbinRule.filter(ptype="g").values_list("id", flat=True) == [grant.id]
+
+    await RECORD_AUTHORITY.join_record_rights(None, Editor())
+
+    assert await permission_lines() == {
+        ("county_admin", "*", "record", "read"),
+        ("county_admin", "*", "record", "create"),
+        ("grid_leader", "*", "record", "create"),
+        ("inspector", "*", "finding", "create"),
+    }
+
+
+async def test_a_policy_seeded_from_roles_csv_is_left_as_it_is(db: TortoiseContext) -> None:
+    await PolicyEngine().seed_if_empty()
+    seeded = await permission_lines()
+
+    await RECORD_AUTHORITY.split_record_rights(None, Editor())
+
+    assert await permission_lines() == seeded
+    assert seeded == {(r.role, r.level, r.resource, r.action) for r in read_role_policy()}

@@ -235,7 +235,7 @@ OUT_OF_SCOPE_MUTATIONS = [
         CREATE_RECORD,
         {"unit": "unit:luobu", "type": "PLEDGE"},
         "createRecord",
-        "record",
+        "record.pledge",
         "create",
     ),
     (
@@ -259,7 +259,7 @@ OUT_OF_SCOPE_MUTATIONS = [
         CREATE_RECORD,
         {"unit": "unit:dahetan", "type": "PLEDGE"},
         "createRecord",
-        "record",
+        "record.pledge",
         "create",
     ),
     ("dept_head", CREATE_TASK, {"unit": "unit:luobu"}, "createTask", "task", "create"),
@@ -303,7 +303,7 @@ async def test_a_mutation_on_an_out_of_scope_object_is_not_found_and_changes_not
             CREATE_RECORD,
             {"unit": "unit:shilong", "type": "PLEDGE"},
             "createRecord",
-            "record",
+            "record.pledge",
             "create",
         ),
         # only the issuing side verifies, and the grid leader is not it
@@ -524,13 +524,13 @@ query($user: ID!, $resource: String!, $action: String!, $unit: ID!) {
         (
             "inspector",
             "inspector",
-            "finding",
+            "record.finding",
             "create",
             "grid_b",
             {
                 "allowed": True,
                 "grant": {"role": "inspector", "orgUnit": {"name": "weixin"}},
-                "rule": "p, inspector, *, finding, create",
+                "rule": "p, inspector, *, record.finding, create",
             },
         ),
         (

@@ -89,7 +89,7 @@ RANDOM_PAIRS = [
     ("task", "verify"),
     ("record", "read"),
     ("record.patrol", "create"),
-    ("finding", "create"),
+    ("record.finding", "create"),
     ("indicator", "read"),
 ]
 
@@ -292,7 +292,7 @@ def context_for(engine: PolicyEngine, user: int | None) -> RequestContext:
 ROW_MODELS: dict[str, tuple[type[Any], tuple[str, ...]]] = {
     # model, the resources whose every action is checked on it
     "Task": (Task, ("task",)),
-    "AccountabilityRecord": (AccountabilityRecord, ("record", "record.patrol", "finding")),
+    "AccountabilityRecord": (AccountabilityRecord, ("record", "record.patrol", "record.finding")),
     "Observation": (Observation, ("indicator",)),
 }
 

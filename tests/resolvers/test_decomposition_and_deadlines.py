@@ -34,7 +34,10 @@ mutation Decompose($input: DecomposeTaskInput!) {{
 ESCALATE = """
 mutation Escalate($input: EscalateTaskInput!) {
   escalateTask(input: $input) {
-    record { id type summary details orgUnit { name } task { id } }
+    record {
+      id type summary details orgUnit { name } task { id }
+      author { username } authority { name }
+    }
     errors { field code }
   }
 }
@@ -323,6 +326,8 @@ async def test_an_overdue_task_is_escalated_with_a_record_against_its_unit(tree:
     assert record["task"] == {"id": gid}
     assert record["summary"] == "Three days late: report by Monday."
     assert record["details"]["days_overdue"] == 3
+    assert record["author"] == {"username": "village_sec"}
+    assert record["authority"] == {"name": "shilong"}  # the grant that allows task:update there
     assert await actions_since(before) == ["record.create", "task.escalate"]
     history = await data(
         tree, "inspector", "query($id: ID!) { task(id: $id) { history { action } } }", id=gid

@@ -109,30 +109,30 @@ def typed_inputs(tree: Tree) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]
         "REWARD": ({"amount": 500.0}, {"amount": 500.0}),
         "PENALTY": ({"amount": 200.0}, {"amount": 200.0}),
         "INSPECTION_FINDING": ({"summary": "Outfall not registered"}, {}),
-        "ESCALATION": ({"summary": "Pressed by the county"}, {}),
     }
 
 
 @pytest.mark.parametrize(
-    "record_type",
+    ("record_type", "filer"),
     [
-        "PATROL",
-        "CLEANUP",
-        "PLEDGE",
-        "ASSESSMENT",
-        "REWARD",
-        "PENALTY",
-        "INSPECTION_FINDING",
-        "ESCALATION",
+        ("PATROL", "county_admin"),
+        ("CLEANUP", "county_admin"),
+        ("PLEDGE", "county_admin"),
+        ("ASSESSMENT", "county_admin"),
+        ("REWARD", "county_admin"),
+        ("PENALTY", "county_admin"),
+        ("INSPECTION_FINDING", "inspector"),
     ],
 )
-async def test_every_record_type_is_filed_with_its_typed_part(tree: Tree, record_type: str) -> None:
+async def test_every_record_type_is_filed_with_its_typed_part(
+    tree: Tree, record_type: str, filer: str
+) -> None:
     part, details = typed_inputs(tree)[record_type]
     before = await last_seq()
 
     record = await filed(
         tree,
-        "county_admin",
+        filer,
         type=record_type,
         orgUnitId=tree.unit_gid("shilong"),
         occurredAt=at(0),
@@ -145,7 +145,26 @@ async def test_every_record_type_is_filed_with_its_typed_part(tree: Tree, record
     assert record["flagged"] is False
     assert await actions_since(before) == ["record.create"]
     stored = await AccountabilityRecord.get(id=pk(record["id"]))
-    assert stored.author_id == tree.users["county_admin"].id
+    assert stored.author_id == tree.users[filer].id
+    assert stored.authority_unit_id == tree.units["weixin"].id
+
+
+async def test_an_escalation_is_not_filed_through_create_record(tree: Tree) -> None:
+    records, seq = await AccountabilityRecord.all().count(), await last_seq()
+
+    refused = await file(
+        tree,
+        "county_admin",
+        type="ESCALATION",
+        orgUnitId=tree.unit_gid("shilong"),
+        occurredAt=at(0),
+        summary="Pressed by the county",
+    )
+
+    assert refused["record"] is None
+    assert error_codes(refused) == [("type", "VALIDATION")]
+    assert await AccountabilityRecord.all().count() == records
+    assert await last_seq() == seq
 
 
 @pytest.mark.parametrize(
@@ -499,3 +518,41 @@ async def test_records_are_listed_within_scope_and_filtered(tree: Tree) -> None:
     }
     count = await data(tree, "zhaxi_head", RECORDS, filter={"type": "PATROL"})
     assert count["records"]["totalCount"] == 2
+
+
+AUTHORSHIP = """
+query Authorship($filter: RecordFilter) {
+  records(filter: $filter, first: 10) {
+    edges { node { summary author { id username } authority { name } } }
+  }
+}
+"""
+
+
+async def test_a_record_names_its_author_and_the_unit_it_was_filed_under(tree: Tree) -> None:
+    await filed(tree, "dept_head", **patrol_input(tree, "luobu_village"))
+    at_luobu_village = {"orgUnitId": tree.unit_gid("luobu_village")}
+
+    by_the_department = await data(tree, "dept_head", AUTHORSHIP, filter=at_luobu_village)
+    by_the_township = await data(tree, "luobu_head", AUTHORSHIP, filter=at_luobu_village)
+
+    author = {"id": tree.user_gid("dept_head"), "username": "dept_head"}
+    assert by_the_department["records"]["edges"] == [
+        {
+            "node": {
+                "summary": "patrol at luobu_village from 0h",
+                "author": author,
+                "authority": {"name": "water_bureau"},
+            }
+        }
+    ]
+    # The township reads the record but not the department it was filed under.
+    assert by_the_township["records"]["edges"] == [
+        {
+            "node": {
+                "summary": "patrol at luobu_village from 0h",
+                "author": author,
+                "authority": None,
+            }
+        }
+    ]
