@@ -5,13 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from tortoise import fields
+from tortoise.migrations.constraints import CheckConstraint
 from tortoise.models import Model
+from tortoise.queryset import QuerySet
 
 from models.people import User
 
+FIRST_SEQ = 1
+
 
 class AuditEvent(Model):
-    """``hash = sha256(prev_hash + canonical event)``: editing or removing one breaks the chain."""
+    """``hash = sha256(prev_hash + canonical event)``: editing or removing one breaks the chain.
+
+    The chain is the rows with seq 1..n. The database refuses a seq below 1 (a CHECK on
+    PostgreSQL, triggers on SQLite: migration 0005) and a repeated one (the primary key).
+    """
 
     seq = fields.BigIntField(primary_key=True, generated=False)
     at = fields.DatetimeField()
@@ -37,3 +45,11 @@ class AuditEvent(Model):
     class Meta:
         table = "audit_event"
         indexes = (("entity_type", "entity_id"), ("actor_id", "seq"))
+        constraints = (CheckConstraint(check="seq >= 1", name="audit_event_seq_from_one"),)
+
+    @classmethod
+    def in_chain(cls) -> QuerySet[AuditEvent]:
+        """The rows a reader may be shown. A row below ``FIRST_SEQ`` is outside the chain
+        whatever its hash: verification reports it, and no reader sees it (on a database
+        that lacks the constraint, or before migration 0005)."""
+        return cls.filter(seq__gte=FIRST_SEQ)

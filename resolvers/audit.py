@@ -78,7 +78,7 @@ async def append_event(
     """Append one event; call inside the transaction (``conn``) that makes the change."""
     if conn.capabilities.dialect == "postgres":
         await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [CHAIN_LOCK_KEY])
-    head = await AuditEvent.all().using_db(conn).order_by("-seq").first().values("seq", "hash")
+    head = await AuditEvent.in_chain().using_db(conn).order_by("-seq").first().values("seq", "hash")
     event = AuditEvent(
         seq=(head["seq"] + 1) if head else 1,
         at=datetime.now(UTC),

@@ -9,7 +9,7 @@ from typing import cast
 from tortoise.fields import CharField
 
 from core.context import RequestContext
-from models.audit import AuditEvent
+from models.audit import FIRST_SEQ, AuditEvent
 from models.paths import upper_bound
 from models.people import User
 from policies.rights import AUDIT_READ
@@ -39,7 +39,9 @@ class AuditQuery:
 async def list_events(
     context: RequestContext, spec: AuditQuery, *, first: int | None, after: str | None
 ) -> Page[AuditEvent]:
-    query = scope(AuditEvent.all(), context, AUDIT_READ, path_field="org_path", level_field=None)
+    query = scope(
+        AuditEvent.in_chain(), context, AUDIT_READ, path_field="org_path", level_field=None
+    )
     if spec.org_unit_id is not None:
         unit = await get_unit(context, spec.org_unit_id)
         if unit is None:
@@ -89,31 +91,34 @@ class Anchor:
 
 
 async def verify_chain(anchor: Anchor | None = None) -> ChainReport:
-    """Recompute every link; the first event whose hash or predecessor does not match breaks.
+    """Recompute every stored row, in seq order. The rows must be exactly the seqs 1..n,
+    each linking to the one before it; the first row that is not reports its place:
 
-    A chain cut short at its end still links up, so an ``anchor`` (a head recorded earlier)
-    catches that: the event at the anchor's seq must exist with the anchor's hash.
+    - a row below seq 1 (stored around the service): its own seq, since it sorts first;
+    - a missing seq (a row removed, or one stored past a gap): the missing seq;
+    - a row whose predecessor or hash does not match: its seq.
+
+    ``checked`` counts the rows that passed before that, so a whole chain reports every
+    stored row: count = max(seq) and min(seq) = 1 (the primary key refuses a repeated seq).
+    A chain cut short at its end, or rebuilt with every later hash recomputed, still links
+    up by itself: an ``anchor`` (a head recorded earlier) catches that, since the event at
+    the anchor's seq must exist with the anchor's hash.
     """
-    prev_hash, expected_seq, checked = GENESIS_HASH, 1, 0
-    last_seq = 0
+    prev_hash, expected_seq, checked = GENESIS_HASH, FIRST_SEQ, 0
+    last_seq: int | None = None  # the first batch starts at the lowest stored seq, whatever it is
     while True:
-        batch = await AuditEvent.filter(seq__gt=last_seq).order_by("seq").limit(VERIFY_BATCH)
+        rows = AuditEvent.all() if last_seq is None else AuditEvent.filter(seq__gt=last_seq)
+        batch = await rows.order_by("seq").limit(VERIFY_BATCH)
         if not batch:
-            if anchor is not None and (anchor.seq > last_seq or anchor.seq < 1):
-                return ChainReport(False, checked, anchor.seq, last_seq, prev_hash)
-            return ChainReport(True, checked, None, last_seq, prev_hash)
+            head_seq = last_seq or 0
+            if anchor is not None and (anchor.seq > head_seq or anchor.seq < FIRST_SEQ):
+                return ChainReport(False, checked, anchor.seq, head_seq, prev_hash)
+            return ChainReport(True, checked, None, head_seq, prev_hash)
         for event in batch:
-            broken = (
-                event.seq != expected_seq
-                or event.prev_hash != prev_hash
-                or chain_hash(prev_hash, event) != event.hash
-            )
-            if broken:
-                return ChainReport(
-                    ok=False,
-                    checked=checked,
-                    first_broken_seq=expected_seq if event.seq != expected_seq else event.seq,
-                )
+            if event.seq != expected_seq:
+                return ChainReport(False, checked, min(event.seq, expected_seq))
+            if event.prev_hash != prev_hash or chain_hash(prev_hash, event) != event.hash:
+                return ChainReport(False, checked, event.seq)
             if anchor is not None and event.seq == anchor.seq and event.hash != anchor.hash:
                 return ChainReport(False, checked, event.seq)
             prev_hash, expected_seq, checked = event.hash, event.seq + 1, checked + 1
@@ -132,7 +137,11 @@ async def usernames(events: list[AuditEvent]) -> dict[int, str]:
 async def get_event(context: RequestContext, seq: int) -> AuditEvent | None:
     """One event, if it belongs to a unit whose audit trail the viewer may read."""
     query = scope(
-        AuditEvent.filter(seq=seq), context, AUDIT_READ, path_field="org_path", level_field=None
+        AuditEvent.in_chain().filter(seq=seq),
+        context,
+        AUDIT_READ,
+        path_field="org_path",
+        level_field=None,
     )
     found: AuditEvent | None = await query.first()
     return found

@@ -74,9 +74,11 @@ def task_histories() -> DataLoader[int, list[AuditEvent]]:
     """Every event of each task, oldest first (the tasks were already found visible)."""
 
     async def load(task_ids: Sequence[int]) -> list[list[AuditEvent]]:
-        events = await AuditEvent.filter(
-            entity_type="task", entity_id__in=[str(i) for i in set(task_ids)]
-        ).order_by("seq")
+        events = await (
+            AuditEvent.in_chain()
+            .filter(entity_type="task", entity_id__in=[str(i) for i in set(task_ids)])
+            .order_by("seq")
+        )
         groups: dict[str, list[AuditEvent]] = defaultdict(list)
         for event in events:
             groups[event.entity_id].append(event)

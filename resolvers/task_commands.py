@@ -274,7 +274,8 @@ async def received_at(task: Task) -> datetime:
     Urges, replies and other changes leave it alone, so they never reopen the return window.
     """
     event = (
-        await AuditEvent.filter(
+        await AuditEvent.in_chain()
+        .filter(
             entity_type="task",
             entity_id=str(task.id),
             action__in=["task.create", "task.assign"],

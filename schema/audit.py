@@ -133,10 +133,17 @@ def audit_query(spec: AuditFilter | None) -> AuditQuery:
 
 @strawberry.type(description="The result of recomputing the audit chain.")
 class AuditChainReport:
-    ok: bool = strawberry.field(description="True when every link recomputes.")
-    checked: int = strawberry.field(description="Events whose links were recomputed.")
+    ok: bool = strawberry.field(
+        description="True when the stored events are exactly seqs 1..n and every link recomputes."
+    )
+    checked: int = strawberry.field(
+        description="Stored events that checked out before the first break: every stored "
+        "event when the chain is whole."
+    )
     first_broken_seq: int | None = strawberry.field(
-        description="The first event that does not match, or null when the chain is whole."
+        description="Where the stored events stop being the chain 1..n: a row below seq 1 "
+        "(its own seq), a missing seq, or the first event whose link does not recompute. "
+        "Null when the chain is whole."
     )
     head_seq: int = strawberry.field(
         description="The last event's seq: write it down with `headHash` as an anchor."

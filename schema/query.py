@@ -148,7 +148,8 @@ class Query:
 
     @strawberry.field(
         extensions=guard(AUDIT_READ),
-        description="Recompute the whole audit chain and report the first broken link. With "
+        description="Recompute every stored audit event (their seqs must run 1..n) and report "
+        "the first break. With "
         "an anchor (a `headSeq` and `headHash` recorded earlier), also check that the chain "
         "still passes through it: events removed from the end show up there.",
     )

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from models.audit import AuditEvent
+from resolvers.audit import GENESIS_HASH, chain_hash
 from schema.build import schema
 from tests.fixtures import Tree
 
@@ -69,6 +73,64 @@ async def test_a_rewritten_tail_breaks_the_anchor(tree: Tree) -> None:
     anchored = await verify(tree, seq=2, hash=head["headHash"])
 
     assert anchored["ok"] is False and anchored["firstBrokenSeq"] == 2
+
+
+def edit(events: list[AuditEvent]) -> None:
+    events[2].after = {"note": "never said"}
+
+
+def insert(events: list[AuditEvent]) -> None:
+    model = events[1]
+    events.insert(
+        2,
+        AuditEvent(
+            at=model.at,
+            action="task.verify",
+            entity_type=model.entity_type,
+            entity_id=model.entity_id,
+            actor_id=model.actor_id,
+            org_path=model.org_path,
+            before={"status": "SUBMITTED"},
+            after={"status": "VERIFIED"},
+            request_id="forged",
+        ),
+    )
+
+
+def remove(events: list[AuditEvent]) -> None:
+    del events[2]
+
+
+def reorder(events: list[AuditEvent]) -> None:
+    events[2], events[3] = events[3], events[2]
+
+
+async def rebuild(change: Callable[[list[AuditEvent]], None]) -> None:
+    """What a forger with database access does: change the stored rows, then renumber and
+    rehash every one of them, so that the chain links up again by itself."""
+    events = list(await AuditEvent.all().order_by("seq"))
+    change(events)
+    await AuditEvent.all().delete()
+    prev_hash = GENESIS_HASH
+    for seq, event in enumerate(events, start=1):
+        event.seq, event.prev_hash = seq, prev_hash
+        event.hash = prev_hash = chain_hash(prev_hash, event)
+        await event.save(force_create=True)
+
+
+@pytest.mark.parametrize("change", [edit, insert, remove, reorder])
+async def test_a_chain_rebuilt_around_a_change_breaks_an_anchor_taken_before(
+    tree: Tree, change: Callable[[list[AuditEvent]], None]
+) -> None:
+    await urge(tree, 6)
+    head = await verify(tree)
+
+    await rebuild(change)
+    unanchored = await verify(tree)
+    anchored = await verify(tree, seq=head["headSeq"], hash=head["headHash"])
+
+    assert unanchored["ok"] is True  # every link recomputes: only the anchor can tell
+    assert (anchored["ok"], anchored["checked"], anchored["firstBrokenSeq"]) == (False, 5, 6)
 
 
 async def test_half_an_anchor_is_refused(tree: Tree) -> None:
