@@ -172,7 +172,8 @@ REPLAYS = [
         "e07",
         None,
         {"amount": 100_000},
-        ("orgUnitId", "FORBIDDEN"),
+        # The neighbouring enterprise is outside an enterprise chief's scope: not found.
+        ("orgUnitId", "NOT_FOUND"),
         id="enterprise chief fines another enterprise 100,000",
     ),
     pytest.param(
