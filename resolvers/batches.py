@@ -85,13 +85,12 @@ def task_histories() -> DataLoader[int, list[AuditEvent]]:
     return DataLoader(load_fn=load)
 
 
-def subtask_statuses() -> DataLoader[int, list[TaskStatus]]:
-    """The statuses of each task's subtasks, for progress."""
+def subtask_statuses(context: RequestContext) -> DataLoader[int, list[TaskStatus]]:
+    """The statuses of each task's subtasks the viewer may read, for progress."""
 
     async def load(parent_ids: Sequence[int]) -> list[list[TaskStatus]]:
-        rows = await Task.filter(parent_id__in=list(set(parent_ids))).values_list(
-            "parent_id", "status"
-        )
+        query = scope(Task.filter(parent_id__in=list(set(parent_ids))), context, TASK_READ)
+        rows = await query.values_list("parent_id", "status")
         groups: dict[int, list[TaskStatus]] = defaultdict(list)
         for parent, status in rows:
             groups[int(parent)].append(TaskStatus(status))
@@ -100,17 +99,19 @@ def subtask_statuses() -> DataLoader[int, list[TaskStatus]]:
     return DataLoader(load_fn=load)
 
 
-def quota_counts() -> DataLoader[int, dict[str, int]]:
-    """Records per type filed against each task, as corrected.
+def quota_counts(context: RequestContext) -> DataLoader[int, dict[str, int]]:
+    """Records per type filed against each task, as corrected, among those the viewer may read.
 
     A record some later record corrects no longer counts; the correction counts where it was
     filed, so a correction can move a record onto or off a task without counting it twice.
+    (A correction keeps its original's unit, so both are equally readable.)
     """
 
     async def load(task_ids: Sequence[int]) -> list[dict[str, int]]:
         superseded = AccountabilityRecord.filter(corrects_id__isnull=False).values("corrects_id")
+        filed = AccountabilityRecord.filter(task_id__in=list(set(task_ids)))
         rows = (
-            await AccountabilityRecord.filter(task_id__in=list(set(task_ids)))
+            await scope(filed, context, RECORD_READ)
             .exclude(id__in=Subquery(superseded))
             .group_by("task_id", "type")
             .annotate(n=Count("id"))

@@ -39,7 +39,8 @@ class Quota:
     target: int = strawberry.field(description="How many records fulfil the task.")
     record_type: RecordType = strawberry.field(description="Which records count.")
     done: int = strawberry.field(
-        description="Records filed against the task so far (a correction does not count twice)."
+        description="Records filed against the task so far that you may read (the ones "
+        "`records` lists; a correction does not count twice)."
     )
 
 
@@ -127,8 +128,9 @@ class Task(Node):
         return [AuditEvent.of(e, names) for e in events]
 
     @strawberry.field(
-        description="The share of subtasks verified (cancelled ones left out); null if the "
-        "task was never split."
+        description="The share of verified subtasks among those you may read (the ones "
+        "`subtasks` lists), cancelled ones left out; null if there is none to count. Subtasks "
+        "you may not read neither count nor show."
     )
     async def progress(self, info: Info) -> float | None:
         statuses = await batches(ctx(info)).subtask_statuses.load(self._model.id)
