@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from tortoise import fields
+from tortoise.expressions import F
 from tortoise.models import Model
+from tortoise.queryset import QuerySet
 
 from models.people import User
 
@@ -37,3 +39,14 @@ class AuditEvent(Model):
     class Meta:
         table = "audit_event"
         indexes = (("entity_type", "entity_id"), ("actor_id", "seq"))
+
+
+def with_actor_names(query: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+    """Each event with its actor's username as ``actor_name`` (null for the system), joined
+    in the same statement."""
+    return query.annotate(actor_name=F("actor__username"))
+
+
+def actor_name(event: AuditEvent) -> str:
+    """The name ``with_actor_names`` fetched ("" if it was not)."""
+    return str(getattr(event, "actor_name", None) or "")

@@ -15,7 +15,7 @@ from tortoise.expressions import Subquery
 from tortoise.functions import Count
 
 from core.context import RequestContext
-from models.audit import AuditEvent
+from models.audit import AuditEvent, with_actor_names
 from models.enums import TaskStatus
 from models.org import OrgUnit
 from models.record import AccountabilityRecord
@@ -71,12 +71,14 @@ def task_records(context: RequestContext) -> DataLoader[PageKey, Page[Any]]:
 
 
 def task_histories() -> DataLoader[int, list[AuditEvent]]:
-    """Every event of each task, oldest first (the tasks were already found visible)."""
+    """Every event of each task, oldest first, with its actor (the tasks were already found
+    visible; what the events name is redacted for the viewer when they are shown)."""
 
     async def load(task_ids: Sequence[int]) -> list[list[AuditEvent]]:
-        events = await AuditEvent.filter(
+        of_tasks = AuditEvent.filter(
             entity_type="task", entity_id__in=[str(i) for i in set(task_ids)]
-        ).order_by("seq")
+        )
+        events = await with_actor_names(of_tasks).order_by("seq")
         groups: dict[str, list[AuditEvent]] = defaultdict(list)
         for event in events:
             groups[event.entity_id].append(event)

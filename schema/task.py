@@ -117,15 +117,13 @@ class Task(Node):
 
     @strawberry.field(
         description="Every change to the task, oldest first: assignments, transitions, urges, "
-        "replies and escalations, with who made them."
+        "replies and escalations, with who made them. Units, people, tasks and records you may "
+        "not read are not named (see `AuditEvent`)."
     )
     async def history(self, info: Info) -> list[AuditEvent]:
         context = ctx(info)
         events = await batches(context).task_histories.load(self._model.id)
-        actors = sorted({e.actor_id for e in events if e.actor_id is not None})
-        users = await loaders(context).user.load_many(actors)
-        names = {u.id: u.username for u in users if u is not None}
-        return [AuditEvent.of(e, names) for e in events]
+        return await AuditEvent.shown(context, events)
 
     @strawberry.field(
         description="The share of verified subtasks among those you may read (the ones "

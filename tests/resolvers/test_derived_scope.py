@@ -1,9 +1,9 @@
-"""Derived fields count only what the viewer may read.
+"""Derived fields and history name and count only what the viewer may read.
 
 The scenario: zhaxi's task (issued by the county) is split between two villages, shilong and
 dahetan. When the county moves it down to shilong, shilong's secretary holds the task but
-reads nothing of dahetan: its subtask and records must not show through ``progress`` or
-``quota.done``.
+reads nothing of dahetan: its subtask, records and units must not show through ``progress``,
+``quota.done`` or ``history``.
 """
 
 from __future__ import annotations
@@ -11,8 +11,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from core.instrumentation import counting_statements
+from models.audit import AuditEvent
 from models.enums import TaskStatus
 from models.task import Task
+from resolvers.audit_view import OUTSIDE_SCOPE
+from schema.build import schema
 from schema.node import to_global_id
 from tests.fixtures import Tree
 from tests.graph import CREATE_TASK, data, payload
@@ -49,6 +53,28 @@ query Quota($id: ID!) {
   task(id: $id) { quota { target done } records { totalCount } }
 }
 """
+
+HISTORY = """
+query History($id: ID!) {
+  task(id: $id) { history { id action orgPath before after } }
+}
+"""
+
+EVENTS = """
+query Events($filter: AuditFilter) {
+  auditEvents(filter: $filter, first: 50) {
+    edges { node { id action orgPath before after actor { username } } }
+  }
+}
+"""
+
+EVENT = """
+query Event($id: ID!) {
+  node(id: $id) { ... on AuditEvent { action orgPath before after } }
+}
+"""
+
+VERIFY_CHAIN = "{ verifyAuditChain { ok firstBrokenSeq } }"
 
 
 async def split_between_villages(tree: Tree) -> dict[str, int]:
@@ -156,3 +182,151 @@ async def test_quota_counts_only_the_records_the_viewer_reads(tree: Tree) -> Non
         "quota": {"target": 3, "done": 2},
         "records": {"totalCount": 2},
     }
+
+
+# -- history -------------------------------------------------------------------------------
+
+
+async def luobu_task_moved_to_shilong(tree: Tree) -> str:
+    """A county task first held by luobu (and one of its people), then moved to shilong."""
+    created = await payload(
+        tree,
+        "county_admin",
+        CREATE_TASK,
+        title="Clear the weirs",
+        category="CLEANUP",
+        orgUnitId=tree.unit_gid("luobu"),
+        assigneeId=to_global_id("Person", tree.people["luobu"].id),
+    )
+    assert created["errors"] == [], created
+    task_id: str = created["task"]["id"]
+    moved = await payload(
+        tree, "county_admin", ASSIGN, taskId=task_id, orgUnitId=tree.unit_gid("shilong")
+    )
+    assert moved["errors"] == [], moved
+    return task_id
+
+
+def snapshot(tree: Tree, unit: str | int, assignee: str | int | None, version: int) -> Any:
+    return {
+        "status": "ASSIGNED",
+        "org_unit_id": unit,
+        "issuer_unit_id": tree.units["weixin"].id,
+        "assignee_id": assignee,
+        "due_at": None,
+        "version": version,
+    }
+
+
+async def test_history_hides_the_unit_a_task_came_from(tree: Tree) -> None:
+    task_id = await luobu_task_moved_to_shilong(tree)
+    luobu, shilong = tree.units["luobu"], tree.units["shilong"]
+    luobu_person = tree.people["luobu"].id
+
+    by_village = (await data(tree, "village_sec", HISTORY, id=task_id))["task"]["history"]
+    by_county = (await data(tree, "county_admin", HISTORY, id=task_id))["task"]["history"]
+
+    assert [(e["action"], e["orgPath"], e["before"], e["after"]) for e in by_village] == [
+        (
+            "task.create",
+            OUTSIDE_SCOPE,
+            None,
+            {
+                "title": "Clear the weirs",
+                "parent_id": None,
+                **snapshot(tree, OUTSIDE_SCOPE, OUTSIDE_SCOPE, 1),
+            },
+        ),
+        (
+            "task.assign",
+            shilong.path,
+            snapshot(tree, OUTSIDE_SCOPE, OUTSIDE_SCOPE, 1),
+            snapshot(tree, shilong.id, None, 2),
+        ),
+    ]
+    assert [(e["action"], e["orgPath"], e["before"], e["after"]) for e in by_county] == [
+        (
+            "task.create",
+            luobu.path,
+            None,
+            {
+                "title": "Clear the weirs",
+                "parent_id": None,
+                **snapshot(tree, luobu.id, luobu_person, 1),
+            },
+        ),
+        (
+            "task.assign",
+            shilong.path,
+            snapshot(tree, luobu.id, luobu_person, 1),
+            snapshot(tree, shilong.id, None, 2),
+        ),
+    ]
+
+
+async def test_audit_events_and_node_redact_like_history(tree: Tree) -> None:
+    task_id = await luobu_task_moved_to_shilong(tree)
+    shilong = tree.units["shilong"]
+
+    listed = await data(tree, "village_sec", EVENTS, filter={"entityId": task_id})
+    (edge,) = listed["auditEvents"]["edges"]  # task.create belongs to luobu: not listed
+    node = await data(tree, "village_sec", EVENT, id=edge["node"]["id"])
+
+    assert edge["node"]["action"] == "task.assign"
+    assert edge["node"]["orgPath"] == shilong.path
+    assert edge["node"]["before"] == snapshot(tree, OUTSIDE_SCOPE, OUTSIDE_SCOPE, 1)
+    assert edge["node"]["after"] == snapshot(tree, shilong.id, None, 2)
+    assert edge["node"]["actor"] == {"username": "county_admin"}
+    assert node["node"] == {
+        "action": "task.assign",
+        "orgPath": shilong.path,
+        "before": snapshot(tree, OUTSIDE_SCOPE, OUTSIDE_SCOPE, 1),
+        "after": snapshot(tree, shilong.id, None, 2),
+    }
+
+
+async def test_redaction_leaves_the_stored_event_and_its_chain_alone(tree: Tree) -> None:
+    task_id = await luobu_task_moved_to_shilong(tree)
+    await data(tree, "village_sec", HISTORY, id=task_id)
+
+    stored = await AuditEvent.get(action="task.assign")
+    chain = await data(tree, "county_admin", VERIFY_CHAIN)
+
+    assert stored.before == snapshot(tree, tree.units["luobu"].id, tree.people["luobu"].id, 1)
+    assert chain["verifyAuditChain"] == {"ok": True, "firstBrokenSeq": None}
+
+
+async def test_a_decomposition_lists_only_the_readable_subtasks(tree: Tree) -> None:
+    parts = await move_zhaxi_task_to_shilong(tree)
+
+    history = (await data(tree, "village_sec", HISTORY, id=tree.task_gid("zhaxi")))["task"][
+        "history"
+    ]
+
+    decomposed = next(e for e in history if e["action"] == "task.decompose")
+    assert decomposed["after"] == {"subtask_ids": [parts["shilong"]], "version": 2}
+
+
+async def test_a_history_page_costs_the_same_statements_for_5_and_50_events(
+    tree: Tree,
+) -> None:
+    task_id = await luobu_task_moved_to_shilong(tree)
+
+    async def statements(moves: int) -> int:
+        for n in range(moves):
+            unit = ("dahetan", "shilong")[n % 2]
+            moved = await payload(
+                tree, "county_admin", ASSIGN, taskId=task_id, orgUnitId=tree.unit_gid(unit)
+            )
+            assert moved["errors"] == [], moved
+        with counting_statements() as counter:
+            result = await schema.execute(
+                HISTORY, {"id": task_id}, context_value=tree.context_for("village_sec")
+            )
+        assert result.errors is None, result.errors
+        return counter.value
+
+    few = await statements(3)
+    many = await statements(45)
+
+    assert few == many, f"{few} statements for 5 events, {many} for 50"
