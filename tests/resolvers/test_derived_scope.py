@@ -19,7 +19,7 @@ from resolvers.audit_view import OUTSIDE_SCOPE
 from schema.build import schema
 from schema.node import to_global_id
 from tests.fixtures import Tree
-from tests.graph import CREATE_TASK, data, payload
+from tests.graph import CREATE_TASK, data, error_codes, last_seq, payload
 
 DECOMPOSE = """
 mutation Decompose($input: DecomposeTaskInput!) {
@@ -330,3 +330,47 @@ async def test_a_history_page_costs_the_same_statements_for_5_and_50_events(
     many = await statements(45)
 
     assert few == many, f"{few} statements for 5 events, {many} for 50"
+
+
+# -- moving a task -------------------------------------------------------------------------
+
+
+async def test_a_move_that_would_strand_open_subtasks_is_refused(tree: Tree) -> None:
+    parts = await split_between_villages(tree)
+    before = {t.id: (t.org_unit_id, t.status, t.version) for t in await Task.all()}
+    seq = await last_seq()
+
+    refused = await move(tree, "county_admin", tree.tasks["zhaxi"].id, "shilong")
+
+    assert refused["task"] is None
+    assert error_codes(refused) == [("orgUnitId", "INVALID_TRANSITION")]
+    assert {t.id: (t.org_unit_id, t.status, t.version) for t in await Task.all()} == before
+    assert before[tree.tasks["zhaxi"].id][0] == tree.units["zhaxi"].id
+    assert before[parts["dahetan"]][0] == tree.units["dahetan"].id
+    assert await last_seq() == seq
+
+
+async def test_a_move_within_the_subtree_of_every_open_subtask_goes_through(
+    tree: Tree,
+) -> None:
+    await split_between_villages(tree)
+
+    # Back up the tree is as good: zhaxi's subtree lies inside the county's.
+    moved = await move(tree, "county_admin", tree.tasks["zhaxi"].id, "weixin")
+
+    assert moved["errors"] == []
+    assert moved["task"]["orgUnit"] == {"name": "weixin"}
+
+
+async def test_a_subtask_does_not_move_out_of_its_parents_subtree(tree: Tree) -> None:
+    parts = await move_zhaxi_task_to_shilong(tree)
+    subtask = await Task.get(id=parts["shilong"])
+    seq = await last_seq()
+
+    # The subtask's issuer is still zhaxi, but its parent is now held by shilong.
+    refused = await move(tree, "zhaxi_head", parts["shilong"], "dahetan")
+
+    assert error_codes(refused) == [("orgUnitId", "VALIDATION")]
+    after = await Task.get(id=parts["shilong"])
+    assert (after.org_unit_id, after.version) == (subtask.org_unit_id, subtask.version)
+    assert await last_seq() == seq
