@@ -9,9 +9,8 @@ from typing import cast
 from tortoise.fields import CharField
 
 from core.context import RequestContext
-from models.audit import FIRST_SEQ, AuditEvent
+from models.audit import FIRST_SEQ, AuditEvent, with_actor_names
 from models.paths import upper_bound
-from models.people import User
 from policies.rights import AUDIT_READ
 from policies.scope import scope
 from resolvers.audit import GENESIS_HASH, chain_hash
@@ -40,7 +39,11 @@ async def list_events(
     context: RequestContext, spec: AuditQuery, *, first: int | None, after: str | None
 ) -> Page[AuditEvent]:
     query = scope(
-        AuditEvent.in_chain(), context, AUDIT_READ, path_field="org_path", level_field=None
+        with_actor_names(AuditEvent.in_chain()),
+        context,
+        AUDIT_READ,
+        path_field="org_path",
+        level_field=None,
     )
     if spec.org_unit_id is not None:
         unit = await get_unit(context, spec.org_unit_id)
@@ -125,19 +128,10 @@ async def verify_chain(anchor: Anchor | None = None) -> ChainReport:
             last_seq = event.seq
 
 
-async def usernames(events: list[AuditEvent]) -> dict[int, str]:
-    """The actors' usernames for a page of events, in one query."""
-    ids = {e.actor_id for e in events if e.actor_id is not None}
-    if not ids:
-        return {}
-    rows = await User.filter(id__in=ids).values_list("id", "username")
-    return {int(pk): str(name) for pk, name in rows}
-
-
 async def get_event(context: RequestContext, seq: int) -> AuditEvent | None:
     """One event, if it belongs to a unit whose audit trail the viewer may read."""
     query = scope(
-        AuditEvent.in_chain().filter(seq=seq),
+        with_actor_names(AuditEvent.in_chain().filter(seq=seq)),
         context,
         AUDIT_READ,
         path_field="org_path",

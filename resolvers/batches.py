@@ -15,7 +15,7 @@ from tortoise.expressions import Subquery
 from tortoise.functions import Count
 
 from core.context import RequestContext
-from models.audit import AuditEvent
+from models.audit import AuditEvent, with_actor_names
 from models.enums import TaskStatus
 from models.org import OrgUnit
 from models.record import AccountabilityRecord
@@ -71,14 +71,14 @@ def task_records(context: RequestContext) -> DataLoader[PageKey, Page[Any]]:
 
 
 def task_histories() -> DataLoader[int, list[AuditEvent]]:
-    """Every event of each task, oldest first (the tasks were already found visible)."""
+    """Every event of each task, oldest first, with its actor (the tasks were already found
+    visible; what the events name is redacted for the viewer when they are shown)."""
 
     async def load(task_ids: Sequence[int]) -> list[list[AuditEvent]]:
-        events = await (
-            AuditEvent.in_chain()
-            .filter(entity_type="task", entity_id__in=[str(i) for i in set(task_ids)])
-            .order_by("seq")
+        of_tasks = AuditEvent.in_chain().filter(
+            entity_type="task", entity_id__in=[str(i) for i in set(task_ids)]
         )
+        events = await with_actor_names(of_tasks).order_by("seq")
         groups: dict[str, list[AuditEvent]] = defaultdict(list)
         for event in events:
             groups[event.entity_id].append(event)
@@ -87,13 +87,12 @@ def task_histories() -> DataLoader[int, list[AuditEvent]]:
     return DataLoader(load_fn=load)
 
 
-def subtask_statuses() -> DataLoader[int, list[TaskStatus]]:
-    """The statuses of each task's subtasks, for progress."""
+def subtask_statuses(context: RequestContext) -> DataLoader[int, list[TaskStatus]]:
+    """The statuses of each task's subtasks the viewer may read, for progress."""
 
     async def load(parent_ids: Sequence[int]) -> list[list[TaskStatus]]:
-        rows = await Task.filter(parent_id__in=list(set(parent_ids))).values_list(
-            "parent_id", "status"
-        )
+        query = scope(Task.filter(parent_id__in=list(set(parent_ids))), context, TASK_READ)
+        rows = await query.values_list("parent_id", "status")
         groups: dict[int, list[TaskStatus]] = defaultdict(list)
         for parent, status in rows:
             groups[int(parent)].append(TaskStatus(status))
@@ -102,17 +101,19 @@ def subtask_statuses() -> DataLoader[int, list[TaskStatus]]:
     return DataLoader(load_fn=load)
 
 
-def quota_counts() -> DataLoader[int, dict[str, int]]:
-    """Records per type filed against each task, as corrected.
+def quota_counts(context: RequestContext) -> DataLoader[int, dict[str, int]]:
+    """Records per type filed against each task, as corrected, among those the viewer may read.
 
     A record some later record corrects no longer counts; the correction counts where it was
     filed, so a correction can move a record onto or off a task without counting it twice.
+    (A correction keeps its original's unit, so both are equally readable.)
     """
 
     async def load(task_ids: Sequence[int]) -> list[dict[str, int]]:
         superseded = AccountabilityRecord.filter(corrects_id__isnull=False).values("corrects_id")
+        filed = AccountabilityRecord.filter(task_id__in=list(set(task_ids)))
         rows = (
-            await AccountabilityRecord.filter(task_id__in=list(set(task_ids)))
+            await scope(filed, context, RECORD_READ)
             .exclude(id__in=Subquery(superseded))
             .group_by("task_id", "type")
             .annotate(n=Count("id"))

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from core.context import RequestContext
@@ -20,6 +20,7 @@ from core.errors import DomainError, ErrorCode
 from models.audit import AuditEvent
 from models.enums import CLOSED_STATUSES, RecordType, TaskCategory, TaskStatus
 from models.org import OrgUnit
+from models.paths import upper_bound
 from models.people import Person
 from models.task import Task
 from policies.explain import explain
@@ -239,9 +240,14 @@ async def apply_change(
     action: str,
     path: str,
     note: str | None = None,
+    claiming: Task | None = None,
 ) -> Task:
+    """Apply ``changes`` if the task is still at the version read, with its audit event;
+    ``claiming`` is a task the change depends on (see ``claim``)."""
     before = snapshot(task)
     async with in_transaction() as conn:
+        if claiming is not None:
+            await claim(conn, claiming, "orgUnitId")
         updated = (
             await Task.filter(id=task.id, version=task.version)
             .using_db(conn)
@@ -319,12 +325,12 @@ async def transition_task(
         open_subtasks = (
             await Task.filter(parent_id=task.id)
             .exclude(status__in=[s.value for s in CLOSED_STATUSES])
-            .count()
+            .exists()
         )
-        if open_subtasks:
+        if open_subtasks:  # not counted: some may be outside the viewer's scope
             raise DomainError(
                 ErrorCode.INVALID_TRANSITION,
-                f"{open_subtasks} subtask(s) are not verified yet.",
+                "Its subtasks are not all verified or cancelled yet.",
                 "action",
             )
     if action is TaskAction.RETURN and datetime.now(UTC) - await received_at(task) > RETURN_WINDOW:
@@ -344,6 +350,35 @@ async def transition_task(
     )
 
 
+async def _check_move(task: Task, target: OrgUnit) -> Task | None:
+    """A task and its open subtasks stay together when it moves: refuse a move that would
+    leave an open subtask outside the new unit's subtree, or take a subtask out of its
+    parent's. Returns the parent, which the move claims (see ``claim``), so a concurrent move
+    of the parent and of one of its subtasks cannot both apply.
+    """
+    outside = Q(org_unit__path__lt=target.path) | Q(org_unit__path__gte=upper_bound(target.path))
+    strays = (
+        await Task.filter(outside, parent_id=task.id)
+        .exclude(status__in=[s.value for s in CLOSED_STATUSES])
+        .exists()
+    )
+    if strays:
+        raise DomainError(
+            ErrorCode.INVALID_TRANSITION,
+            "Open subtasks would be left outside that unit: close them or move them into it first.",
+            "orgUnitId",
+        )
+    if task.parent_id is None:
+        return None
+    parent = await Task.get(id=task.parent_id)
+    home = await OrgUnit.get(id=parent.org_unit_id)
+    if not target.path.startswith(home.path):
+        raise DomainError(
+            ErrorCode.VALIDATION, "A subtask stays at or below its parent task's unit.", "orgUnitId"
+        )
+    return parent
+
+
 async def assign_task(
     context: RequestContext,
     task_id: int,
@@ -351,6 +386,10 @@ async def assign_task(
     assignee_id: int | None,
     expected_version: int | None,
 ) -> Task:
+    """Hand a task to a person, or move it to another unit below its issuer.
+
+    A move keeps a task's open subtasks inside its new subtree (``_check_move``).
+    """
     task, unit, issuer = await visible_task(context, task_id)
     require_action(context, TASK_ASSIGN, Site(unit, issuer), field="taskId")
     check_version(task, expected_version)
@@ -366,6 +405,7 @@ async def assign_task(
                 "orgUnitId",
             )
         require(context, TASK_ASSIGN_TO, Site(target), field="orgUnitId")
+    parent = await _check_move(task, target) if target.id != unit.id else None
     person = await _assignee(context, assignee_id, target)
     changes: dict[str, Any] = {
         "org_unit_id": target.id,
@@ -373,4 +413,6 @@ async def assign_task(
     }
     if task.status in (TaskStatus.DRAFT, TaskStatus.REJECTED) or target.id != unit.id:
         changes["status"] = TaskStatus.ASSIGNED
-    return await apply_change(context, task, changes, action="task.assign", path=target.path)
+    return await apply_change(
+        context, task, changes, action="task.assign", path=target.path, claiming=parent
+    )

@@ -8,8 +8,11 @@ from typing import cast
 import strawberry
 from strawberry.scalars import JSON
 
+from core.context import RequestContext
 from models.audit import AuditEvent as AuditEventModel
+from models.audit import actor_name
 from resolvers.audit_queries import AuditQuery, ChainReport
+from resolvers.audit_view import OUTSIDE_SCOPE, Shown, shown
 from schema.node import Node, NodeType, from_global_id, pk_of, to_global_id
 
 # The graph's type for each kind of audited entity, so entity ids are global IDs.
@@ -28,9 +31,15 @@ class Actor:
     username: str = strawberry.field(description="The user's login name.")
 
 
+REDACTED = (
+    f"A unit, person, task or record you may not read is shown as `{OUTSIDE_SCOPE}`, and "
+    "a list of ids keeps only those you may read; the stored event (and its hash) is unchanged."
+)
+
+
 @strawberry.type(
     description="One change, as it took effect. `hash = sha256(prevHash + canonical event)`: "
-    "editing or removing any event breaks every hash after it."
+    "editing or removing any event breaks every hash after it. " + REDACTED
 )
 class AuditEvent(Node):
     seq: int = strawberry.field(description="Position in the chain, from 1, without gaps.")
@@ -43,7 +52,10 @@ class AuditEvent(Node):
         description="The global ID of the changed object (or the raw id for other entities)."
     )
     actor: Actor | None = strawberry.field(description="Null for changes made by the system.")
-    org_path: str = strawberry.field(description="Path of the unit the change belongs to.")
+    org_path: str = strawberry.field(
+        description="Path of the unit the change belongs to; "
+        f"`{OUTSIDE_SCOPE}` if you may not read that unit."
+    )
     before: JSON | None = strawberry.field(
         description="The object's relevant fields before the change (null for a creation)."
     )
@@ -55,7 +67,9 @@ class AuditEvent(Node):
     hash: str = strawberry.field(description="sha256 of prevHash and this event's canonical JSON.")
 
     @classmethod
-    def of(cls, event: AuditEventModel, usernames: dict[int, str]) -> AuditEvent:
+    def of(cls, event: AuditEventModel, seen: Shown) -> AuditEvent:
+        """An event read with its actor's name (``models.audit.with_actor_names``),
+        as the viewer may see it (``resolvers.audit_view.shown``)."""
         graph_type = ENTITY_TYPES.get(event.entity_type)
         entity_id = (
             to_global_id(graph_type, event.entity_id)
@@ -64,10 +78,7 @@ class AuditEvent(Node):
         )
         actor = None
         if event.actor_id is not None:
-            actor = Actor(
-                id=to_global_id("User", event.actor_id),
-                username=usernames.get(event.actor_id, ""),
-            )
+            actor = Actor(id=to_global_id("User", event.actor_id), username=actor_name(event))
         return cls(
             id=to_global_id("AuditEvent", event.seq),
             seq=event.seq,
@@ -76,13 +87,22 @@ class AuditEvent(Node):
             entity_type=event.entity_type,
             entity_id=entity_id,
             actor=actor,
-            org_path=event.org_path,
-            before=cast(JSON, event.before),
-            after=cast(JSON, event.after),
+            org_path=seen.org_path,
+            before=cast(JSON, seen.before),
+            after=cast(JSON, seen.after),
             request_id=event.request_id,
             prev_hash=event.prev_hash,
             hash=event.hash,
         )
+
+    @classmethod
+    async def shown(
+        cls, context: RequestContext, events: list[AuditEventModel]
+    ) -> list[AuditEvent]:
+        """The events as the viewer may see them."""
+        return [
+            cls.of(e, seen) for e, seen in zip(events, await shown(context, events), strict=True)
+        ]
 
 
 @strawberry.input(description="Narrows the audit trail. Every condition given must hold.")

@@ -131,7 +131,10 @@ class Mutation:
 
     @strawberry.mutation(
         extensions=guard(TASK_ASSIGN),
-        description="Reassign a task to another unit below its issuer, or to a person.",
+        description="Reassign a task to another unit below its issuer, or to a person. A task "
+        "moves only with its open subtasks: while one of them sits outside the new unit's "
+        "subtree the move is refused (INVALID_TRANSITION on `orgUnitId`; close or move the "
+        "subtask first), and a subtask stays at or below its parent task's unit (VALIDATION).",
     )
     async def assign_task(self, info: Info, input: AssignTaskInput) -> TaskPayload:
         task, errors = await attempt(

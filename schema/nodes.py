@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from core.context import RequestContext
 from models.audit import AuditEvent as AuditEventModel
 from models.indicator import Indicator as IndicatorModel
 from models.org import OrgUnit as OrgUnitModel
@@ -13,7 +14,6 @@ from models.people import Person as PersonModel
 from models.people import User as UserModel
 from models.record import AccountabilityRecord
 from models.task import Task as TaskModel
-from resolvers.audit_queries import usernames
 from schema.audit import AuditEvent
 from schema.node import Node
 from schema.org import OrgUnit
@@ -33,8 +33,9 @@ SHAPES: dict[type, Callable[[Any], Node]] = {
 }
 
 
-async def as_node(found: object | None) -> Node | None:
-    if isinstance(found, AuditEventModel):  # its actor's name comes with it
-        return AuditEvent.of(found, await usernames([found]))
+async def as_node(context: RequestContext, found: object | None) -> Node | None:
+    if isinstance(found, AuditEventModel):  # shown as the viewer may see it
+        (event,) = await AuditEvent.shown(context, [found])
+        return event
     shape = SHAPES.get(type(found))
     return shape(found) if shape is not None else None

@@ -22,7 +22,7 @@ from policies.rights import (
     policy_right,
 )
 from resolvers import org as org_resolvers
-from resolvers.audit_queries import Anchor, list_events, usernames, verify_chain
+from resolvers.audit_queries import Anchor, list_events, verify_chain
 from resolvers.indicators import rollup
 from resolvers.loaders import loaders
 from resolvers.nodes import load_node
@@ -77,7 +77,8 @@ class Query:
     )
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         type_name, pk = from_global_id(id)
-        return await as_node(await load_node(ctx(info), type_name, pk))
+        context = ctx(info)
+        return await as_node(context, await load_node(context, type_name, pk))
 
     @strawberry.field(extensions=guard(ORG_READ), description="One unit, or null.")
     async def org_unit(self, info: Info, id: strawberry.ID) -> OrgUnit | None:
@@ -143,8 +144,7 @@ class Query:
         after: After = None,
     ) -> Connection[AuditEvent]:
         page = await list_events(ctx(info), audit_query(filter), first=first, after=after)
-        names = await usernames(page.rows)
-        return Connection.of(page, [AuditEvent.of(e, names) for e in page.rows])
+        return Connection.of(page, await AuditEvent.shown(ctx(info), page.rows))
 
     @strawberry.field(
         extensions=guard(AUDIT_READ),

@@ -39,7 +39,8 @@ class Quota:
     target: int = strawberry.field(description="How many records fulfil the task.")
     record_type: RecordType = strawberry.field(description="Which records count.")
     done: int = strawberry.field(
-        description="Records filed against the task so far (a correction does not count twice)."
+        description="Records filed against the task so far that you may read (the ones "
+        "`records` lists; a correction does not count twice)."
     )
 
 
@@ -116,19 +117,18 @@ class Task(Node):
 
     @strawberry.field(
         description="Every change to the task, oldest first: assignments, transitions, urges, "
-        "replies and escalations, with who made them."
+        "replies and escalations, with who made them. Units, people, tasks and records you may "
+        "not read are not named (see `AuditEvent`)."
     )
     async def history(self, info: Info) -> list[AuditEvent]:
         context = ctx(info)
         events = await batches(context).task_histories.load(self._model.id)
-        actors = sorted({e.actor_id for e in events if e.actor_id is not None})
-        users = await loaders(context).user.load_many(actors)
-        names = {u.id: u.username for u in users if u is not None}
-        return [AuditEvent.of(e, names) for e in events]
+        return await AuditEvent.shown(context, events)
 
     @strawberry.field(
-        description="The share of subtasks verified (cancelled ones left out); null if the "
-        "task was never split."
+        description="The share of verified subtasks among those you may read (the ones "
+        "`subtasks` lists), cancelled ones left out; null if there is none to count. Subtasks "
+        "you may not read neither count nor show."
     )
     async def progress(self, info: Info) -> float | None:
         statuses = await batches(ctx(info)).subtask_statuses.load(self._model.id)
