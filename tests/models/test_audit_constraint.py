@@ -12,12 +12,12 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import pytest
-from app.db import apply_migrations, tortoise_config
 from tortoise import Tortoise
 from tortoise.exceptions import IntegrityError
 from tortoise.migrations.api import migrate
 from tortoise.transactions import in_transaction
 
+from core.db import apply_migrations, tortoise_config
 from models.audit import AuditEvent
 from resolvers.audit import GENESIS_HASH, append_event
 from resolvers.audit_queries import ChainReport, verify_chain
