@@ -63,6 +63,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         # SIGTERM: stop accepting, let requests in flight finish, then close what is left
         # (open subscriptions) rather than wait on them for ever.
         "timeout_graceful_shutdown": args.graceful_timeout,
+        # A WebSocket frame over the body limit is refused as it arrives (1009), unbuffered.
+        "ws_max_size": settings.max_body_bytes,
     }
     if args.workers == 1:
         uvicorn.run(create_app(settings), **options)

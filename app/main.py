@@ -28,6 +28,7 @@ from app.metrics import metrics_endpoint, metrics_running
 from app.request_log import REQUEST_ID_HEADER, RequestLog
 from app.security_headers import SecurityHeaders
 from app.settings import DEV_SECRET_NOTICE, Settings
+from app.websocket import AuthorityMonitor
 from core.pg_listener import PgListener
 from core.task_events import CHANNEL as TASK_CHANNEL
 from core.task_events import TaskEventHub
@@ -69,6 +70,7 @@ async def policy_running(app: Starlette, settings: Settings) -> AsyncIterator[No
         await watcher.start()
     app.state.watcher = watcher
     app.state.task_events = hub = TaskEventHub()
+    app.state.authority = monitor = AuthorityMonitor()
     listener = None
     if is_postgres(settings.database_url):
         listener = PgListener(settings.database_url, TASK_CHANNEL, hub.publish_json)
@@ -76,6 +78,7 @@ async def policy_running(app: Starlette, settings: Settings) -> AsyncIterator[No
     try:
         yield
     finally:
+        await monitor.stop()
         if listener is not None:
             await listener.stop()
         if watcher is not None:
