@@ -126,6 +126,11 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             telemetry.error((error.extensions or {}).get("code"))
         return await super().process_result(request, result)
 
+    def refuse_unnamed_choice(self, query: str, operation_name: str | None) -> None:
+        """For a WebSocket operation: the same rule as for a request's body."""
+        if not operation_name:
+            refuse_unnamed_choice(query)
+
     def decode_json(self, data: str | bytes) -> object:
         """A WebSocket message: JSON nested too deep is not JSON this service reads."""
         try:

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from json import JSONDecodeError
 from typing import TYPE_CHECKING, Any, cast
 
+from cross_web import HTTPException
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
@@ -49,13 +50,13 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.utils.aio import aclosing
 
-from app.authentication import UNAUTHENTICATED_MESSAGE, AuthenticationError
+from app.authentication import UNAUTHENTICATED_MESSAGE, AuthenticationError, parse_bearer
 from core import telemetry
 from core.context import RequestContext
 from core.errors import UNAVAILABLE_MESSAGE, database_unavailable
 from core.security import TokenClaims
 from models.people import User
-from schema.observation import masked
+from schema.observation import BAD_REQUEST, masked
 
 if TYPE_CHECKING:
     from strawberry.schema.schema import StreamResult
@@ -211,8 +212,7 @@ def connection_token(params: object) -> str | None:
     raw = params.get("authorization") or params.get("Authorization") or ""
     if not isinstance(raw, str) or not raw.strip():
         return None
-    scheme, _, token = raw.strip().partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else raw.strip()
+    return parse_bearer(raw) or raw.strip()  # "Bearer <token>", or the bare token
 
 
 def well_formed(message: dict[str, Any]) -> bool:
@@ -312,6 +312,11 @@ class AuthorityTransportWS(BaseGraphQLTransportWSHandler[RequestContext, None]):
             context, claims = await self._authenticated(operation)
             if context is None:
                 return
+            try:
+                self.app.refuse_unnamed_choice(operation.query, operation.operation_name)
+            except HTTPException as refused:
+                await self._end(operation, refusal(BAD_REQUEST, refused.reason))
+                return
             subscription = is_subscription(
                 operation.query, operation.operation_name, self.app.settings.max_tokens
             )
@@ -343,15 +348,16 @@ class AuthorityTransportWS(BaseGraphQLTransportWSHandler[RequestContext, None]):
             if not database_unavailable(exc):
                 raise
             log.warning("database unavailable while checking a token over websocket")
-            error = refusal("SERVICE_UNAVAILABLE", UNAVAILABLE_MESSAGE)
-            count_errors([error])
-            await operation.send_initial_errors([error])
+            await self._end(operation, refusal("SERVICE_UNAVAILABLE", UNAVAILABLE_MESSAGE))
         return None, None
 
     async def _refuse(self, operation: Operation[RequestContext, None]) -> None:
-        error = refusal(UNAUTHENTICATED, UNAUTHENTICATED_MESSAGE)
-        count_errors([error])
-        await operation.send_initial_errors([error])
+        await self._end(operation, refusal(UNAUTHENTICATED, UNAUTHENTICATED_MESSAGE))
+
+    async def _end(self, operation: Operation[RequestContext, None], *errors: GraphQLError) -> None:
+        """End the operation with an ``error`` message: counted, as over HTTP."""
+        count_errors(list(errors))
+        await operation.send_initial_errors(list(errors))
 
     async def _watched(
         self, operation: Operation[RequestContext, None], context: RequestContext, watch: Watch
@@ -394,8 +400,7 @@ class AuthorityTransportWS(BaseGraphQLTransportWSHandler[RequestContext, None]):
             if "code" not in (error.extensions or {}):
                 log.error("unchecked error in a websocket operation", exc_info=error)
                 error = masked(error, context.request_id)
-            count_errors([error])
-            await operation.send_initial_errors([error])
+            await self._end(operation, error)
             return
         await operation.send_operation_message({"id": operation.id, "type": "complete"})
 

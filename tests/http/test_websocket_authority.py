@@ -474,10 +474,17 @@ async def test_refusals_over_the_socket_carry_the_codes_http_gives(tree: Tree) -
         syntax = await ws.run("query Broken { me { ")
         unknown = await ws.run("query Unknown { nothingHere }")
         too_deep = await ws.run(deep)
+        no_query = await ws.run("")
+        unnamed_choice = await ws.run("query A { me { username } } query B { me { username } }")
 
     assert error_codes(syntax) == ["GRAPHQL_PARSE_FAILED"]
     assert error_codes(unknown) == ["GRAPHQL_VALIDATION_FAILED"]
     assert error_codes(too_deep) == ["QUERY_TOO_COMPLEX"]
+    assert error_codes(no_query) == ["BAD_REQUEST"]
+    assert error_codes(unnamed_choice) == ["BAD_REQUEST"]
+    assert unnamed_choice["payload"][0]["message"] == (
+        "The document holds several operations: name the one to run in operationName."
+    )
 
 
 async def test_operations_beyond_the_connection_limit_get_a_coded_error(tree: Tree) -> None:
