@@ -17,7 +17,7 @@ from core import telemetry
 from core.context import Viewer
 from core.errors import UNAVAILABLE_MESSAGE, database_unavailable
 from core.instrumentation import StatementCount, start_counting, stop_counting
-from core.security import TokenError, decode_token
+from core.security import TokenClaims, TokenError, decode_token
 from models.people import User
 
 log = logging.getLogger("riverchief.auth")
@@ -29,15 +29,11 @@ UNAVAILABLE_BODY = json.dumps(
     }
 ).encode()
 
+UNAUTHENTICATED_MESSAGE = "The bearer token is invalid, expired or revoked. Log in again."
 UNAUTHENTICATED_BODY = json.dumps(
     {
         "data": None,
-        "errors": [
-            {
-                "message": "The bearer token is invalid, expired or revoked. Log in again.",
-                "extensions": {"code": "UNAUTHENTICATED"},
-            }
-        ],
+        "errors": [{"message": UNAUTHENTICATED_MESSAGE, "extensions": {"code": "UNAUTHENTICATED"}}],
     }
 ).encode()
 
@@ -46,7 +42,9 @@ class AuthenticationError(Exception):
     pass
 
 
-async def viewer_for_token(token: str, secret: str) -> Viewer:
+async def authenticate(token: str, secret: str) -> tuple[Viewer, TokenClaims]:
+    """The viewer a token speaks for, and its claims: signed, unexpired, for an active account
+    whose token version it carries. Raises ``AuthenticationError`` otherwise."""
     try:
         claims = decode_token(token, secret)
     except TokenError as exc:
@@ -54,7 +52,13 @@ async def viewer_for_token(token: str, secret: str) -> Viewer:
     user = await User.get_or_none(id=claims.user_id)
     if user is None or not user.is_active or user.token_version != claims.token_version:
         raise AuthenticationError("account inactive or token revoked")
-    return Viewer(id=user.id, username=user.username, person_id=user.person_id, account=user)
+    viewer = Viewer(id=user.id, username=user.username, person_id=user.person_id, account=user)
+    return viewer, claims
+
+
+async def viewer_for_token(token: str, secret: str) -> Viewer:
+    viewer, _ = await authenticate(token, secret)
+    return viewer
 
 
 def parse_bearer(value: str) -> str:

@@ -72,6 +72,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         # The app takes the client's address itself (app/client_address.py): uvicorn would
         # otherwise believe X-Forwarded-For from 127.0.0.1 without being asked to.
         "proxy_headers": False,
+        # A WebSocket frame over the body limit is refused as it arrives (1009), unbuffered.
+        "ws_max_size": settings.max_body_bytes,
     }
     if args.workers == 1:
         uvicorn.run(create_app(settings), **options)

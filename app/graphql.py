@@ -2,6 +2,8 @@
 
 A request the view cannot take (not JSON, not an object, a method or media type it does not
 serve) gets a GraphQL-shaped error with a code, like every other refusal, not plain text.
+Over a WebSocket only graphql-transport-ws is spoken, and each operation gets a context of
+its own, authenticated anew (``app.websocket``).
 """
 
 from __future__ import annotations
@@ -18,14 +20,17 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
-from app.authentication import AuthenticationError, parse_bearer, viewer_for_token
+from app.authentication import AuthenticationError, authenticate
 from app.request_log import REQUEST_ID_HEADER, request_id_from
+from app.websocket import AuthorityTransportWS, LimitedWebSocketAdapter, connection_token
 from core import telemetry
-from core.context import RequestContext
-from core.security import TokenSigner
+from core.context import RequestContext, Viewer
+from core.instrumentation import StatementCount
+from core.security import TokenClaims, TokenSigner
 from core.settings import Settings
 from resolvers.loaders import loaders
 
@@ -81,11 +86,16 @@ TRACE_HEADERS = ("traceparent", "tracestate")
 
 
 class GraphQLApp(GraphQL[RequestContext, None]):
+    graphql_transport_ws_handler_class = AuthorityTransportWS
+    websocket_adapter_class = LimitedWebSocketAdapter
+
     def __init__(self, schema: Any, settings: Settings) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql" if settings.graphiql else None,
             allow_queries_via_get=False,
+            # Not the legacy graphql-ws: it authenticates a connection once, for its life.
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         )
         self.settings = settings
         self.signer = TokenSigner(settings.secret, settings.token_ttl_seconds)
@@ -116,6 +126,18 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             telemetry.error((error.extensions or {}).get("code"))
         return await super().process_result(request, result)
 
+    def refuse_unnamed_choice(self, query: str, operation_name: str | None) -> None:
+        """For a WebSocket operation: the same rule as for a request's body."""
+        if not operation_name:
+            refuse_unnamed_choice(query)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """A WebSocket message: JSON nested too deep is not JSON this service reads."""
+        try:
+            return json.loads(data)
+        except RecursionError as exc:
+            raise json.JSONDecodeError("nested too deep", "", 0) from exc
+
     def parse_json(self, data: str | bytes) -> Any:
         """A JSON object, or a list (refused later: batching is off); nothing else."""
         try:
@@ -133,7 +155,15 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         if isinstance(response, Response):
             response.headers[REQUEST_ID_HEADER] = request_id
         state = request.scope.get("state", {})
-        viewer = state.get("viewer")
+        return self.context_for(request, state.get("viewer"), request_id, state.get("statements"))
+
+    def context_for(
+        self,
+        request: Request | WebSocket,
+        viewer: Viewer | None,
+        request_id: str,
+        statements: StatementCount | None = None,
+    ) -> RequestContext:
         context = RequestContext(
             viewer=viewer,
             policy=request.app.state.policy,
@@ -143,21 +173,31 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             client_address=request.client.host if request.client else "",
             debug=self.settings.debug,
             task_events=getattr(request.app.state, "task_events", None),
-            request_statements=state.get("statements"),
+            request_statements=statements,
         )
         if viewer is not None and viewer.account is not None:
             loaders(context).user.prime(viewer.id, viewer.account)
         return context
 
+    async def operation_context(
+        self, websocket: WebSocket, token: str | None
+    ) -> tuple[RequestContext, TokenClaims | None]:
+        """One operation of a WebSocket connection: checked like a fresh HTTP request with
+        the connection's token, with a context (and memo) of its own and a request id of its
+        own. Raises ``AuthenticationError`` for a token that no longer holds."""
+        if token is None:
+            return self.context_for(websocket, None, request_id_of(websocket)), None
+        viewer, claims = await authenticate(token, self.settings.secret)
+        return self.context_for(websocket, viewer, request_id_of(websocket)), claims
+
     async def on_ws_connect(self, context: RequestContext) -> UnsetType | dict[str, object] | None:
-        """Authenticate a subscription connection with the same bearer token as HTTP."""
-        params = context.connection_params or {}
-        raw = params.get("authorization") or params.get("Authorization") or ""
-        if not isinstance(raw, str) or not raw:
-            return ACK  # anonymous: the subscription's guard refuses it
-        token = parse_bearer(raw) or raw.strip()  # "Bearer <token>", or the bare token
+        """Refuse a connection whose token is bad from the start (each operation is checked
+        again when it runs)."""
+        token = connection_token(context.connection_params)
+        if token is None:
+            return ACK  # anonymous: each operation runs as an anonymous HTTP request would
         try:
-            context.viewer = await viewer_for_token(token, self.settings.secret)
+            context.viewer, _ = await authenticate(token, self.settings.secret)
         except AuthenticationError as exc:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"}) from exc
         return ACK

@@ -27,6 +27,7 @@ from app.logs import configure as configure_logs
 from app.metrics import metrics_endpoint, metrics_running
 from app.request_log import REQUEST_ID_HEADER, RequestLog
 from app.security_headers import SecurityHeaders
+from app.websocket import AuthorityMonitor
 from core.db import is_postgres, tortoise_config
 from core.pg_listener import PgListener
 from core.settings import DEV_SECRET_NOTICE, Settings
@@ -70,6 +71,7 @@ async def policy_running(app: Starlette, settings: Settings) -> AsyncIterator[No
         await watcher.start()
     app.state.watcher = watcher
     app.state.task_events = hub = TaskEventHub()
+    app.state.authority = monitor = AuthorityMonitor()
     listener = None
     if is_postgres(settings.database_url):
         listener = PgListener(settings.database_url, TASK_CHANNEL, hub.publish_json)
@@ -77,6 +79,7 @@ async def policy_running(app: Starlette, settings: Settings) -> AsyncIterator[No
     try:
         yield
     finally:
+        await monitor.stop()
         if listener is not None:
             await listener.stop()
         if watcher is not None:

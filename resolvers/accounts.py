@@ -184,8 +184,8 @@ async def login(context: RequestContext, username: str, password: str) -> str:
 async def still_signed_in(viewer: Viewer) -> bool:
     """Whether a long-lived connection's account is still active and its tokens unrevoked.
 
-    An HTTP request checks its token every time; a subscription was checked once, when it
-    connected, so it asks again before each event and every ``RECHECK_EVERY`` seconds.
+    An HTTP request checks its token every time; an open subscription asks again before each
+    event it would describe (its transport also watches it between events).
     """
     version = viewer.account.token_version if viewer.account is not None else None
     return await User.filter(id=viewer.id, is_active=True, token_version=version).exists()

@@ -4,7 +4,8 @@ An unexpected exception never reaches the client as itself (its text can hold SQ
 data): the client gets ``INTERNAL_SERVER_ERROR`` and the request id, and the log gets the
 exception under the same id. A document that does not parse or validate gets
 ``GRAPHQL_PARSE_FAILED`` or ``GRAPHQL_VALIDATION_FAILED``, so every error carries a code.
-Errors raised by an extension's hook (the parser, a limit) are checked the same way. With
+Errors raised by an extension's hook (the parser, a limit) are checked the same way, and so is
+each result of a stream (an operation over a WebSocket) before it is sent. With
 debugging on, every response carries ``extensions.debug`` with the SQL statement count and
 the elapsed milliseconds.
 """
@@ -20,6 +21,7 @@ from graphql import GraphQLError
 from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
 
 from core.context import RequestContext
 from core.errors import UNAVAILABLE_MESSAGE, DomainError, database_unavailable
@@ -33,6 +35,7 @@ PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 # Raised through the operation for the HTTP view to answer (400): not errors of a result.
 HANDLED_BY_THE_VIEW = (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError)
+BAD_REQUEST = "BAD_REQUEST"
 
 
 def is_expected(error: GraphQLError) -> bool:
@@ -114,10 +117,23 @@ class Observation(SchemaExtension):
             context.sql_statements = whole.value
             context.elapsed_ms = (time.perf_counter() - started) * 1000
 
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        """A streamed result is sent as soon as it is yielded: checked before that."""
+        if isinstance(result, ExecutionResult) and result.errors:
+            result.errors = [self.checked(error) for error in result.errors]
+        yield
+
     def checked(self, error: GraphQLError) -> GraphQLError:
         """The error as the client may see it: labelled, or masked and logged."""
         context = self.execution_context.context
         request_id = context.request_id if isinstance(context, RequestContext) else ""
+        if isinstance(error.original_error, HANDLED_BY_THE_VIEW):
+            # Over HTTP the view answers 400; a stream reports it as a coded error.
+            return GraphQLError(
+                error.message,
+                original_error=error.original_error,
+                extensions={**(error.extensions or {}), "code": BAD_REQUEST},
+            )
         if is_expected(error):
             parsed = self.execution_context.graphql_document is not None
             return labelled(coded(error), parsed=parsed)

@@ -1,8 +1,14 @@
-"""Live updates over graphql-transport-ws: task changes inside the subscriber's scope."""
+"""Live updates over graphql-transport-ws: task changes inside the subscriber's scope.
+
+The transport watches the authority behind an open subscription (``app.websocket``): it ends
+the subscription within about a second of the token expiring or the account being
+deactivated or signed out. The source checks the account again before each event it would
+describe, so nothing is told in the meantime; and it recomputes the scope for each event
+from the grants held at that moment.
+"""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator
 
 import strawberry
@@ -19,7 +25,6 @@ from schema.context import ctx
 from schema.node import pk_of
 from schema.task import Task
 
-RECHECK_EVERY = 30.0  # seconds: an idle subscription also notices a revoked account
 SIGNED_OUT = "The account was deactivated or its tokens revoked. Log in again."
 
 
@@ -52,14 +57,11 @@ class Subscription:
             low, high = unit.path, upper_bound(unit.path)
         async with hub.subscription() as queue:
             while True:
-                try:
-                    event = await asyncio.wait_for(queue.get(), RECHECK_EVERY)
-                except TimeoutError:
-                    event = None
+                event = await queue.get()
+                if not low <= event.org_path < high:
+                    continue
                 if context.viewer is None or not await still_signed_in(context.viewer):
                     raise GraphQLError(SIGNED_OUT, extensions={"code": "UNAUTHENTICATED"})
-                if event is None or not low <= event.org_path < high:
-                    continue
                 context.memo.clear()  # fresh rows and scope: grants may have changed
                 task = await get_task(context, event.task_id)
                 if task is None:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import strawberry
 
+from core.errors import bad_input
 from resolvers.tasks import TaskQuery
 from schema.enums import TaskCategory, TaskStatus
 from schema.node import optional_pk
@@ -20,7 +21,7 @@ class TaskFilter:
         default=False, description="With `orgUnitId`: also the tasks of every unit below it."
     )
     status: list[TaskStatus] | None = strawberry.field(
-        default=None, description="Only tasks in one of these statuses."
+        default=None, description="Only tasks in one of these statuses (at most 7)."
     )
     category: TaskCategory | None = strawberry.field(
         default=None, description="Only tasks of this category."
@@ -39,11 +40,18 @@ class TaskFilter:
     )
 
 
+# Every status once: a longer list asks nothing more, and each entry would be a bound
+# parameter of the query (half a million of them exceed what the database takes).
+MAX_STATUSES = len(TaskStatus)
+
+
 def task_query(spec: TaskFilter) -> TaskQuery:
+    if spec.status is not None and len(spec.status) > MAX_STATUSES:
+        raise bad_input(f"A task filter names at most {MAX_STATUSES} statuses.")
     return TaskQuery(
         org_unit_id=optional_pk(spec.org_unit_id, "OrgUnit"),
         include_descendants=spec.include_descendants,
-        statuses=tuple(spec.status or ()),
+        statuses=tuple(dict.fromkeys(spec.status or ())),
         category=spec.category,
         assignee_id=optional_pk(spec.assignee_id, "Person"),
         overdue=spec.overdue,

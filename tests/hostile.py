@@ -260,3 +260,8 @@ def operation(site: Site, leaf: Any, baseline: Baseline) -> dict[str, Any]:
 def raw_json(body: dict[str, Any]) -> bytes:
     """JSON as a client could send it: lone surrogates escaped, not refused by the encoder."""
     return json.dumps(body, ensure_ascii=True).encode()
+
+
+def ordinary_operation(root: str, field: str, baseline: Baseline) -> dict[str, Any]:
+    """A request body calling ``root.field`` with ordinary values in every required argument."""
+    return operation(Site(root, field, ("",), ""), _ORDINARY, baseline)

@@ -291,18 +291,24 @@ HARMLESS = {
 }
 
 
+# The work a document may cost, in CPU seconds of this process (the app runs in it): a naive
+# parser or validator spends minutes on these. CPU time, not wall time, so that a busy
+# machine (other processes on the same cores) does not make the check fail.
+WORK_BOUND = 2.0
+
+
 async def test_bombs_are_refused_quickly_with_a_code(client: GraphQLClient, tree: Tree) -> None:
     for viewer in VIEWERS:
         token = token_for(tree, viewer)
         for name, (build, codes) in BOMBS.items():
-            started = time.perf_counter()
+            started = time.process_time()
 
             response = await post(client, {"query": build()}, token)
 
-            elapsed = time.perf_counter() - started
+            spent = time.process_time() - started
             body = assert_refused(response, *codes)
             assert body.get("data") is None, name
-            assert elapsed < 2.0, f"{name} took {elapsed:.2f} s to refuse"
+            assert spent < WORK_BOUND, f"{name} took {spent:.2f} s of CPU to refuse"
 
 
 async def test_documents_that_look_like_bombs_are_answered_quickly(
@@ -312,14 +318,14 @@ async def test_documents_that_look_like_bombs_are_answered_quickly(
         token = token_for(tree, viewer)
         expected = {"me": None if viewer is None else {"username": viewer}}
         for name, build in HARMLESS.items():
-            started = time.perf_counter()
+            started = time.process_time()
 
             body = assert_clean(await post(client, {"query": build()}, token))
 
             assert body.get("data") == expected or error_codes(body) == [
                 "GRAPHQL_VALIDATION_FAILED"
             ], (name, body)
-            assert time.perf_counter() - started < 2.0, name
+            assert time.process_time() - started < WORK_BOUND, name
 
 
 # ----- variables -----
@@ -397,7 +403,8 @@ async def test_a_10k_element_list_variable_is_answered_cleanly(
         token,
     )
 
-    assert assert_clean(listed)["data"]["tasks"]["totalCount"] > 0
+    # A status filter names each status at most once: a longer list is refused, by its size.
+    assert error_codes(assert_clean(listed)) == ["VALIDATION"]
     assert assert_clean(decomposed)["data"]["decomposeTask"]["errors"] == [
         {"code": "VALIDATION", "field": "parts"}
     ]
