@@ -61,8 +61,9 @@ class AuditEvent(Node):
     after: JSON | None = strawberry.field(description="The same fields after the change.")
     changes: list[FieldChange] = strawberry.field(
         description="Each field the change set or altered, under its schema name (`orgUnit`, "
-        "`assignee`, `dueAt`), objects as global IDs. Redacted like `before` and `after`: a "
-        "field whose shown value is the same on both sides is not listed."
+        "`assignee`, `dueAt`), objects as global IDs, in the order of the names. Redacted "
+        "like `before` and `after`: a field whose shown value is the same on both sides is "
+        "not listed."
     )
     request_id: str = strawberry.field(description="The request that made the change.")
     prev_hash: str = strawberry.field(

@@ -95,10 +95,11 @@ def render(key: str, value: Any, units: dict[str, int]) -> str | None:
 
 def changes(seen: Shown) -> list[FieldChange]:
     """Every field whose shown value differs between before and after; for a creation
-    (no before), every field it set."""
+    (no before), every field it set. In the order of the field names (the databases keep a
+    JSON object's keys in orders of their own)."""
     before, after = seen.before or {}, seen.after or {}
     keys = list(before) + [key for key in after if key not in before]
-    return [
+    found = [
         FieldChange(
             field=field_name(key),
             before=render(key, before.get(key), seen.units),
@@ -107,3 +108,4 @@ def changes(seen: Shown) -> list[FieldChange]:
         for key in keys
         if seen.before is None or key not in before or key not in after or before[key] != after[key]
     ]
+    return sorted(found, key=lambda change: change.field)
