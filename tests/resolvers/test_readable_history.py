@@ -11,10 +11,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from tortoise.transactions import in_transaction
+
+from core.instrumentation import counting_statements
+from models.audit import AuditEvent
 from models.enums import RecordType, TaskStatus
 from models.record import AccountabilityRecord
 from models.task import Task
+from resolvers.audit import append_event
 from resolvers.audit_view import OUTSIDE_SCOPE
+from schema.build import schema
 from schema.node import pk_of, to_global_id
 from tests.fixtures import Tree
 from tests.graph import CREATE_TASK, data, payload, run
@@ -417,3 +423,40 @@ async def test_stored_details_of_every_type_read_back_in_camel_case(tree: Tree) 
         "status": "ASSIGNED",
         "issuerUnitId": tree.unit_gid("zhaxi"),
     }
+
+
+# -- cost ----------------------------------------------------------------------------------
+
+ACTORS = "{ auditEvents(first: 50) { edges { node { actor { username } changes { field } } } } }"
+
+
+async def test_a_page_of_actors_costs_the_same_statements_for_2_and_7_accounts(
+    tree: Tree,
+) -> None:
+    async def statements(usernames: list[str]) -> tuple[int, set[str | None]]:
+        async with in_transaction() as conn:
+            await AuditEvent.all().using_db(conn).delete()
+            for username in usernames:
+                await append_event(
+                    conn,
+                    None,
+                    action="task.urge",
+                    entity_type="task",
+                    entity_id=tree.tasks["shilong"].id,
+                    org_path=tree.units["shilong"].path,
+                    after={"org_unit_id": tree.units["shilong"].id},
+                    actor_id=tree.users[username].id,
+                )
+        with counting_statements() as counter:
+            result = await schema.execute(ACTORS, context_value=tree.context_for("village_sec"))
+        assert result.errors is None, result.errors
+        edges = (result.data or {})["auditEvents"]["edges"]
+        return counter.value, {(e["node"]["actor"] or {}).get("username") for e in edges}
+
+    above = ["county_admin", "zhaxi_head", "luobu_head", "inspector", "dept_head"]
+    few, few_seen = await statements(["county_admin", "village_sec"])
+    many, many_seen = await statements([*above, "grid_leader", "village_sec"])
+
+    assert few_seen == {None, "village_sec"}
+    assert many_seen == {None, "village_sec", "grid_leader"}
+    assert few == many, f"{few} statements for 2 actors, {many} for 7"
