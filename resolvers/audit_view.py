@@ -15,7 +15,7 @@ Where the referenced objects sit is looked up in one statement per batch of even
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -67,6 +67,7 @@ REFERENCES: dict[str, Kind] = {
     "subtask_ids": Kind.TASK,
     "record_id": Kind.RECORD,
     "corrects": Kind.RECORD,
+    "authority": Kind.PATH,
 }
 
 
@@ -82,6 +83,7 @@ class Place:
 
     path: str
     level: str
+    unit_id: int
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,9 @@ class Shown:
     org_path: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+    # The unit each path shown in ``before``/``after`` names (only the paths left readable),
+    # so a rendering can name that unit by its id.
+    units: dict[str, int] = field(default_factory=dict)
 
 
 def _ref(kind: Kind, value: Any) -> Ref | None:
@@ -145,13 +150,13 @@ async def _locate(refs: Sequence[Ref]) -> list[Place | None]:
             listed = ", ".join(params(key) for key in keys)
             branches.append(
                 f"SELECT '{kind.value}' AS kind, {id_column} AS id, u.path AS path,"  # noqa: S608
-                f" u.level AS level FROM {source} WHERE {key_column} IN ({listed})"
+                f" u.level AS level, u.id AS unit_id FROM {source} WHERE {key_column} IN ({listed})"
             )
     found: dict[Ref, Place] = {}
     for row in await conn.execute_query_dict(" UNION ALL ".join(branches), params.values):
         kind, path = Kind(row["kind"]), str(row["path"])
         key = path if kind is Kind.PATH else int(row["id"])
-        found[Ref(kind, key)] = Place(path, str(row["level"]))
+        found[Ref(kind, key)] = Place(path, str(row["level"]), int(row["unit_id"]))
     return [found.get(r) for r in refs]
 
 
@@ -163,15 +168,27 @@ class Places(DataLoader[Ref, Place | None]):
         super().__init__(load_fn=_locate, max_batch_size=MAX_LOOKUP)
 
 
+def _paths(values: dict[str, Any] | None) -> set[str]:
+    """The unit paths ``values`` names."""
+    return {
+        value
+        for key, value in (values or {}).items()
+        if REFERENCES.get(key) is Kind.PATH and isinstance(value, str)
+    }
+
+
 async def shown(context: RequestContext, events: Sequence[AuditEvent]) -> list[Shown]:
     """``events`` as the viewer may see them: one lookup for all their references, batched
     with the other lookups of the same level of the query."""
     refs = list(set().union(*(references(e) for e in events)))
     located = await context.memo.get(Places, Places).load_many(refs)
     readable = {
-        ref
+        ref: place
         for ref, place in zip(refs, located, strict=True)
         if place is not None and scope_for(context, SIGHT[ref.kind]).allows(place.path, place.level)
+    }
+    units = {
+        str(ref.key): place.unit_id for ref, place in readable.items() if ref.kind is Kind.PATH
     }
 
     def named(kind: Kind, value: Any) -> bool:
@@ -191,13 +208,16 @@ async def shown(context: RequestContext, events: Sequence[AuditEvent]) -> list[S
                 seen[key] = value if named(kind, value) else OUTSIDE_SCOPE
         return seen
 
-    return [
-        Shown(
-            org_path=e.org_path
-            if not e.org_path or named(Kind.PATH, e.org_path)
+    def seen(event: AuditEvent) -> Shown:
+        before, after = redact(event.before), redact(event.after)
+        named_units = _paths(before) | _paths(after)
+        return Shown(
+            org_path=event.org_path
+            if not event.org_path or named(Kind.PATH, event.org_path)
             else OUTSIDE_SCOPE,
-            before=redact(e.before),
-            after=redact(e.after),
+            before=before,
+            after=after,
+            units={path: unit for path, unit in units.items() if path in named_units},
         )
-        for e in events
-    ]
+
+    return [seen(e) for e in events]

@@ -18,6 +18,7 @@ from resolvers.org import get_unit
 from resolvers.people import visible_person
 from resolvers.records import get_record
 from resolvers.tasks import get_task
+from resolvers.users import user_in_scope
 
 NodeLoader = Callable[[RequestContext, int], Awaitable[object | None]]
 
@@ -40,13 +41,6 @@ async def _person(context: RequestContext, pk: int) -> object | None:
     return await visible_person(context, await loaders(context).person.load(pk))
 
 
-async def _user(context: RequestContext, pk: int) -> object | None:
-    """An account reads only itself."""
-    if context.viewer is None or pk != context.viewer.id:
-        return None
-    return await loaders(context).user.load(pk)
-
-
 NODES: dict[str, NodeLoader] = {
     "OrgUnit": get_unit,
     "Task": get_task,
@@ -55,7 +49,7 @@ NODES: dict[str, NodeLoader] = {
     "Indicator": _indicator,
     "Record": get_record,
     "Person": _person,
-    "User": _user,
+    "User": user_in_scope,
 }
 
 

@@ -7,13 +7,17 @@ from typing import cast
 
 import strawberry
 from strawberry.scalars import JSON
+from strawberry.types import Info
 
 from core.context import RequestContext
 from models.audit import AuditEvent as AuditEventModel
-from models.audit import actor_name
 from resolvers.audit_queries import AuditQuery, ChainReport
 from resolvers.audit_view import OUTSIDE_SCOPE, Shown, shown
+from resolvers.users import user_in_scope
+from schema.audit_changes import FieldChange, changes
+from schema.context import ctx
 from schema.node import Node, NodeType, from_global_id, pk_of, to_global_id
+from schema.people import User
 
 # The graph's type for each kind of audited entity, so entity ids are global IDs.
 ENTITY_TYPES: dict[str, NodeType] = {
@@ -23,12 +27,6 @@ ENTITY_TYPES: dict[str, NodeType] = {
     "org_unit": "OrgUnit",
 }
 GRAPH_TO_ENTITY: dict[str, str] = {graph: entity for entity, graph in ENTITY_TYPES.items()}
-
-
-@strawberry.type(description="The account that made a change.")
-class Actor:
-    id: strawberry.ID = strawberry.field(description="The user's global ID.")
-    username: str = strawberry.field(description="The user's login name.")
 
 
 REDACTED = (
@@ -51,34 +49,47 @@ class AuditEvent(Node):
     entity_id: strawberry.ID = strawberry.field(
         description="The global ID of the changed object (or the raw id for other entities)."
     )
-    actor: Actor | None = strawberry.field(description="Null for changes made by the system.")
     org_path: str = strawberry.field(
         description="Path of the unit the change belongs to; "
         f"`{OUTSIDE_SCOPE}` if you may not read that unit."
     )
     before: JSON | None = strawberry.field(
-        description="The object's relevant fields before the change (null for a creation)."
+        description="The object's relevant fields before the change (null for a creation), "
+        "as stored: raw ids and the commands' names. `changes` says the same in the graph's "
+        "terms."
     )
     after: JSON | None = strawberry.field(description="The same fields after the change.")
+    changes: list[FieldChange] = strawberry.field(
+        description="Each field the change set or altered, under its schema name (`orgUnit`, "
+        "`assignee`, `dueAt`), objects as global IDs, in the order of the names. Redacted "
+        "like `before` and `after`: a field whose shown value is the same on both sides is "
+        "not listed."
+    )
     request_id: str = strawberry.field(description="The request that made the change.")
     prev_hash: str = strawberry.field(
         description="The previous event's hash (64 zeros for the first)."
     )
     hash: str = strawberry.field(description="sha256 of prevHash and this event's canonical JSON.")
+    _actor_id: strawberry.Private[int | None]
+
+    @strawberry.field(
+        description="The account that made the change, if you may read that account (the "
+        "accounts `node` gives you). Null for changes made by the system, and for an account "
+        "you may not read: its name is not shown either."
+    )
+    async def actor(self, info: Info) -> User | None:
+        user = await user_in_scope(ctx(info), self._actor_id)
+        return User.of(user) if user is not None else None
 
     @classmethod
     def of(cls, event: AuditEventModel, seen: Shown) -> AuditEvent:
-        """An event read with its actor's name (``models.audit.with_actor_names``),
-        as the viewer may see it (``resolvers.audit_view.shown``)."""
+        """An event as the viewer may see it (``resolvers.audit_view.shown``)."""
         graph_type = ENTITY_TYPES.get(event.entity_type)
         entity_id = (
             to_global_id(graph_type, event.entity_id)
             if graph_type and event.entity_id.isdigit()
             else strawberry.ID(event.entity_id)
         )
-        actor = None
-        if event.actor_id is not None:
-            actor = Actor(id=to_global_id("User", event.actor_id), username=actor_name(event))
         return cls(
             id=to_global_id("AuditEvent", event.seq),
             seq=event.seq,
@@ -86,13 +97,14 @@ class AuditEvent(Node):
             action=event.action,
             entity_type=event.entity_type,
             entity_id=entity_id,
-            actor=actor,
             org_path=seen.org_path,
             before=cast(JSON, seen.before),
             after=cast(JSON, seen.after),
+            changes=changes(seen),
             request_id=event.request_id,
             prev_hash=event.prev_hash,
             hash=event.hash,
+            _actor_id=event.actor_id,
         )
 
     @classmethod

@@ -9,7 +9,8 @@ from models.people import Person as PersonModel
 from models.people import User as UserModel
 from resolvers import org as org_resolvers
 from resolvers.grants import RoleGrantRow, grants_of_user
-from resolvers.people import mask, may_see_pii
+from resolvers.loaders import loaders
+from resolvers.people import mask, may_see_pii, visible_person
 from schema.context import ctx
 from schema.node import Node, to_global_id
 from schema.org import OrgUnit
@@ -73,3 +74,14 @@ class User(Node):
     @strawberry.field(description="The roles this account holds, at units you can see.")
     async def roles(self, info: Info) -> list[RoleGrant]:
         return [RoleGrant.of(row) for row in await grants_of_user(ctx(info), self._model.id)]
+
+    @strawberry.field(
+        description="The person this account belongs to; null if none, or if you may not read "
+        "that person. Phone and ID numbers are masked as on any person."
+    )
+    async def person(self, info: Info) -> Person | None:
+        if self._model.person_id is None:
+            return None
+        context = ctx(info)
+        found = await loaders(context).person.load(self._model.person_id)
+        return Person.maybe(await visible_person(context, found))

@@ -15,10 +15,12 @@ from resolvers import org as org_resolvers
 from resolvers.loaders import loaders
 from resolvers.records import RaisedTask, RecordQuery, get_record
 from resolvers.tasks import get_task
+from resolvers.users import user_in_scope
 from schema.context import ctx
 from schema.enums import TaskCategory
 from schema.lazy import task_type
-from schema.node import Node, optional_pk, to_global_id
+from schema.naming import camel
+from schema.node import Node, NodeType, optional_pk, to_global_id
 from schema.org import OrgUnit
 from schema.people import User
 from schema.water import WaterBody
@@ -28,6 +30,43 @@ if TYPE_CHECKING:
 
 strawberry.enum(enums.RecordType, description="What an accountability record attests.")
 RecordType: TypeAlias = enums.RecordType
+
+
+# Stored detail keys whose input name is not their camelCase spelling (the input's names
+# win, so a record reads back as it was written), and the type of id each holds, if any.
+CRITERION_NAMES: dict[str, str] = {"max": "maxScore", "evidence": "evidenceIds"}
+DETAIL_REFERENCES: dict[str, NodeType] = {"evidenceIds": "Record", "issuerUnitId": "OrgUnit"}
+
+
+def _shown(value: Any, names: dict[str, str]) -> Any:
+    if isinstance(value, list):
+        return [_shown(item, names) for item in value]
+    if not isinstance(value, dict):
+        return value
+    shown: dict[str, Any] = {}
+    for key, item in value.items():
+        name = names.get(key) or camel(key)
+        graph_type = DETAIL_REFERENCES.get(name)
+        if graph_type is not None:
+            shown[name] = _global_ids(graph_type, item)
+        else:
+            shown[name] = _shown(item, CRITERION_NAMES if key == "criteria" else {})
+    return shown
+
+
+def _global_ids(graph_type: NodeType, value: Any) -> Any:
+    if isinstance(value, list):
+        return [_global_ids(graph_type, item) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return to_global_id(graph_type, value)
+    return value
+
+
+def shown_details(details: dict[str, Any]) -> dict[str, Any]:
+    """A record's stored ``details`` in the input's terms: camelCase keys at every depth, ids
+    of other objects as global IDs."""
+    shown: dict[str, Any] = _shown(details, {})
+    return shown
 
 
 @strawberry.type(
@@ -40,8 +79,11 @@ class Record(Node):
     ended_at: datetime | None = strawberry.field(description="When it ended, for patrols.")
     summary: str = strawberry.field(description="A line saying what happened.")
     details: JSON = strawberry.field(
-        description="Type-specific facts: a patrol's distance, findings and photos; a clean-up's "
-        "participants and garbage; an assessment's criteria with maximum, awarded and evidence."
+        description="Type-specific facts, with camelCase keys as in `CreateRecordInput`: a "
+        "patrol's `distanceKm`, `findings` and `photos`; a clean-up's `participants` and "
+        "`garbageKg`; an assessment's `criteria`, each with `name`, `maxScore`, `awarded` and "
+        "`evidenceIds` (records' global IDs); a reward's or penalty's `amount`; an "
+        "escalation's `dueAt`, `daysOverdue`, `status` and `issuerUnitId` (a global ID)."
     )
     flagged: bool = strawberry.field(description="Implausible: for an inspector to look at.")
     flag_reason: str = strawberry.field(description="Why it was flagged; empty when it was not.")
@@ -56,7 +98,7 @@ class Record(Node):
             occurred_at=record.occurred_at,
             ended_at=record.ended_at,
             summary=record.summary,
-            details=cast(JSON, record.details),
+            details=cast(JSON, shown_details(record.details)),
             flagged=record.flagged,
             flag_reason=record.flag_reason,
             created_at=record.created_at,
@@ -72,12 +114,11 @@ class Record(Node):
         return OrgUnit.maybe(await org_resolvers.get_unit(ctx(info), self._model.org_unit_id))
 
     @strawberry.field(
-        description="The account that filed it; null for records entered without one."
+        description="The account that filed it; null for records entered without one, and "
+        "when you may not read that account (the accounts `node` gives you)."
     )
     async def author(self, info: Info) -> User | None:
-        if self._model.author_id is None:
-            return None
-        user = await loaders(ctx(info)).user.load(self._model.author_id)
+        user = await user_in_scope(ctx(info), self._model.author_id)
         return User.of(user) if user is not None else None
 
     @strawberry.field(

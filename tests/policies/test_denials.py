@@ -108,7 +108,8 @@ async def test_an_out_of_scope_object_reads_as_null_and_the_refusal_is_logged(
         ("luobu_head", "Person", "zhaxi"),
         ("grid_leader", "Person", "shilong"),
         ("zhaxi_head", "User", "luobu_head"),  # another account
-        ("county_admin", "User", "zhaxi_head"),
+        ("zhaxi_head", "User", "county_admin"),  # the account above it
+        ("yzh_admin", "User", "zhaxi_head"),  # an account in another county
     ],
 )
 async def test_people_and_accounts_out_of_reach_read_as_null_through_node(

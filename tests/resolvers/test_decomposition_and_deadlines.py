@@ -325,7 +325,7 @@ async def test_an_overdue_task_is_escalated_with_a_record_against_its_unit(tree:
     assert record["orgUnit"] == {"name": "grid_a"}
     assert record["task"] == {"id": gid}
     assert record["summary"] == "Three days late: report by Monday."
-    assert record["details"]["days_overdue"] == 3
+    assert record["details"]["daysOverdue"] == 3
     assert record["author"] == {"username": "village_sec"}
     assert record["authority"] == {"name": "shilong"}  # the grant that allows task:update there
     assert await actions_since(before) == ["record.create", "task.escalate"]

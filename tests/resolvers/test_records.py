@@ -70,7 +70,8 @@ async def filed(tree: Tree, username: str, **given: Any) -> dict[str, Any]:
 
 
 def typed_inputs(tree: Tree) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
-    """Per type: the input's typed part, and the details it must store."""
+    """Per type: the input's typed part, and the details it reads back (in the input's
+    camelCase names)."""
     return {
         "PATROL": (
             {
@@ -82,14 +83,14 @@ def typed_inputs(tree: Tree) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]
                 },
             },
             {
-                "distance_km": 8.5,
+                "distanceKm": 8.5,
                 "findings": ["Plastic at the weir"],
                 "photos": ["photos/2030/04/weir.jpg"],
             },
         ),
         "CLEANUP": (
             {"cleanup": {"participants": 11, "garbageKg": 320.5}},
-            {"participants": 11, "garbage_kg": 320.5},
+            {"participants": 11, "garbageKg": 320.5},
         ),
         "PLEDGE": ({"summary": "Household pledge: no fishing in the ban season"}, {}),
         "ASSESSMENT": (
@@ -101,8 +102,8 @@ def typed_inputs(tree: Tree) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]
             },
             {
                 "criteria": [
-                    {"name": "facilities", "max": 20.0, "awarded": 18.0, "evidence": []},
-                    {"name": "ledgers", "max": 10.0, "awarded": 10.0, "evidence": []},
+                    {"name": "facilities", "maxScore": 20.0, "awarded": 18.0, "evidenceIds": []},
+                    {"name": "ledgers", "maxScore": 10.0, "awarded": 10.0, "evidenceIds": []},
                 ]
             },
         ),
@@ -266,7 +267,7 @@ async def test_a_correction_is_a_new_record_pointing_at_the_old_one(tree: Tree) 
 
     assert correction["id"] != original["id"]
     assert correction["corrects"] == {"id": original["id"]}
-    assert correction["details"]["distance_km"] == 4
+    assert correction["details"]["distanceKm"] == 4
     assert correction["flagged"] is False  # it does not "overlap" the patrol it corrects
     unchanged = await AccountabilityRecord.get(id=pk(original["id"]))
     assert unchanged.details["distance_km"] == 6
@@ -438,7 +439,7 @@ async def test_assessment_scores_trace_back_to_existing_evidence(tree: Tree) -> 
     out_of_scope = await file(tree, "zhaxi_head", **assessment(theirs["id"]))
     not_a_record = await file(tree, "zhaxi_head", **assessment(tree.task_gid("shilong")))
 
-    assert scored["details"]["criteria"][0]["evidence"] == [pk(evidence["id"])]
+    assert scored["details"]["criteria"][0]["evidenceIds"] == [evidence["id"]]
     assert error_codes(missing) == [("criteria", "NOT_FOUND")]
     assert error_codes(out_of_scope) == [("criteria", "NOT_FOUND")]
     assert error_codes(not_a_record) == [("criteria", "NOT_FOUND")]
@@ -546,12 +547,13 @@ async def test_a_record_names_its_author_and_the_unit_it_was_filed_under(tree: T
             }
         }
     ]
-    # The township reads the record but not the department it was filed under.
+    # The township reads the record, but neither the department it was filed under nor the
+    # department's account.
     assert by_the_township["records"]["edges"] == [
         {
             "node": {
                 "summary": "patrol at luobu_village from 0h",
-                "author": author,
+                "author": None,
                 "authority": None,
             }
         }

@@ -13,6 +13,8 @@ from policies.engine import PolicyEngine
 from tests.http.client import GraphQLClient, running_app
 
 QUERIES = Path(__file__).resolve().parents[2] / "docs" / "queries"
+NODE_TYPE = "query($id: ID!) { node(id: $id) { id __typename } }"
+NODE_TYPES = {"assignee": "Person", "orgUnit": "OrgUnit"}
 
 
 def operation(name: str) -> str:
@@ -69,7 +71,23 @@ async def test_inspector_assignment_history(demo_client: GraphQLClient) -> None:
     events = body["data"]["auditEvents"]["edges"]
     assert [e["node"]["entityId"] for e in events] == [task["id"]]
     assert events[0]["node"]["actor"] == {"username": "county_admin"}
-    assert events[0]["node"]["before"]["version"] == task["version"]
+    changes = {c["field"]: c for c in events[0]["node"]["changes"]}
+    assert changes["version"] == {
+        "field": "version",
+        "before": str(task["version"]),
+        "after": str(task["version"] + 1),
+    }
+    assert set(changes) <= {"assignee", "dueAt", "orgUnit", "status", "version"}
+    named = {
+        (field, value)
+        for field in ("assignee", "orgUnit")
+        for value in (changes.get(field) or {}).values()
+        if value is not None and value != field
+    }
+    assert named, changes  # the task was held by a person, whom the reassignment cleared
+    for field, value in named:
+        found = await demo_client.run(NODE_TYPE, {"id": value}, token=inspector)
+        assert found["data"]["node"] == {"id": value, "__typename": NODE_TYPES[field]}
     chain = body["data"]["verifyAuditChain"]
     assert chain["ok"] is True and chain["firstBrokenSeq"] is None and chain["checked"] >= 1
 
