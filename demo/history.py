@@ -531,7 +531,10 @@ class Replay:
                     f"{where}: {step.action or step.kind} by {step.actor} refused: "
                     f"{error.code.value} {error.message}"
                 ) from error
-            for key in step.tasks:
+            touched = {*step.tasks}
+            if step.kind in (Kind.CREATE, Kind.DECOMPOSE):  # a new subtask claims its parent
+                touched |= {p for k in step.tasks if (p := self.specs[k].parent) is not None}
+            for key in touched:
                 self.last[key] = step.at
 
     async def step(self, step: Step) -> None:
