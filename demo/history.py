@@ -8,14 +8,14 @@ functions the API runs (``bootstrap_grant``, ``grant_role``, ``create_task``,
 ``decompose_task``, ``assign_task``, ``transition_task``), acting as the step's account with
 ``core.clock`` set to the step's time: every change writes its own audit event.
 
-Who acts (README, "The demo"): the holding side of a task is the account at its unit (or the
-nearest one above it); the issuing side is the account at its issuing unit; a task is
+Who acts (README, "The demo's past"): the holding side of a task is the account at its unit
+(or the nearest one above it); the issuing side is the account at its issuing unit; a task is
 verified by the issuing side unless that account submitted it, then by the nearest account
-above. Units that hold demo tasks but have no demo account get an illustrative account for
-their first person (``DemoData.illustrative``). The first grant is the installation's
-bootstrap (county_admin at 威信县); Yangzonghai, a second root with nothing above it, gets its
-administrator from the operator in the same way; every other grant is made by its root's
-county administrator.
+above. Units that submit demo work or issue their own tasks without a demo account get an
+illustrative account for their head (``DemoData.illustrative``). The first grant is the
+installation's bootstrap (county_admin at 威信县); grants nobody may make (Yangzonghai's
+administrator, a second root; the inspector, whose findings no county administrator may
+file) are the operator's; every other grant is made by its root's county administrator.
 """
 
 from __future__ import annotations
