@@ -17,6 +17,7 @@ from core.context import RequestContext, Viewer
 from core.errors import DomainError
 from core.security import TokenSigner, verify_password
 from demo.loader import DEMO_DIR, SIX_GOODS, DemoDataError, load_demo, read_demo, seed_figures
+from models.audit import AuditEvent
 from models.enums import (
     CLOSED_STATUSES,
     LinkKind,
@@ -61,6 +62,7 @@ TABLES = (
     AccountabilityRecord,
     Indicator,
     Observation,
+    AuditEvent,
 )
 # Weixin county's published outcome figures for the Chishui basin.
 FISH = {
