@@ -23,8 +23,8 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from core.security import hash_password
+from demo.history import DemoEngine, Replay, accounts_of, plan_history
 from models.enums import (
-    CLOSED_STATUSES,
     Aggregation,
     LinkKind,
     OrgLevel,
@@ -36,7 +36,6 @@ from models.enums import (
 from models.indicator import Indicator, Observation
 from models.org import HierarchyError, OrgLink, OrgUnit, WaterBody, check_parent
 from models.people import Person, User
-from models.policy import CasbinRule
 from models.record import AccountabilityRecord
 from models.task import Task
 from policies.engine import ROLES, read_role_policy
@@ -53,21 +52,28 @@ INDICATORS_FILE: Final = "indicators.yaml"
 BEIJING: Final = timezone(timedelta(hours=8), "CST")
 DUE_TIME: Final = time(18, 0)
 DEFAULT_START: Final = time(9, 0)
+FILED_AFTER: Final = timedelta(hours=1)
 SIX_GOODS: Final = "six_goods"
 
-# How many transitions a task in each status has been through: its optimistic-lock version.
-STATUS_VERSION: Final = {
-    TaskStatus.DRAFT: 2,  # assigned, then handed back (RETURN)
-    TaskStatus.ASSIGNED: 1,
-    TaskStatus.IN_PROGRESS: 2,
-    TaskStatus.SUBMITTED: 3,
-    TaskStatus.REJECTED: 4,
-    TaskStatus.VERIFIED: 4,
-    TaskStatus.CANCELLED: 2,
+# The role of an illustrative account (``DemoData.illustrative``) by its unit's level, and
+# the end of its username (``<unit key>_<suffix>``).
+ILLUSTRATIVE_ROLES: Final = {
+    OrgLevel.TOWNSHIP: "township_head",
+    OrgLevel.VILLAGE: "village_secretary",
+    OrgLevel.GRID: "grid_leader",
+    OrgLevel.DEPARTMENT: "department_head",
+    OrgLevel.ENTERPRISE: "enterprise_chief",
 }
 SUBMITTED_STATUSES: Final = frozenset(
     {TaskStatus.SUBMITTED, TaskStatus.REJECTED, TaskStatus.VERIFIED}
 )
+ILLUSTRATIVE_SUFFIX: Final = {
+    "township_head": "head",
+    "village_secretary": "sec",
+    "grid_leader": "leader",
+    "department_head": "head",
+    "enterprise_chief": "chief",
+}
 
 
 class DemoDataError(ValueError):
@@ -217,6 +223,9 @@ class DemoData:
     links: list[LinkSpec] = field(default_factory=list)
     water: list[WaterSpec] = field(default_factory=list)
     accounts: list[AccountSpec] = field(default_factory=list)
+    # Accounts the loader adds for the heads of units that hold demo tasks but have no demo
+    # account, so that every step of a task's history has someone to take it.
+    illustrative: list[AccountSpec] = field(default_factory=list)
     tasks: list[TaskSpec] = field(default_factory=list)
     records: list[RecordSpec] = field(default_factory=list)
     indicators: list[IndicatorSpec] = field(default_factory=list)
@@ -408,6 +417,7 @@ class _Reader:
         self._tasks()
         self._records()
         self._demonstrations()
+        self._illustrative_accounts()
         self._indicators()
         self.data.units = list(self.units.values())
         return self.data
@@ -612,6 +622,34 @@ class _Reader:
             self.accounts[account.username] = account
             self.data.accounts.append(account)
 
+    def _illustrative_accounts(self) -> None:
+        """An account for the first person of each unit that submits a demo task (it is
+        SUBMITTED, REJECTED or VERIFIED) or issues one of its own, and has no demo account,
+        with the role of its level: work is submitted by its own unit, so the issuing side signs
+        off on someone else's, and a task is issued by an account of its issuing unit.
+        Other steps at units without an account are taken by the nearest account above."""
+        served = {a.unit for a in self.data.accounts}
+        used = set(self.accounts)
+        for unit in self.units.values():
+            role = ILLUSTRATIVE_ROLES.get(unit.level)
+            people = self.people_at[unit.key]
+            holds = any(
+                (t.unit == unit.key and t.status in SUBMITTED_STATUSES)
+                or (t.issuer == unit.key and t.parent is None)
+                for t in self.data.tasks
+            )
+            if role is None or not people or not holds or unit.key in served:
+                continue
+            username = f"{unit.key}_{ILLUSTRATIVE_SUFFIX[role]}"
+            where = f"illustrative account {username!r} of unit {unit.key!r}"
+            if username in used:
+                _fail(where, "username used twice")
+            _fits(where, User, username=username)
+            used.add(username)
+            self.data.illustrative.append(
+                AccountSpec(username, role, unit.key, people[0].key, where)
+            )
+
     # -- tasks ----------------------------------------------------------------------------
 
     def _tasks(self) -> None:
@@ -657,6 +695,10 @@ class _Reader:
             _fail(task.where, f"issuer {task.issuer!r} is not {task.unit!r} or above it")
         if task.parent is not None and not self.within(task.unit, self.tasks[task.parent].unit):
             _fail(task.where, "a subtask's unit lies inside its parent task's unit")
+        if task.assignee is not None and not self.within(
+            self.people[task.assignee].unit, task.unit
+        ):
+            _fail(task.where, f"the assignee {task.assignee!r} is not of the task's unit")
         if (task.quota_target is None) != (task.quota_record_type is None):
             _fail(task.where, "a quota needs both a target and a record type")
         if task.quota_target is not None and task.quota_target <= 0:
@@ -1080,11 +1122,11 @@ class _Writer:
         self.now = now
         self.today = now.astimezone(BEIJING).date()
         self.password_hash = password_hash
+        self.plan = plan_history(data, now, BEIJING, DUE_TIME)
         self.units: dict[str, OrgUnit] = {}
         self.water: dict[str, int] = {}
         self.people: dict[str, int] = {}
-        self.users: dict[str, int] = {}
-        self.account_at: dict[str, int] = {}
+        self.users: dict[str, User] = {}
         self.tasks: dict[str, int] = {}
         self.records: dict[str, int] = {}
 
@@ -1094,7 +1136,7 @@ class _Writer:
         await self._links()
         await self._people()
         await self._accounts()
-        await self._tasks()
+        await self._history()
         await self._records()
         await self._indicators()
 
@@ -1148,6 +1190,7 @@ class _Writer:
                     party_member=p.party_member,
                     phone=p.phone,
                     id_number=p.id_number,
+                    created_at=self.plan.accounts_from,
                 )
                 for p in self.data.people
             ],
@@ -1162,74 +1205,50 @@ class _Writer:
         self.people = {p.key: ids[(self.units[p.unit].id, p.name)] for p in self.data.people}
 
     async def _accounts(self) -> None:
-        accounts = self.data.accounts
+        # Grants are not written here: the history's first steps make them (``_history``).
+        accounts = accounts_of(self.data)
         await User.bulk_create(
             [
                 User(
                     username=a.username,
                     password_hash=self.password_hash,
                     person_id=self.people[a.person],
+                    created_at=self.plan.accounts_from,
                 )
                 for a in accounts
             ],
             using_db=self.conn,
         )
-        self.users = dict(
-            await User.filter(username__in=[a.username for a in accounts])
-            .using_db(self.conn)
-            .values_list("username", "id")
-        )
-        for account in accounts:
-            self.account_at.setdefault(account.unit, self.users[account.username])
-        # The grant format of policies/engine.py: g, user:<id>, <role>, <unit path>*
-        await CasbinRule.bulk_create(
-            [
-                CasbinRule(
-                    ptype="g",
-                    v0=f"user:{self.users[a.username]}",
-                    v1=a.role,
-                    v2=f"{self.units[a.unit].path}*",
-                )
-                for a in accounts
-            ],
-            using_db=self.conn,
-        )
+        self.users = {
+            user.username: user
+            for user in await User.filter(username__in=[a.username for a in accounts]).using_db(
+                self.conn
+            )
+        }
 
     def _due(self, days: int | None) -> datetime | None:
         if days is None:
             return None
         return datetime.combine(self.today + timedelta(days=days), DUE_TIME, tzinfo=BEIJING)
 
-    async def _tasks(self) -> None:
-        # One at a time, parents first: subtasks need their parent's id.
-        for spec in self.data.tasks:
-            due_at = self._due(spec.due_in_days)
-            issued_by = self.account_at.get(spec.issuer)
-            submitted_by = self.account_at.get(spec.unit)
-            if spec.status not in SUBMITTED_STATUSES or submitted_by == issued_by:
-                submitted_by = None  # nobody signs off their own work
-            closed_at = None
-            if spec.status in CLOSED_STATUSES:
-                closed_at = min(self.now, due_at or self.now) - timedelta(days=1)
-            task = await Task.create(
-                title=spec.title,
-                description=spec.description,
-                category=spec.category,
-                status=spec.status,
-                org_unit_id=self.units[spec.unit].id,
-                issuer_unit_id=self.units[spec.issuer].id,
-                issued_by_id=issued_by,
-                assignee_id=self.people[spec.assignee] if spec.assignee else None,
-                parent_id=self.tasks[spec.parent] if spec.parent else None,
-                due_at=due_at,
-                quota_target=spec.quota_target,
-                quota_record_type=spec.quota_record_type,
-                submitted_by_id=submitted_by,
-                version=STATUS_VERSION[spec.status],
-                closed_at=closed_at,
-                using_db=self.conn,
-            )
-            self.tasks[spec.key] = task.id
+    async def _history(self) -> None:
+        """Grants and tasks through the API's own functions, as the demo accounts, at the
+        past times of the plan (``demo.history``): every change writes its audit event."""
+        engine = DemoEngine()
+        await engine.seed_if_empty()
+        await engine.reload()  # the role policy and the pairings just written; no grants yet
+        replay = Replay(
+            self.data,
+            engine,
+            self.users,
+            self.units,
+            self.people,
+            {t.key: self._due(t.due_in_days) for t in self.data.tasks},
+        )
+        await replay.grants(self.plan.grants)
+        await replay.steps(self.plan.steps)
+        await replay.settle()
+        self.tasks = replay.ids
 
     def _record(self, spec: RecordSpec) -> AccountabilityRecord:
         occurred_at = datetime.combine(
@@ -1239,19 +1258,25 @@ class _Writer:
         person = self.people[spec.person] if spec.person else None
         if person is None and spec.author is not None:
             person = self.people[self._account(spec.author).person]
+        ended_at = (
+            occurred_at + timedelta(minutes=duration)
+            if spec.type is RecordType.PATROL and duration is not None
+            else None
+        )
+        # Filed an hour after the work ended (or the day after), and never after the load.
+        filed = min((ended_at or occurred_at) + FILED_AFTER, self.now - timedelta(minutes=1))
         return AccountabilityRecord(
             type=spec.type,
             org_unit_id=self.units[spec.unit].id,
-            author_id=self.users[spec.author] if spec.author else None,
+            author_id=self.users[spec.author].id if spec.author else None,
             authority_unit_id=self.units[spec.authority].id if spec.authority else None,
             person_id=person,
             task_id=self.tasks[spec.task] if spec.task else None,
             water_body_id=self.water[spec.water_body] if spec.water_body else None,
             corrects_id=self.records[spec.corrects] if spec.corrects else None,
             occurred_at=occurred_at,
-            ended_at=occurred_at + timedelta(minutes=duration)
-            if spec.type is RecordType.PATROL and duration is not None
-            else None,
+            ended_at=ended_at,
+            created_at=filed,
             summary=spec.summary,
             details=spec.details,
             flagged=bool(spec.flag_reason),

@@ -17,9 +17,9 @@ Each grant is checked for:
   under the current policy, or the granter's account is gone;
 - ``malformed``: the row is not ``user:<id>`` with a ``<path>*`` domain.
 
-Grants no audit event attributes (those loaded with the demo or benchmark data, or written
-straight into the database) are listed apart as ``unattributed``: with ``--strict`` they count
-as findings too.
+Grants no audit event attributes (the benchmark data's, the bootstrap and other operator
+grants, or rows written straight into the database) are listed apart as ``unattributed``:
+with ``--strict`` they count as findings too.
 """
 
 from __future__ import annotations

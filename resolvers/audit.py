@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC
 from operator import attrgetter
 from typing import Any, Final
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from core import telemetry
+from core import clock, telemetry
 from core.context import RequestContext
 from core.task_events import TaskEvent, announce
 from models.audit import AuditEvent
@@ -81,7 +81,7 @@ async def append_event(
     head = await AuditEvent.in_chain().using_db(conn).order_by("-seq").first().values("seq", "hash")
     event = AuditEvent(
         seq=(head["seq"] + 1) if head else 1,
-        at=datetime.now(UTC),
+        at=clock.now(),
         action=action,
         entity_type=entity_type,
         entity_id=str(entity_id),

@@ -9,6 +9,7 @@ from typing import Any
 from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
+from core import clock
 from core.context import RequestContext
 from core.errors import DomainError, ErrorCode
 from models.enums import RecordType, TaskCategory
@@ -267,6 +268,7 @@ async def create_record(context: RequestContext, spec: NewRecord) -> Accountabil
         if placed_task is not None:
             task_id = (await insert_task(conn, context, *placed_task)).id
         record = await AccountabilityRecord.create(
+            created_at=clock.now(),
             type=spec.type,
             org_unit_id=unit.id,
             author_id=author_id,

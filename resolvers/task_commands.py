@@ -8,13 +8,14 @@ never both apply and a client's stale ``expectedVersion`` is a ``CONFLICT``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
+from core import clock
 from core.context import RequestContext
 from core.errors import DomainError, ErrorCode
 from models.audit import AuditEvent
@@ -160,7 +161,7 @@ async def claim(conn: BaseDBAsyncClient, task: Task, field: str) -> None:
     updated = (
         await Task.filter(id=task.id, version=task.version)
         .using_db(conn)
-        .update(version=F("version") + 1, updated_at=datetime.now(UTC))
+        .update(version=F("version") + 1, updated_at=clock.now())
     )
     if not updated:
         raise DomainError(ErrorCode.CONFLICT, "The task changed meanwhile: reload it.", field)
@@ -181,6 +182,7 @@ async def insert_task(
     if placed.parent is not None and claim_parent:
         await claim(conn, placed.parent, "parentId")
     task = await Task.create(
+        created_at=clock.now(),
         title=spec.title.strip(),
         description=spec.description,
         category=spec.category,
@@ -251,7 +253,7 @@ async def apply_change(
         updated = (
             await Task.filter(id=task.id, version=task.version)
             .using_db(conn)
-            .update(**changes, version=F("version") + 1, updated_at=datetime.now(UTC))
+            .update(**changes, version=F("version") + 1, updated_at=clock.now())
         )
         if not updated:
             raise DomainError(
@@ -333,7 +335,7 @@ async def transition_task(
                 "Its subtasks are not all verified or cancelled yet.",
                 "action",
             )
-    if action is TaskAction.RETURN and datetime.now(UTC) - await received_at(task) > RETURN_WINDOW:
+    if action is TaskAction.RETURN and clock.now() - await received_at(task) > RETURN_WINDOW:
         raise DomainError(
             ErrorCode.INVALID_TRANSITION, "A task can be returned within 24 hours only.", "action"
         )
@@ -344,7 +346,7 @@ async def transition_task(
     if action is TaskAction.SUBMIT:
         changes["submitted_by_id"] = viewer_id
     if rule.target in CLOSED_STATUSES:
-        changes["closed_at"] = datetime.now(UTC)
+        changes["closed_at"] = clock.now()
     return await apply_change(
         context, task, changes, action=f"task.{action.value.lower()}", path=unit.path, note=note
     )
