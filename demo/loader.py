@@ -40,6 +40,7 @@ from models.policy import CasbinRule
 from models.record import AccountabilityRecord
 from models.task import Task
 from policies.engine import ROLES
+from policies.store import adopt_untracked_grants
 
 DEMO_DIR: Final = Path(__file__).parent / "data"
 REGION_FILES: Final = ("weixin.yaml", "yangzonghai.yaml")
@@ -1009,7 +1010,10 @@ async def load_demo(directory: Path = DEMO_DIR, *, now: datetime | None = None) 
     async with in_transaction() as conn:
         if await OrgUnit.all().using_db(conn).exists():
             return False
-        await _Writer(conn, data, now or datetime.now(UTC), password_hash).write()
+        moment = now or datetime.now(UTC)
+        await _Writer(conn, data, moment, password_hash).write()
+        # Each grant's history, from its role.grant event where the demo has one.
+        await adopt_untracked_grants(conn, at=moment)
     return True
 
 

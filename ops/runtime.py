@@ -26,6 +26,7 @@ from core.db import apply_migrations, tortoise_config
 from core.errors import database_unavailable
 from core.settings import Settings, ensure_sqlite_directory
 from policies.engine import PolicyEngine
+from resolvers.role_policy import seed_role_policy
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -68,12 +69,13 @@ def sqlite_file(database_url: str) -> Path | None:
 
 
 async def prepare_database(settings: Settings) -> None:
-    """Bring the schema up to date, and seed the role policy on first start."""
+    """Bring the schema up to date, and seed the role policy on first start (an audit event
+    records it)."""
     ensure_sqlite_directory(settings.database_url)
     await apply_migrations(settings.database_url)
     await Tortoise.init(config=tortoise_config(settings.database_url))
     try:
-        await PolicyEngine().seed_if_empty()
+        await seed_role_policy()
     finally:
         await Tortoise.close_connections()
 
