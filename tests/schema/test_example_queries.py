@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -86,3 +87,34 @@ async def test_grid_leader_inbox(demo_client: GraphQLClient) -> None:
     assert {t["status"] for t in tasks} <= {"ASSIGNED", "IN_PROGRESS", "REJECTED"}
     assert all(t["orgUnit"]["path"].startswith(grid) for t in tasks)  # the grid's subtree
     assert all(t["issuer"] is not None for t in tasks)
+
+
+async def test_inspector_who_could_verify(demo_client: GraphQLClient) -> None:
+    token = await demo_client.login("inspector")
+    verified = await demo_client.run(
+        "{ tasks(filter: { status: [VERIFIED] }, first: 1) { edges { node { id createdAt } } } }",
+        token=token,
+    )
+    task = verified["data"]["tasks"]["edges"][0]["node"]
+    at = task["createdAt"]  # a moment inside the task's life
+
+    body = await demo_client.run(
+        operation("inspector_who_could_verify"), {"task": task["id"], "at": at}, token=token
+    )
+
+    assert "errors" not in body, body
+    assert body["data"]["task"]["status"] == "VERIFIED"
+    issuer = body["data"]["task"]["issuer"]["path"]
+    holders = body["data"]["accessHolders"]
+    assert holders, "somebody could verify a verified task"
+    moment = datetime.fromisoformat(at)
+    for holder in holders:
+        assert datetime.fromisoformat(holder["grantedAt"]) <= moment
+        assert holder["revokedAt"] is None or datetime.fromisoformat(holder["revokedAt"]) > moment
+        assert issuer.startswith(holder["orgUnit"]["path"])  # at the issuer or above it
+    assert {h["role"] for h in holders} <= {
+        "county_admin",
+        "township_head",
+        "village_secretary",
+        "department_head",
+    }
