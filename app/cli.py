@@ -20,6 +20,7 @@ from core.db import is_postgres
 from core.settings import Settings, SettingsError
 from ops import accounts, audit_export, org_import, policy_check, runtime
 from ops.runtime import positive_int
+from resolvers.role_policy import seed_role_policy
 
 log = logging.getLogger("riverchief")
 
@@ -38,12 +39,14 @@ COMMAND_ENTRY_POINTS = "riverchief.commands"
 
 async def prepare_database(settings: Settings, *, demo: bool = False) -> None:
     """Migrate, seed the role policy on first start, and load the demo if asked."""
-    await runtime.prepare_database(settings)
+    # The demo seeds the role policy itself, at the start of its past.
+    await runtime.prepare_database(settings, seed=not demo)
     if demo:
         from demo.loader import load_demo
 
         async with runtime.opened(settings):
             loaded = await load_demo()
+            await seed_role_policy()  # a database that was not the demo's: as on any start
         log.info("demo data %s", "loaded" if loaded else "already present: left as it is")
 
 

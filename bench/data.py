@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Final
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tortoise import Tortoise
+from tortoise.transactions import in_transaction
 
 from bench.data_accounts import BENCH_ACCOUNTS, BENCH_PASSWORD
 from bench.data_generate import Scale, generate
@@ -27,6 +29,7 @@ from core.db import apply_migrations, tortoise_config
 from core.security import hash_password
 from core.settings import ensure_sqlite_directory
 from policies.engine import PolicyEngine
+from policies.store import adopt_untracked_grants
 
 __all__ = ["BENCH_ACCOUNTS", "BENCH_PASSWORD", "BenchDataError", "BenchSummary", "build_bench_data"]
 
@@ -92,6 +95,17 @@ async def _prepare(database_url: str) -> None:
         await Tortoise.close_connections()
 
 
+async def _record_grant_history(database_url: str) -> None:
+    """The generated grants' history (``grant_history``), by the rule data loaded straight
+    into the database follows: from their role.grant events, or from now."""
+    await Tortoise.init(config=tortoise_config(database_url))
+    try:
+        async with in_transaction() as conn:
+            await adopt_untracked_grants(conn, at=datetime.now(UTC))
+    finally:
+        await Tortoise.close_connections()
+
+
 async def build_bench_data(
     database_url: str, tasks: int, seed: int = 1, grants: int | None = None
 ) -> BenchSummary:
@@ -123,5 +137,6 @@ async def build_bench_data(
         await writer.optimise()
     finally:
         await writer.close()
+    await _record_grant_history(database_url)
     rows = {t.name: written[t.name] for t in TABLES if written[t.name]}
     return BenchSummary(kind, tasks, seed, scale.counties, rows, time.perf_counter() - began)

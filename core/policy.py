@@ -49,3 +49,6 @@ class Policy(Protocol):
 
     async def announce_change(self, conn: BaseDBAsyncClient) -> None:
         """Tell the other processes, when the transaction commits."""
+
+    async def reload(self) -> None:
+        """Read the rules, grants and pairings again (after a change to the role policy)."""

@@ -22,6 +22,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
+from core import clock
 from core.security import hash_password
 from demo.history import DemoEngine, Replay, accounts_of, plan_history
 from models.enums import (
@@ -40,6 +41,8 @@ from models.record import AccountabilityRecord
 from models.task import Task
 from policies.engine import ROLES, read_role_policy
 from policies.rights import FIELD_WORK, JUDGEMENTS, RECORD_RIGHTS
+from policies.store import adopt_untracked_grants, policy_is_empty
+from resolvers.role_policy import seed_role_policy
 
 DEMO_DIR: Final = Path(__file__).parent / "data"
 REGION_FILES: Final = ("weixin.yaml", "yangzonghai.yaml")
@@ -1107,7 +1110,16 @@ async def load_demo(directory: Path = DEMO_DIR, *, now: datetime | None = None) 
     async with in_transaction() as conn:
         if await OrgUnit.all().using_db(conn).exists():
             return False
-        await _Writer(conn, data, now or datetime.now(UTC), password_hash).write()
+        moment = now or datetime.now(UTC)
+        writer = _Writer(conn, data, moment, password_hash)
+        if await policy_is_empty(conn) and writer.plan.accounts_from is not None:
+            # A fresh installation: its role policy was in force before the demo's first
+            # grant, so a question about a past moment is decided with it (accessHolders).
+            with clock.at(writer.plan.accounts_from - timedelta(hours=1)):
+                await seed_role_policy()
+        await writer.write()
+        # Each grant's history, from its role.grant event where the demo has one.
+        await adopt_untracked_grants(conn, at=moment)
     return True
 
 

@@ -26,6 +26,7 @@ from core.db import apply_migrations, tortoise_config
 from core.errors import database_unavailable
 from core.settings import Settings, ensure_sqlite_directory
 from policies.engine import PolicyEngine
+from resolvers.role_policy import seed_role_policy
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -67,13 +68,15 @@ def sqlite_file(database_url: str) -> Path | None:
     return Path(database_url[len(prefix) :].split("?", 1)[0]).expanduser()
 
 
-async def prepare_database(settings: Settings) -> None:
-    """Bring the schema up to date, and seed the role policy on first start."""
+async def prepare_database(settings: Settings, *, seed: bool = True) -> None:
+    """Bring the schema up to date, and seed the role policy on first start (an audit event
+    records it) unless the caller seeds it (the demo, at the start of its past)."""
     ensure_sqlite_directory(settings.database_url)
     await apply_migrations(settings.database_url)
     await Tortoise.init(config=tortoise_config(settings.database_url))
     try:
-        await PolicyEngine().seed_if_empty()
+        if seed:
+            await seed_role_policy()
     finally:
         await Tortoise.close_connections()
 

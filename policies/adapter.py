@@ -1,7 +1,9 @@
-"""A small async Casbin adapter over the ``casbin_rule`` table (Tortoise ORM)."""
+"""Async Casbin adapters: over the ``casbin_rule`` table (Tortoise ORM), and over a fixed
+set of rules (the policy as it stood at a past moment, ``policies.history``)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from casbin.persist.adapters.asyncio import AsyncAdapter
@@ -16,13 +18,17 @@ def rule_fields(ptype: str, rule: list[str]) -> dict[str, Any]:
     return {"ptype": ptype, **values}
 
 
+def _load_rule(model: Any, ptype: str, values: list[str]) -> None:
+    section = model.model.get(ptype[:1], {})
+    if ptype in section:
+        section[ptype].policy.append(values)
+
+
 class TortoiseAdapter(AsyncAdapter):  # type: ignore[misc]
     async def load_policy(self, model: Any) -> None:
         for row in await CasbinRule.all().order_by("id"):
             ptype, *values = row.as_list()
-            section = model.model.get(ptype[:1], {})
-            if ptype in section:
-                section[ptype].policy.append(values)
+            _load_rule(model, ptype, values)
 
     async def save_policy(self, model: Any) -> bool:
         rows = [
@@ -51,3 +57,29 @@ class TortoiseAdapter(AsyncAdapter):  # type: ignore[misc]
             if value
         }
         return bool(await CasbinRule.filter(ptype=ptype, **filters).delete())
+
+
+class RulesAdapter(AsyncAdapter):  # type: ignore[misc]
+    """Rules given as ``[ptype, v0, …]``, read-only: a policy rebuilt from its history is
+    decided on, never written back."""
+
+    def __init__(self, rules: Iterable[Sequence[str]]) -> None:
+        self.rules = [list(rule) for rule in rules]
+
+    async def load_policy(self, model: Any) -> None:
+        for ptype, *values in self.rules:
+            _load_rule(model, ptype, values)
+
+    async def save_policy(self, model: Any) -> bool:
+        return False
+
+    async def add_policy(self, sec: str, ptype: str, rule: list[str]) -> bool:
+        return False
+
+    async def remove_policy(self, sec: str, ptype: str, rule: list[str]) -> bool:
+        return False
+
+    async def remove_filtered_policy(
+        self, sec: str, ptype: str, field_index: int, *field_values: str
+    ) -> bool:
+        return False

@@ -7,6 +7,7 @@ import csv
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -18,11 +19,12 @@ from core.policy import Grant
 from models.enums import LinkKind, OrgLevel
 from models.org import OrgLink
 from models.paths import path_ids
-from models.policy import CasbinRule
-from policies.adapter import TortoiseAdapter, rule_fields
+from policies.adapter import TortoiseAdapter
 from policies.rights import FIELD_WORK
+from policies.store import Line, add_lines, policy_is_empty
 
 if TYPE_CHECKING:
+    from casbin.persist.adapters.asyncio import AsyncAdapter
     from tortoise.backends.base.client import BaseDBAsyncClient
 
 log = logging.getLogger("riverchief.policy")
@@ -31,7 +33,6 @@ POLICY_DIR = Path(__file__).parent
 MODEL_PATH = POLICY_DIR / "model.conf"
 ROLES_PATH = POLICY_DIR / "roles.csv"
 ALL_LEVELS = "*"
-SEED_LOCK_KEY = 0x72636864  # serialises first-start seeding across processes (PostgreSQL)
 ROLES = (
     "county_admin",
     "township_head",
@@ -82,6 +83,10 @@ class Permission:
     resource: str
     action: str
 
+    @property
+    def line(self) -> Line:
+        return (self.role, self.level, self.resource, self.action)
+
 
 def read_role_policy(path: Path = ROLES_PATH) -> list[Permission]:
     """The shipped role policy (``policies/roles.csv``)."""
@@ -91,13 +96,18 @@ def read_role_policy(path: Path = ROLES_PATH) -> list[Permission]:
             if not row or row[0].startswith("#"):
                 continue
             ptype, role, level, resource, action = (cell.strip() for cell in row)
-            known = role in ROLES and resource in RESOURCES and action in ACTIONS
-            if ptype != "p" or not known:
+            rule = Permission(role, level, resource, action)
+            if ptype != "p" or not known_permission(rule):
                 raise ValueError(f"bad role policy line: {row}")
-            if level != ALL_LEVELS:
-                OrgLevel(level)
-            rules.append(Permission(role, level, resource, action))
+            rules.append(rule)
     return rules
+
+
+def known_permission(rule: Permission) -> bool:
+    """Whether a permission line names a role, a level (or ``*``), a resource and an action
+    of the policy's vocabulary."""
+    known = rule.role in ROLES and rule.resource in RESOURCES and rule.action in ACTIONS
+    return known and (rule.level == ALL_LEVELS or rule.level in {lv.value for lv in OrgLevel})
 
 
 def grant_prefix(domain: str) -> str:
@@ -114,10 +124,15 @@ class Watcher(Protocol):
 
 
 class PolicyEngine:
-    """Owns the enforcer. Reload after any change to rules or pairings."""
+    """Owns the enforcer. Reload after any change to rules or pairings.
 
-    def __init__(self) -> None:
-        self.enforcer = casbin.AsyncEnforcer(str(MODEL_PATH), TortoiseAdapter())
+    The live engine reads the ``casbin_rule`` table; given another adapter (the rules in
+    force at a past moment, ``policies.history``), the same construction decides for then.
+    """
+
+    def __init__(self, adapter: AsyncAdapter | None = None) -> None:
+        rules = adapter if adapter is not None else TortoiseAdapter()
+        self.enforcer = casbin.AsyncEnforcer(str(MODEL_PATH), rules)
         self.enforcer.enable_auto_save(False)
         if PAIRING_GUARD not in MODEL_PATH.read_text(encoding="utf-8"):
             raise RuntimeError(f"{MODEL_PATH.name} does not guard pairings as PAIRED_* say")
@@ -142,28 +157,28 @@ class PolicyEngine:
     # -- loading ---------------------------------------------------------------------------
 
     async def seed_if_empty(self) -> bool:
-        """Load the shipped role policy into an empty rule table (first start).
+        """Load the shipped role policy into an empty rule table, with its history.
 
-        Processes starting together on an empty PostgreSQL database take turns, so the
-        policy is written once.
+        For test and benchmark data: no audit event records it. The service seeds through
+        ``resolvers.role_policy.seed_role_policy``, which writes one. Processes starting
+        together on an empty PostgreSQL database take turns, so the policy is written once.
         """
         async with in_transaction() as conn:
-            if conn.capabilities.dialect == "postgres":
-                await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [SEED_LOCK_KEY])
-            if await CasbinRule.filter(ptype="p").using_db(conn).exists():
+            if not await policy_is_empty(conn):
                 return False
-            await CasbinRule.bulk_create(
-                [
-                    CasbinRule(**rule_fields("p", [r.role, r.level, r.resource, r.action]))
-                    for r in read_role_policy()
-                ],
-                using_db=conn,
-            )
+            lines = [rule.line for rule in read_role_policy()]
+            await add_lines(conn, lines, at=datetime.now(UTC), by=None)
         log.info("seeded the role policy from %s", ROLES_PATH.name)
         return True
 
     async def reload(self) -> None:
-        """Rules, grants and pairings from the database, swapped in together.
+        """Rules, grants and pairings from the database, swapped in together."""
+        await self.load()
+        self.generation += 1
+        telemetry.policy_reloaded()
+
+    async def load(self) -> None:
+        """Rules and grants from the adapter, pairings from the database.
 
         The pairings are read first: after ``load_policy``'s last wait, the new pairings and
         the indexes ``pairedWith`` and ``holdsBelow`` read take their place before anything
@@ -174,8 +189,6 @@ class PolicyEngine:
         await self.enforcer.load_policy()
         self._links = links
         self._index()
-        self.generation += 1
-        telemetry.policy_reloaded()
 
     async def _load_links(self) -> dict[str, tuple[str, ...]]:
         """Pairings, as the extra path prefixes each unit's grants reach.

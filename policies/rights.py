@@ -104,6 +104,37 @@ def record_right(kind: RecordType) -> Right | None:
     return RECORD_RIGHTS.get(kind)
 
 
+# The unit of an object each right is decided at, when a right is named by its text
+# (``accessHolders(action: "task:verify")``): one constant per resource and action.
+BY_NAME: dict[str, Right] = {
+    str(right): right
+    for right in (
+        ORG_READ,
+        PERSON_READ,
+        PERSON_PII_READ,
+        INDICATOR_READ,
+        AUDIT_READ,
+        TASK_READ,
+        TASK_CREATE,
+        TASK_ASSIGN,
+        TASK_PROGRESS,
+        TASK_VERIFY,
+        TASK_MANAGE,
+        RECORD_READ,
+        *RECORD_RIGHTS.values(),
+        GRANT_READ,
+        GRANT_GRANT,
+    )
+}
+
+
 def policy_right(resource: str, action: str) -> Right:
     """A right read from policy data (a role's permission lines), not from code."""
     return Right(resource, action)
+
+
+def right_named(resource: str, action: str) -> Right:
+    """The right ``<resource>:<action>`` as the service checks it: the catalogue's constant,
+    which says which unit of an object it is decided at, or the object's own unit for a pair
+    no field checks by itself."""
+    return BY_NAME.get(f"{resource}:{action}") or policy_right(resource, action)

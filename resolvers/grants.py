@@ -1,4 +1,7 @@
-"""Granting and revoking roles: never beyond the granter's own scope or rights."""
+"""Granting and revoking roles: never beyond the granter's own scope or rights.
+
+Each grant and revocation changes the ``g`` row, the grant's history (``grant_history``, at
+the time of its audit event) and the audit trail in one transaction."""
 
 from __future__ import annotations
 
@@ -16,7 +19,9 @@ from models.policy import CasbinRule
 from policies.bootstrap import FIRST_GRANT_ONLY, first_grant_allowed
 from policies.engine import ALL_LEVELS, ROLES, through_pairings
 from policies.guard import AtLevel, Site, allowed, log_denial, require
+from policies.history import Holding, holding_of, holdings_of
 from policies.rights import GRANT_GRANT, policy_right
+from policies.store import record_grant, record_revoke
 from resolvers.audit import append_event
 from resolvers.org import get_unit
 from resolvers.users import NO_SUCH_USER, user_in_scope
@@ -26,16 +31,19 @@ from resolvers.users import NO_SUCH_USER, user_in_scope
 class RoleGrantRow:
     role: str
     unit: OrgUnit
+    holding: Holding | None = None  # its history; None for a grant loaded without one
 
 
 async def grants_of_user(context: RequestContext, user_id: int) -> list[RoleGrantRow]:
     """The roles an account holds, at units the viewer may see."""
     rows = []
+    held = await holdings_of(user_id)
     for grant in context.policy.grants_of(f"user:{user_id}"):
         unit = await OrgUnit.get_or_none(path=grant.prefix)
         visible_unit = await get_unit(context, unit.id) if unit else None
         if visible_unit is not None:
-            rows.append(RoleGrantRow(grant.role, visible_unit))
+            history = held.get((grant.role, grant.prefix))
+            rows.append(RoleGrantRow(grant.role, visible_unit, history))
     return rows
 
 
@@ -141,7 +149,7 @@ async def _write_grant(
         if not created:
             raise DomainError(ErrorCode.CONFLICT, "That role is already granted there.", "role")
         await context.policy.announce_change(conn)
-        await append_event(
+        event = await append_event(
             conn,
             context,
             action="role.grant",
@@ -151,8 +159,11 @@ async def _write_grant(
             after={"user_id": user.id, "role": role, "unit": unit.path}
             | ({"bootstrap": True} if first else {}),
         )
+        held = await record_grant(
+            conn, user_id=user.id, role=role, unit=unit, at=event.at, by=event.actor_id
+        )
     await context.policy.apply_grant(grant)
-    return RoleGrantRow(role, unit)
+    return RoleGrantRow(role, unit, holding_of(held))
 
 
 async def revoke_role(
@@ -169,7 +180,7 @@ async def revoke_role(
         if not deleted:
             raise DomainError(ErrorCode.NOT_FOUND, "That role is not granted there.", "role")
         await context.policy.announce_change(conn)
-        await append_event(
+        event = await append_event(
             conn,
             context,
             action="role.revoke",
@@ -178,5 +189,8 @@ async def revoke_role(
             org_path=unit.path,
             before={"user_id": user.id, "role": role, "unit": unit.path},
         )
+        ended = await record_revoke(
+            conn, user_id=user.id, role=role, path=unit.path, at=event.at, by=event.actor_id
+        )
     await context.policy.apply_revoke(grant)
-    return RoleGrantRow(role, unit)
+    return RoleGrantRow(role, unit, holding_of(ended) if ended is not None else None)

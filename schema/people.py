@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import strawberry
 from strawberry.types import Info
 
 from models.people import Person as PersonModel
 from models.people import User as UserModel
+from policies.history import Holding
 from resolvers import org as org_resolvers
+from resolvers.access import HolderRow
 from resolvers.grants import RoleGrantRow, grants_of_user
 from resolvers.loaders import loaders
 from resolvers.people import mask, may_see_pii, visible_person
+from resolvers.users import user_in_scope
 from schema.context import ctx
 from schema.node import Node, to_global_id
 from schema.org import OrgUnit
@@ -52,14 +57,71 @@ class Person(Node):
         return OrgUnit.maybe(await org_resolvers.get_unit(ctx(info), self._model.org_unit_id))
 
 
+ACCOUNT_SEEN = "Null when you may not read that account (the rule of `explainAccess`'s `userId`)."
+
+
+async def _account(info: Info, user_id: int | None) -> User | None:
+    user = await user_in_scope(ctx(info), user_id)
+    return User.of(user) if user is not None else None
+
+
 @strawberry.type(description="A role held at a unit; it covers the unit's whole subtree.")
 class RoleGrant:
     role: str = strawberry.field(description="One of the seven roles, e.g. township_head.")
     org_unit: OrgUnit = strawberry.field(description="The unit whose subtree the role covers.")
+    granted_at: datetime | None = strawberry.field(
+        description="When it was granted. Null only for a grant loaded straight into the "
+        "database without its history."
+    )
+    revoked_at: datetime | None = strawberry.field(
+        description="When it was revoked; null while it is held."
+    )
+    _holding: strawberry.Private[Holding | None]
 
     @classmethod
     def of(cls, row: RoleGrantRow) -> RoleGrant:
-        return cls(role=row.role, org_unit=OrgUnit.of(row.unit))
+        held = row.holding
+        return cls(
+            role=row.role,
+            org_unit=OrgUnit.of(row.unit),
+            granted_at=held.granted_at if held else None,
+            revoked_at=held.revoked_at if held else None,
+            _holding=held,
+        )
+
+    @strawberry.field(
+        description="The account that granted it; null when no account did (the "
+        f"installation's first grant, data loaded by the operator). {ACCOUNT_SEEN}"
+    )
+    async def granted_by(self, info: Info) -> User | None:
+        return await _account(info, self._holding.granted_by_id if self._holding else None)
+
+    @strawberry.field(
+        description=f"The account that revoked it; null while it is held. {ACCOUNT_SEEN}"
+    )
+    async def revoked_by(self, info: Info) -> User | None:
+        return await _account(info, self._holding.revoked_by_id if self._holding else None)
+
+
+@strawberry.type(description="A grant that allowed a right on an object at the moment asked about.")
+class AccessHolder:
+    user: User = strawberry.field(description="The account that held the grant.")
+    role: str = strawberry.field(description="The role granted.")
+    org_unit: OrgUnit = strawberry.field(description="The unit the role was granted at.")
+    granted_at: datetime = strawberry.field(description="When it was granted.")
+    revoked_at: datetime | None = strawberry.field(
+        description="When it was revoked (after the moment asked about); null while it is held."
+    )
+
+    @classmethod
+    def of(cls, row: HolderRow) -> AccessHolder:
+        return cls(
+            user=User.of(row.user),
+            role=row.holding.role,
+            org_unit=OrgUnit.of(row.unit),
+            granted_at=row.holding.granted_at,
+            revoked_at=row.holding.revoked_at,
+        )
 
 
 @strawberry.type(description="A login account.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 
 import strawberry
@@ -10,7 +10,6 @@ from strawberry.types import Info
 
 from core.errors import bad_input
 from models.indicator import Indicator as IndicatorModel
-from policies.explain import explain
 from policies.guard import guard, open_to_anyone, signed_in
 from policies.rights import (
     AUDIT_READ,
@@ -19,8 +18,8 @@ from policies.rights import (
     ORG_READ,
     RECORD_READ,
     TASK_READ,
-    policy_right,
 )
+from resolvers import access as access_resolvers
 from resolvers import org as org_resolvers
 from resolvers.audit_queries import Anchor, list_events, verify_chain
 from resolvers.indicators import rollup
@@ -28,7 +27,6 @@ from resolvers.loaders import loaders
 from resolvers.nodes import load_node
 from resolvers.records import list_records
 from resolvers.tasks import TaskQuery, get_task, list_tasks
-from resolvers.users import grants_in_scope, user_in_scope
 from schema.audit import AuditChainReport, AuditEvent, AuditFilter, audit_query
 from schema.connection import AFTER_DESCRIPTION, FIRST_DESCRIPTION, Connection
 from schema.context import ctx
@@ -37,7 +35,7 @@ from schema.indicator import IndicatorRollup
 from schema.node import Node, from_global_id, pk_of
 from schema.nodes import as_node
 from schema.org import OrgUnit
-from schema.people import RoleGrant, User
+from schema.people import AccessHolder, RoleGrant, User
 from schema.record import Record, RecordFilter, record_query
 from schema.task import Task, TaskOrder
 from schema.task_filter import TaskFilter, task_query
@@ -45,6 +43,13 @@ from schema.water import Indicator
 
 First = Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)]
 After = Annotated[str | None, strawberry.argument(description=AFTER_DESCRIPTION)]
+At = Annotated[
+    datetime | None,
+    strawberry.argument(
+        description="The moment asked about: decided with the role policy and the grants in "
+        "force then (pairings and the org tree as they are now). Now when omitted."
+    ),
+]
 
 
 @strawberry.type(description="Whether a user may act, and the grant and rule that allow it.")
@@ -206,23 +211,34 @@ class Query:
         resource: str,
         action: str,
         org_unit_id: strawberry.ID,
+        at: At = None,
     ) -> AccessExplanation | None:
-        context = ctx(info)
-        unit = await org_resolvers.get_unit(context, pk_of(org_unit_id, "OrgUnit"))
-        user = await user_in_scope(context, pk_of(user_id, "User"))
-        if unit is None or user is None:
-            return None
-        shown = await grants_in_scope(context, context.policy.grants_of(f"user:{user.id}"))
-        found = explain(
-            context.policy, user.id, policy_right(resource, action), unit, shown.__contains__
+        found = await access_resolvers.explain_access(
+            ctx(info), pk_of(user_id, "User"), resource, action, pk_of(org_unit_id, "OrgUnit"), at
         )
-        grant_unit = None
-        if found.grant is not None:
-            grant_unit = await org_resolvers.get_unit_by_path(context, found.grant.prefix)
+        if found is None:
+            return None
         return AccessExplanation(
             allowed=found.allowed,
-            grant=RoleGrant(role=found.grant.role, org_unit=OrgUnit.of(grant_unit))
-            if found.grant is not None and grant_unit is not None
-            else None,
+            grant=RoleGrant.of(found.grant) if found.grant is not None else None,
             rule=found.rule,
         )
+
+    @strawberry.field(
+        extensions=guard(
+            GRANT_READ,
+            sentence="Requires `grant:read`; the object is read with its own read right.",
+        ),
+        description="Who held the right `action` (`<resource>:<action>`, e.g. `task:verify`) on "
+        "an object (a task, an org unit or a record) at a moment: each grant in force then that "
+        "allowed it, decided at the unit the right is checked at (a task's issuing unit for "
+        "`task:verify`, `task:update` and `task:assign`, its own unit otherwise), by account "
+        "name. Only grants at units in your scope are listed. An object you may not read is "
+        "NOT_FOUND.",
+    )
+    async def access_holders(
+        self, info: Info, object_id: strawberry.ID, action: str, at: At = None
+    ) -> list[AccessHolder]:
+        type_name, pk = from_global_id(object_id)
+        rows = await access_resolvers.access_holders(ctx(info), type_name, pk, action, at)
+        return [AccessHolder.of(row) for row in rows]

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from tortoise import connections
+
 from core.context import RequestContext, Viewer
 from core.security import TokenSigner
 from models.enums import LinkKind, OrgLevel, TaskCategory, TaskStatus
@@ -15,6 +17,7 @@ from models.people import Person, User
 from models.policy import CasbinRule
 from models.task import Task
 from policies.engine import PolicyEngine
+from policies.store import adopt_untracked_grants
 from schema.node import to_global_id
 
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-signing"
@@ -118,6 +121,7 @@ async def build_tree() -> Tree:
             ptype="g", v0=f"user:{user.id}", v1=role, v2=f"{tree.units[unit_name].path}*"
         )
     now = datetime.now(UTC)
+    await adopt_untracked_grants(connections.get("default"), at=now)  # held from now on
     for name, unit in tree.units.items():
         parent_name = UNITS[name][1]
         issuer = tree.units[parent_name] if parent_name else unit

@@ -6,17 +6,21 @@ import asyncio
 import importlib
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from tortoise import Tortoise, connections
 from tortoise.context import TortoiseContext
+from tortoise.migrations.api import migrate
 from tortoise.migrations.autodetector import MigrationAutodetector
 
 from core.db import apply_migrations, tortoise_config
+from models.audit import AuditEvent
 from models.enums import OrgLevel
 from models.org import OrgUnit
-from models.policy import CasbinRule
+from models.people import User
+from models.policy import CasbinRule, GrantHistory, RolePolicyHistory
 from policies.engine import PolicyEngine, read_role_policy
 from tests.conftest import ON_POSTGRES
 
@@ -145,3 +149,66 @@ async def test_a_policy_seeded_from_roles_csv_is_left_as_it_is(db: TortoiseConte
 
     assert await permission_lines() == seeded
     assert seeded == {(r.role, r.level, r.resource, r.action) for r in read_role_policy()}
+
+
+async def test_the_grants_and_lines_in_force_are_recorded_as_held_from_their_event_or_from_then(
+    empty_database_url: str,
+) -> None:
+    """0008: a grant whose latest role.grant/role.revoke event is a grant takes that event's
+    time and actor; one put back after a revocation, or never recorded, the migration's."""
+    config = tortoise_config(empty_database_url)
+    await migrate(config=config, target="models.0003_login_failures")
+    await Tortoise.close_connections()
+    granted = datetime(2024, 1, 2, 9, tzinfo=UTC)
+    await Tortoise.init(config=config)
+    try:
+        county = await OrgUnit.place(code="c", name="county", level=OrgLevel.COUNTY)
+        admin, kept, restored, loaded = [
+            await User.create(username=name, password_hash="x")
+            for name in ("admin", "kept", "restored", "loaded")
+        ]
+        await CasbinRule.create(ptype="p", v0="inspector", v1="*", v2="task", v3="read")
+        for user in (kept, restored, loaded):
+            await CasbinRule.create(
+                ptype="g", v0=f"user:{user.id}", v1="inspector", v2=f"{county.path}*"
+            )
+        await CasbinRule.create(ptype="g", v0="group:7", v1="inspector", v2=f"{county.path}*")
+        facts = {"role": "inspector", "unit": county.path}
+        for seq, (action, user) in enumerate(
+            [("role.grant", kept), ("role.grant", restored), ("role.revoke", restored)], 1
+        ):
+            key = "after" if action == "role.grant" else "before"
+            await AuditEvent.create(
+                seq=seq,
+                at=granted,
+                action=action,
+                entity_type="user",
+                entity_id=str(user.id),
+                actor_id=admin.id,
+                org_path=county.path,
+                **{key: facts | {"user_id": user.id}},
+                prev_hash="0" * 64,
+                hash=str(seq) * 64,
+            )
+    finally:
+        await Tortoise.close_connections()
+    started = datetime.now(UTC)
+
+    await apply_migrations(empty_database_url)
+
+    await Tortoise.init(config=config)
+    try:
+        rows = await GrantHistory.all().order_by("id")
+        lines = await RolePolicyHistory.all()
+    finally:
+        await Tortoise.close_connections()
+    assert [(r.user_id, r.role, r.path, r.unit_id, r.revoked_at) for r in rows] == [
+        (user.id, "inspector", county.path, county.id, None) for user in (kept, restored, loaded)
+    ]
+    assert (rows[0].granted_at, rows[0].granted_by_id) == (granted, admin.id)
+    for row in rows[1:]:
+        assert row.granted_at >= started and row.granted_by_id is None
+    assert [(x.role, x.level, x.resource, x.action, x.removed_at) for x in lines] == [
+        ("inspector", "*", "task", "read", None)
+    ]
+    assert lines[0].added_at == rows[1].granted_at  # the migration's one moment

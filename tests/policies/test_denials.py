@@ -377,6 +377,21 @@ TOP_LEVEL = [
         "grant",
         "read",
     ),
+    (
+        "grid_leader",
+        'query($id: ID!) { accessHolders(objectId: $id, action: "task:verify") { role } }',
+        "accessHolders",
+        "grant",
+        "read",
+    ),
+    (
+        "dept_head",
+        'query($o: ID!) { accessHolders(objectId: $o, action: "org:read", '
+        'at: "2025-03-01T09:00:00Z") { role } }',
+        "accessHolders",
+        "grant",
+        "read",
+    ),
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,6 @@ import pytest
 from tortoise.context import TortoiseContext
 
 from demo.loader import load_demo
-from policies.engine import PolicyEngine
 from tests.http.client import GraphQLClient, running_app
 
 QUERIES = Path(__file__).resolve().parents[2] / "docs" / "queries"
@@ -23,8 +23,7 @@ def operation(name: str) -> str:
 
 @pytest.fixture
 async def demo_client(db: TortoiseContext) -> Any:
-    await PolicyEngine().seed_if_empty()
-    assert await load_demo()
+    assert await load_demo()  # a fresh installation: the demo seeds the role policy itself
     async with running_app() as client:
         yield client
 
@@ -91,6 +90,7 @@ RUN_AS = {
     "township_dashboard": "zhaxi_head",
     "inspector_assignment_history": "inspector",
     "grid_leader_inbox": "grid_leader",
+    "inspector_who_could_verify": "inspector",
 }
 
 
@@ -114,8 +114,17 @@ def _empty_parts(value: Any, where: str = "data") -> list[str]:
 
 
 # Fields that are null or empty for some rows by their nature (no deadline, no parent, a
-# chain with nothing broken, the last page).
-NULLABLE = {"dueAt", "parent", "assignee", "firstBrokenSeq", "endCursor", "before", "after"}
+# chain with nothing broken, the last page, a grant still held).
+NULLABLE = {
+    "dueAt",
+    "parent",
+    "assignee",
+    "firstBrokenSeq",
+    "endCursor",
+    "before",
+    "after",
+    "revokedAt",
+}
 
 
 def test_every_example_is_run() -> None:
@@ -129,7 +138,15 @@ async def test_every_example_returns_data_for_its_account(
     token = await demo_client.login(RUN_AS[name])
     me = await demo_client.run("{ me { roles { orgUnit { id } } } }", token=token)
     variables = {"township": me["data"]["me"]["roles"][0]["orgUnit"]["id"]}
-    if name != "township_dashboard":
+    if name == "inspector_who_could_verify":
+        verified = await demo_client.run(
+            "{ tasks(filter: { status: [VERIFIED] }, first: 1)"
+            " { edges { node { id createdAt } } } }",
+            token=token,
+        )
+        task = verified["data"]["tasks"]["edges"][0]["node"]
+        variables = {"task": task["id"], "at": task["createdAt"]}
+    elif name != "township_dashboard":
         variables = {}
 
     body = await demo_client.run(operation(name), variables, token=token)
@@ -150,3 +167,34 @@ async def test_grid_leader_inbox(demo_client: GraphQLClient) -> None:
     assert {t["status"] for t in tasks} <= {"ASSIGNED", "IN_PROGRESS", "REJECTED"}
     assert all(t["orgUnit"]["path"].startswith(grid) for t in tasks)  # the grid's subtree
     assert all(t["issuer"] is not None for t in tasks)
+
+
+async def test_inspector_who_could_verify(demo_client: GraphQLClient) -> None:
+    token = await demo_client.login("inspector")
+    verified = await demo_client.run(
+        "{ tasks(filter: { status: [VERIFIED] }, first: 1) { edges { node { id createdAt } } } }",
+        token=token,
+    )
+    task = verified["data"]["tasks"]["edges"][0]["node"]
+    at = task["createdAt"]  # a moment inside the task's life
+
+    body = await demo_client.run(
+        operation("inspector_who_could_verify"), {"task": task["id"], "at": at}, token=token
+    )
+
+    assert "errors" not in body, body
+    assert body["data"]["task"]["status"] == "VERIFIED"
+    issuer = body["data"]["task"]["issuer"]["path"]
+    holders = body["data"]["accessHolders"]
+    assert holders, "somebody could verify a verified task"
+    moment = datetime.fromisoformat(at)
+    for holder in holders:
+        assert datetime.fromisoformat(holder["grantedAt"]) <= moment
+        assert holder["revokedAt"] is None or datetime.fromisoformat(holder["revokedAt"]) > moment
+        assert issuer.startswith(holder["orgUnit"]["path"])  # at the issuer or above it
+    assert {h["role"] for h in holders} <= {
+        "county_admin",
+        "township_head",
+        "village_secretary",
+        "department_head",
+    }

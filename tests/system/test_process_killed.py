@@ -55,6 +55,7 @@ async def test_every_acknowledged_write_survives_a_kill_and_none_is_partial(
     assert ledger.outcomes["transport error"] > 0  # the kill did cut requests off
     assert findings.problems == []
     assert chain["verifyAuditChain"]["ok"]
-    # the demo's own history, then every event of the run
+    # The whole chain: the events before the clients began (the first start's seeding of the
+    # role policy and the demo's own history), then theirs.
     assert chain["verifyAuditChain"]["checked"] == before.seq + findings.audit_events
     assert ledger.server_errors == 0
