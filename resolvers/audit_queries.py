@@ -181,12 +181,12 @@ async def verify_log(
     for item in expected:
         roots.setdefault(item.size, []).append(item)
     tree, prev_hash, prev_seq = CompactRange(), GENESIS_HASH, 0
-    anchor_seen = False
+    anchor_seen, agreed = False, 0
     try:
         if refused is not None:
             raise refused
         if 0 in roots:
-            _check_roots(roots.pop(0), tree, None)
+            agreed += _check_roots(roots.pop(0), tree, None)
         while True:
             batch = (
                 await AuditEvent.filter(jurisdiction=j, leaf_index__gte=tree.size)
@@ -223,7 +223,7 @@ async def verify_log(
                         raise Broken(tree.size - 1, event.seq, f"{where}: not the anchor's hash")
                     anchor_seen = True
                 if tree.size in roots:
-                    _check_roots(roots.pop(tree.size), tree, event.seq)
+                    agreed += _check_roots(roots.pop(tree.size), tree, event.seq)
                 prev_hash, prev_seq = event.hash, event.seq
         if roots:
             size = min(roots)
@@ -242,7 +242,7 @@ async def verify_log(
             origin=log.origin,
             first_broken_leaf_index=broken.leaf_index,
             tree_size=tree.size,
-            checkpoints=len(expected) - sum(len(v) for v in roots.values()),
+            checkpoints=agreed,
             problem=broken.problem,
             anchor_seen=anchor_seen,
         )
@@ -261,7 +261,8 @@ async def verify_log(
     )
 
 
-def _check_roots(wanted: list[Expected], tree: CompactRange, seq: int | None) -> None:
+def _check_roots(wanted: list[Expected], tree: CompactRange, seq: int | None) -> int:
+    """How many of ``wanted`` the log agrees with: all of them, or ``Broken``."""
     for item in wanted:
         if tree.root() != item.root:
             raise Broken(
@@ -269,6 +270,7 @@ def _check_roots(wanted: list[Expected], tree: CompactRange, seq: int | None) ->
                 seq,
                 f"the first {tree.size} events no longer hash to the root of {item.what}",
             )
+    return len(wanted)
 
 
 @dataclass(frozen=True)

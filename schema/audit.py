@@ -164,7 +164,8 @@ class AuditLogReport:
         description="The recomputed tree head (hex), when the log is whole."
     )
     checkpoints_checked: int = strawberry.field(
-        description="Checkpoints whose signature and root were checked."
+        description="Checkpoints (stored, and the one handed in) whose signature verified and "
+        "whose root the log still has at their size."
     )
     first_broken_seq: int | None = strawberry.field(
         description="The seq of the first stored event that does not check out in its place "
