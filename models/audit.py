@@ -44,8 +44,8 @@ class AuditEvent(Model):
     """
 
     seq = fields.BigIntField(primary_key=True, generated=False)
-    jurisdiction = fields.IntField(default=INSTALLATION)
-    leaf_index = fields.BigIntField(default=0)
+    jurisdiction = fields.IntField(default=INSTALLATION, db_default=INSTALLATION)
+    leaf_index = fields.BigIntField(default=0, db_default=0)
     at = fields.DatetimeField()
     action = fields.CharField(max_length=64, db_index=True)
     entity_type = fields.CharField(max_length=32)

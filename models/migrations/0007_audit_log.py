@@ -263,8 +263,8 @@ class Migration(migrations.Migration):
                 "table_description": "One leaf of the log of its jurisdiction: ``hash = sha256(prev_hash + canonical event)``",
             },
         ),
-        ops.AddField(model_name="AuditEvent", name="jurisdiction", field=fields.IntField(default=0)),
-        ops.AddField(model_name="AuditEvent", name="leaf_index", field=fields.BigIntField(default=0)),
+        ops.AddField(model_name="AuditEvent", name="jurisdiction", field=fields.IntField(default=0, db_default=0)),
+        ops.AddField(model_name="AuditEvent", name="leaf_index", field=fields.BigIntField(default=0, db_default=0)),
         ops.RunPython(build_logs, nothing),
         ops.AddConstraint(
             model_name="AuditEvent",
