@@ -24,7 +24,7 @@ from core import telemetry
 from core.context import RequestContext
 from core.merkle import completed_by, leaf_hash, left_siblings, node_hash
 from core.task_events import TaskEvent, announce
-from models.audit import INSTALLATION, NEXT_SEQ, AuditEvent, AuditNode
+from models.audit import INSTALLATION, AuditEvent, AuditNode
 from models.paths import path_ids
 
 GENESIS_HASH = "0" * 64
@@ -47,6 +47,25 @@ HASHED_FIELDS: Final = (
     "request_id",
 )
 _hashed_values = attrgetter(*HASHED_FIELDS)
+
+
+# The log's head and the event's seq in one statement (after the lock, on PostgreSQL: a
+# statement's snapshot is taken when it starts). PostgreSQL hands out seqs from a sequence;
+# SQLite's single writer takes the next after the highest.
+# The log's head and the event's seq in one statement, after the lock on PostgreSQL (a
+# statement's snapshot is taken when it starts). PostgreSQL hands out seqs from a sequence;
+# SQLite's single writer takes the next after the highest.
+HEAD_PG = (
+    "SELECT nextval('audit_event_seq') AS seq, h.leaf_index, h.hash FROM (SELECT 1) AS one"
+    " LEFT JOIN (SELECT leaf_index, hash FROM audit_event WHERE jurisdiction = $1"
+    " ORDER BY leaf_index DESC LIMIT 1) AS h ON 1 = 1"
+)
+HEAD_SQLITE = (
+    "SELECT MAX(COALESCE((SELECT MAX(seq) FROM audit_event), 0), 0) + 1 AS seq,"
+    " h.leaf_index, h.hash FROM (SELECT 1) AS one"
+    " LEFT JOIN (SELECT leaf_index, hash FROM audit_event WHERE jurisdiction = ?"
+    " ORDER BY leaf_index DESC LIMIT 1) AS h ON 1 = 1"
+)
 
 
 class LogDamaged(RuntimeError):
@@ -113,16 +132,10 @@ async def append_event(
         await conn.execute_query(
             "SELECT pg_advisory_xact_lock($1, $2)", [LOG_LOCK_CLASS, jurisdiction]
         )
-    head = (
-        await AuditEvent.filter(jurisdiction=jurisdiction)
-        .using_db(conn)
-        .order_by("-leaf_index")
-        .first()
-        .values("leaf_index", "hash")
-    )
-    index = head["leaf_index"] + 1 if head else 0
+    (head,) = await conn.execute_query_dict(HEAD_PG if postgres else HEAD_SQLITE, [jurisdiction])
+    index = head["leaf_index"] + 1 if head["hash"] is not None else 0
     event = AuditEvent(
-        seq=await next_seq(conn, postgres),
+        seq=int(head["seq"]),
         jurisdiction=jurisdiction,
         leaf_index=index,
         at=datetime.now(UTC),
@@ -136,7 +149,7 @@ async def append_event(
         before=_jsonable(before),
         after=_jsonable(after),
         request_id=context.request_id if context else "",
-        prev_hash=head["hash"] if head else GENESIS_HASH,
+        prev_hash=head["hash"] if head["hash"] is not None else GENESIS_HASH,
     )
     body = event_body(event)
     event.hash = link_hash(event.prev_hash, body)
@@ -147,14 +160,6 @@ async def append_event(
     if entity_type == "task":
         await announce(conn, context, TaskEvent(int(entity_id), action, org_path, event.seq))
     return event
-
-
-async def next_seq(conn: BaseDBAsyncClient, postgres: bool) -> int:
-    if postgres:
-        _, rows = await conn.execute_query(NEXT_SEQ)
-        return int(rows[0]["seq"])
-    top = await AuditEvent.all().using_db(conn).order_by("-seq").first().values("seq")
-    return max(int(top["seq"]), 0) + 1 if top else 1
 
 
 async def new_nodes(

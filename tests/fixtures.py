@@ -19,8 +19,10 @@ from policies.engine import PolicyEngine
 from schema.node import to_global_id
 
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-signing"
-# The key the tests' audit checkpoints are signed with (a seed of 32 bytes, known to all).
+# The key the tests' audit checkpoints are signed with (a seed of 32 bytes, known to all), and
+# the same seed as RIVERCHIEF_AUDIT_KEY takes it.
 TEST_LOG_KEYS = LogKeys(LogSigner(bytes(range(32))))
+TEST_AUDIT_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 PASSWORD_HASH = (
     # argon2id of "demo-pass", computed once: hashing per test would dominate the suite.
     "$argon2id$v=19$m=65536,t=3,p=4$S6f4aiMymq2sNUZIfnWUdw$OLYDtx3N9QISVkIMyjnN0Jk+yQUJfk4loV0EsfND0rE"
