@@ -441,24 +441,24 @@ async def bench(
         with service(database_url, debug=True) as debugging, floor(database_url) as floor_process:
             fixture = await read_fixture(db, debugging)
             clients = next(op.clients for op in queries.OPERATIONS if op.key == "M1")
-            fixture.writer_tasks = await writer_tasks(
-                db, debugging, fixture, clients * WRITER_TASKS_PER_CLIENT
+            needed = clients * WRITER_TASKS_PER_CLIENT
+            half = needed // 2
+            home = await writer_tasks(
+                db, debugging, fixture, needed + (half if fixture.other else 0)
             )
+            fixture.writer_tasks = home[:needed]
             writer = Writer(
                 fixture.writer_tasks, await task_states(db, fixture.writer_tasks), clients
             )
             spread = None
             if fixture.other is not None:
-                half = clients * WRITER_TASKS_PER_CLIENT // 2
+                # Tasks of their own (not M1's), alternating, so that client n writes in one
+                # county: the even ones at home, the odd ones in the other.
                 fixture.other_tasks = await writer_tasks(
                     db, debugging, fixture, half, fixture.other
                 )
-                # Alternating, so that client n writes in one county: even ones at home.
-                mixed = [
-                    t
-                    for pair in zip(fixture.writer_tasks[:half], fixture.other_tasks, strict=True)
-                    for t in pair
-                ]
+                pairs = zip(home[needed:], fixture.other_tasks, strict=True)
+                mixed = [task for pair in pairs for task in pair]
                 spread = Writer(mixed, await task_states(db, mixed), clients)
             found = [
                 s for s in subjects(fixture, writer, spread) if not only or s.operation.key in only
