@@ -68,12 +68,10 @@ from resolvers.audit_log import (
     Log,
     issue_checkpoint,
     log_by_code,
-    log_named,
     range_hashes,
     root_at,
-    stored_jurisdictions,
 )
-from resolvers.audit_queries import Anchor, AuditReport, verify_log
+from resolvers.audit_queries import Anchor, verify_every_log
 
 FORMAT = "riverchief-audit-export"
 VERSION = 2
@@ -441,12 +439,6 @@ def cmd_verify_export(settings: Settings, args: argparse.Namespace) -> int:
 
 def keys_of_settings(settings: Settings) -> LogKeys:
     return log_keys(settings.audit_key, settings.audit_old_keys)
-
-
-async def verify_every_log(keys: LogKeys, anchor: Anchor | None) -> AuditReport:
-    """Every log the audit tables name, the installation-wide one included."""
-    logs = [await log_named(j) for j in await stored_jurisdictions()]
-    return AuditReport([await verify_log(log, keys, anchor=anchor) for log in logs], anchor)
 
 
 def cmd_verify_audit(settings: Settings, args: argparse.Namespace) -> int:

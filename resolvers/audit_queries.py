@@ -25,7 +25,15 @@ from resolvers.audit import (
     jurisdiction_of,
     link_hash,
 )
-from resolvers.audit_log import Log, keys_of, log_of_unit, read_note, readable_logs
+from resolvers.audit_log import (
+    Log,
+    keys_of,
+    log_named,
+    log_of_unit,
+    read_note,
+    readable_logs,
+    stored_jurisdictions,
+)
 from resolvers.org import get_unit
 from resolvers.pagination import OrderKey, Page, paginate
 
@@ -327,6 +335,13 @@ async def verify_logs(
     return AuditReport(
         [await verify_log(log, keys, handed_in=handed_in, anchor=anchor) for log in logs], anchor
     )
+
+
+async def verify_every_log(keys: LogKeys | None, anchor: Anchor | None = None) -> AuditReport:
+    """Every log the audit tables name, the installation-wide one included: for operators
+    (``riverchief verify-audit``), never for a viewer."""
+    logs = [await log_named(j) for j in await stored_jurisdictions()]
+    return AuditReport([await verify_log(log, keys, anchor=anchor) for log in logs], anchor)
 
 
 async def usernames(events: list[AuditEvent]) -> dict[int, str]:
