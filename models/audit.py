@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from tortoise import fields
-from tortoise.expressions import F
 from tortoise.migrations.constraints import CheckConstraint
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
@@ -54,14 +53,3 @@ class AuditEvent(Model):
         whatever its hash: verification reports it, and no reader sees it (on a database
         that lacks the constraint, or before migration 0005)."""
         return cls.filter(seq__gte=FIRST_SEQ)
-
-
-def with_actor_names(query: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
-    """Each event with its actor's username as ``actor_name`` (null for the system), joined
-    in the same statement."""
-    return query.annotate(actor_name=F("actor__username"))
-
-
-def actor_name(event: AuditEvent) -> str:
-    """The name ``with_actor_names`` fetched ("" if it was not)."""
-    return str(getattr(event, "actor_name", None) or "")

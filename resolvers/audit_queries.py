@@ -9,7 +9,7 @@ from typing import cast
 from tortoise.fields import CharField
 
 from core.context import RequestContext
-from models.audit import FIRST_SEQ, AuditEvent, with_actor_names
+from models.audit import FIRST_SEQ, AuditEvent
 from models.paths import upper_bound
 from policies.rights import AUDIT_READ
 from policies.scope import scope
@@ -39,7 +39,7 @@ async def list_events(
     context: RequestContext, spec: AuditQuery, *, first: int | None, after: str | None
 ) -> Page[AuditEvent]:
     query = scope(
-        with_actor_names(AuditEvent.in_chain()),
+        AuditEvent.in_chain(),
         context,
         AUDIT_READ,
         path_field="org_path",
@@ -131,7 +131,7 @@ async def verify_chain(anchor: Anchor | None = None) -> ChainReport:
 async def get_event(context: RequestContext, seq: int) -> AuditEvent | None:
     """One event, if it belongs to a unit whose audit trail the viewer may read."""
     query = scope(
-        with_actor_names(AuditEvent.in_chain().filter(seq=seq)),
+        AuditEvent.in_chain().filter(seq=seq),
         context,
         AUDIT_READ,
         path_field="org_path",

@@ -15,7 +15,7 @@ from tortoise.expressions import Subquery
 from tortoise.functions import Count
 
 from core.context import RequestContext
-from models.audit import AuditEvent, with_actor_names
+from models.audit import AuditEvent
 from models.enums import TaskStatus
 from models.org import OrgUnit
 from models.record import AccountabilityRecord
@@ -78,7 +78,7 @@ def task_histories() -> DataLoader[int, list[AuditEvent]]:
         of_tasks = AuditEvent.in_chain().filter(
             entity_type="task", entity_id__in=[str(i) for i in set(task_ids)]
         )
-        events = await with_actor_names(of_tasks).order_by("seq")
+        events = await of_tasks.order_by("seq")
         groups: dict[str, list[AuditEvent]] = defaultdict(list)
         for event in events:
             groups[event.entity_id].append(event)
