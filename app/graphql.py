@@ -28,6 +28,7 @@ from app.authentication import AuthenticationError, authenticate
 from app.request_log import REQUEST_ID_HEADER, request_id_from
 from app.websocket import AuthorityTransportWS, LimitedWebSocketAdapter, connection_token
 from core import telemetry
+from core.checkpoint import log_keys
 from core.context import RequestContext, Viewer
 from core.instrumentation import StatementCount
 from core.security import TokenClaims, TokenSigner
@@ -99,6 +100,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         )
         self.settings = settings
         self.signer = TokenSigner(settings.secret, settings.token_ttl_seconds)
+        self.log_keys = log_keys(settings.audit_key, settings.audit_old_keys)
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         try:
@@ -169,6 +171,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             policy=request.app.state.policy,
             request_id=request_id,
             signer=self.signer,
+            log_keys=self.log_keys,
             trace_headers={k: v for k in TRACE_HEADERS if (v := request.headers.get(k))},
             client_address=request.client.host if request.client else "",
             debug=self.settings.debug,

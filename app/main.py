@@ -30,7 +30,7 @@ from app.security_headers import SecurityHeaders
 from app.websocket import AuthorityMonitor
 from core.db import is_postgres, tortoise_config
 from core.pg_listener import PgListener
-from core.settings import DEV_SECRET_NOTICE, Settings
+from core.settings import AUDIT_KEY_NOTICE, DEV_SECRET_NOTICE, Settings
 from core.task_events import CHANNEL as TASK_CHANNEL
 from core.task_events import TaskEventHub
 from core.telemetry import OperationLabels, metrics
@@ -138,6 +138,8 @@ def create_app(
     metrics()  # every series exists from the start, at zero
     if settings.secret_generated:
         log.warning(DEV_SECRET_NOTICE)
+    if not settings.audit_key:
+        log.warning(AUDIT_KEY_NOTICE)
     observers: tuple[Callable[[], SchemaExtension], ...] = ()
     own_provider = None
     if settings.tracing:

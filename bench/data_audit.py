@@ -1,8 +1,10 @@
-"""The audit trail of the generated history, hash-chained exactly as the service chains it.
+"""The audit logs of the generated history, built exactly as the service builds them.
 
 Events are planned out of order (a task's whole life at once), so they wait in one bucket
 per day; once no later planning can add to a day, its events are sorted by time and
-appended with ``resolvers.audit.chain_hash``, seq 1, 2, … in time order.
+appended, seq 1, 2, … in time order, each to its jurisdiction's log (the county its org path
+starts at) as the next leaf: chained with ``resolvers.audit.chain_hash`` to the log's previous
+event, and with the tree nodes it completes (``core.merkle.CompactRange``).
 
 Hundreds of thousands of events wait at once (months of history, every county), so a day's
 bucket is one buffer of marshalled events: small objects that outlive the ones made around
@@ -19,9 +21,16 @@ from typing import Any, Final, cast
 from tortoise.fields.data import JSON_DUMPS, JSON_LOADS
 
 from bench.data_clock import at, day_of
-from bench.data_tables import AUDIT_EVENT, Rows
+from bench.data_tables import AUDIT_EVENT, AUDIT_NODE, Rows
+from core.merkle import CompactRange
 from models.audit import AuditEvent
-from resolvers.audit import GENESIS_HASH, chain_hash
+from resolvers.audit import (
+    GENESIS_HASH,
+    body_leaf_hash,
+    event_body,
+    jurisdiction_of,
+    link_hash,
+)
 
 Json = dict[str, Any] | None
 
@@ -31,8 +40,16 @@ Pending = tuple[int, int, str, str, str, int | None, str, str | None, str | None
 FRAME: Final = 4  # bytes of an event's length in a day's buffer
 
 
+class Log:
+    """One jurisdiction's log as it grows: its last hash and the frontier of its tree."""
+
+    def __init__(self) -> None:
+        self.head = GENESIS_HASH
+        self.tree = CompactRange()
+
+
 class Chain:
-    """Takes events as they are planned; writes them to the trail once their day is done."""
+    """Takes events as they are planned; writes them to the logs once their day is done."""
 
     def __init__(self, rows: Rows) -> None:
         self.rows = rows
@@ -40,8 +57,8 @@ class Chain:
         self._order = 0  # breaks ties between events planned for the same microsecond
         self._next_day = 0  # days before this one are written
         self.seq = 0
-        self.head = GENESIS_HASH
-        # One scratch event: ``chain_hash`` reads its fields, and building a model per event
+        self.logs: dict[int, Log] = {}
+        # One scratch event: ``event_body`` reads its fields, and building a model per event
         # would cost more than the hash itself.
         self._event = AuditEvent.__new__(AuditEvent)
 
@@ -97,10 +114,17 @@ class Chain:
         )
         self.seq += 1
         moment = at(when)
+        jurisdiction = jurisdiction_of(org_path)
+        log = self.logs.get(jurisdiction)
+        if log is None:
+            log = self.logs[jurisdiction] = Log()
+        index = log.tree.size
         # Straight into the instance: the fields are plain values, and the model's own
         # ``__setattr__`` (relation checks) costs more than the hash.
         vars(self._event).update(
             seq=self.seq,
+            jurisdiction=jurisdiction,
+            leaf_index=index,
             at=moment,
             action=action,
             entity_type=entity_type,
@@ -111,11 +135,14 @@ class Chain:
             after=None if after is None else JSON_LOADS(after),
             request_id=request,
         )
-        digest = chain_hash(self.head, self._event)
+        body = event_body(self._event)
+        digest = link_hash(log.head, body)
         self.rows.add(
             AUDIT_EVENT,
             (
                 self.seq,
+                jurisdiction,
+                index,
                 moment,
                 action,
                 entity_type,
@@ -125,11 +152,13 @@ class Chain:
                 before,
                 after,
                 request,
-                self.head,
+                log.head,
                 digest,
             ),
         )
-        self.head = digest
+        for (level, position), value in log.tree.append(body_leaf_hash(body)):
+            self.rows.add(AUDIT_NODE, (jurisdiction, level, position, value.hex()))
+        log.head = digest
 
 
 def _unpack(bucket: bytearray) -> Iterator[Pending]:

@@ -110,6 +110,7 @@ OBSERVATION: Final = Table(
 AUDIT_EVENT: Final = Table(
     "audit_event", (*HASHED_FIELDS, "prev_hash", "hash"), (HASHED_FIELDS.index("at"),), serial=False
 )
+AUDIT_NODE: Final = Table("audit_node", ("jurisdiction", "level", "position", "hash"))
 
 TABLES: Final = (
     ORG_UNIT,
@@ -124,6 +125,7 @@ TABLES: Final = (
     RECORD,
     OBSERVATION,
     AUDIT_EVENT,
+    AUDIT_NODE,
 )
 
 Batch = list[tuple[Table, list[Row]]]

@@ -24,6 +24,7 @@ from typing import Any, Final, Protocol
 import asyncpg
 
 from bench.data_tables import ORG_UNIT, TABLES, Batch, Row, Table
+from models.audit import CREATE_SEQ_SEQUENCE
 
 # Tables that must be empty: the dataset brings its own ids and paths.
 GUARDED: Final = tuple(t.name for t in TABLES if t.name not in ("casbin_rule", "water_body_unit"))
@@ -121,6 +122,7 @@ class PostgresWriter:
                     f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "  # noqa: S608
                     f'(SELECT MAX(id) FROM "{table.name}"))'
                 )
+        await self._conn.execute(CREATE_SEQ_SEQUENCE)  # the service's seqs follow the loaded ones
         await self._transaction.commit()
 
     async def rollback(self) -> None:

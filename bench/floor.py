@@ -22,10 +22,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from core.merkle import completed_by, leaf_hash, left_siblings, node_hash
+from models.audit import NEXT_SEQ
 from models.enums import TaskStatus
 from models.paths import upper_bound
 from models.task import overdue_sql
-from resolvers.audit import CHAIN_LOCK_KEY, GENESIS_HASH, canonical
+from resolvers.audit import GENESIS_HASH, LOG_LOCK_CLASS, canonical, jurisdiction_of
 from schema.audit import ENTITY_TYPES
 from schema.node import NodeType, to_global_id
 
@@ -392,12 +394,11 @@ async def _transition(
     }
     before = {**snapshot, "status": status, "version": version}
     after = {**snapshot, "status": target, "version": version + 1}
-    if postgres:
-        await fetch("SELECT pg_advisory_xact_lock($1)", CHAIN_LOCK_KEY)
-    head = await fetch("SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1")
-    seq, prev = (head[0][0] + 1, head[0][1]) if head else (1, GENESIS_HASH)
+    seq, log, index, prev = await _log_head(fetch, postgres, path)
     body = {
         "seq": seq,
+        "jurisdiction": log,
+        "leaf_index": index,
         "at": now.isoformat(timespec="microseconds"),
         "action": f"task.{action.lower()}",
         "entity_type": "task",
@@ -410,10 +411,12 @@ async def _transition(
     }
     digest = hashlib.sha256((prev + canonical(body)).encode()).hexdigest()
     await fetch(
-        "INSERT INTO audit_event (seq, at, action, entity_type, entity_id, actor_id, org_path,"
-        " before, after, request_id, prev_hash, hash)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        "INSERT INTO audit_event (seq, jurisdiction, leaf_index, at, action, entity_type,"
+        " entity_id, actor_id, org_path, before, after, request_id, prev_hash, hash)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         seq,
+        log,
+        index,
         db.stored_time(now),
         body["action"],
         "task",
@@ -426,12 +429,56 @@ async def _transition(
         prev,
         digest,
     )
+    await _append_nodes(fetch, log, index, leaf_hash(canonical(body).encode()))
     if postgres:
         await fetch(
             "SELECT pg_notify('riverchief_tasks', $1)",
             json.dumps({"task": task_id, "action": body["action"], "seq": seq}),
         )
     return _payload({"id": gid("Task", task_id), "status": target, "version": version + 1}, None)
+
+
+async def _log_head(
+    fetch: Callable[..., Awaitable[list[Row]]], postgres: bool, path: str
+) -> tuple[int, int, int, str]:
+    """(seq, jurisdiction, leaf index, previous hash) of the event to append, under its
+    jurisdiction's lock, as ``resolvers.audit.append_event`` takes them."""
+    log = jurisdiction_of(path)
+    if postgres:
+        await fetch("SELECT pg_advisory_xact_lock($1, $2)", LOG_LOCK_CLASS, log)
+        seq = (await fetch(NEXT_SEQ))[0][0]
+    else:
+        top = await fetch("SELECT MAX(seq) FROM audit_event")
+        seq = max(top[0][0] or 0, 0) + 1
+    head = await fetch(
+        "SELECT leaf_index, hash FROM audit_event WHERE jurisdiction = $1"
+        " ORDER BY leaf_index DESC LIMIT 1",
+        log,
+    )
+    index, prev = (head[0][0] + 1, head[0][1]) if head else (0, GENESIS_HASH)
+    return seq, log, index, prev
+
+
+async def _append_nodes(
+    fetch: Callable[..., Awaitable[list[Row]]], log: int, index: int, leaf: bytes
+) -> None:
+    hashes = [leaf]
+    for level, position in left_siblings(index):
+        (row,) = await fetch(
+            "SELECT hash FROM audit_node WHERE jurisdiction = $1 AND level = $2 AND position = $3",
+            log,
+            level,
+            position,
+        )
+        hashes.append(node_hash(bytes.fromhex(row[0]), hashes[-1]))
+    for (level, position), value in zip(completed_by(index), hashes, strict=True):
+        await fetch(
+            "INSERT INTO audit_node (jurisdiction, level, position, hash) VALUES ($1, $2, $3, $4)",
+            log,
+            level,
+            position,
+            value.hex(),
+        )
 
 
 def _payload(task: dict[str, Any] | None, code: str | None) -> dict[str, Any]:

@@ -82,4 +82,7 @@ OPERATIONS = (
     Operation("Q4", "indicatorRollup at the county, every metric", 1, "latency"),
     Operation("Q5", "inspector's assignment history: auditEvents(first: 50)", 1, "latency"),
     Operation("M1", "transitionTask with its audit append", 8, "rate"),
+    # The same writers spread over two counties (half in each): each county's audit log has a
+    # lock of its own, so they do not wait on each other. Needs bench data of two counties.
+    Operation("M1x2", "transitionTask, writers over two counties", 8, "rate"),
 )

@@ -49,6 +49,17 @@ NEXT_ACTION = {
 }
 
 
+@dataclass(frozen=True)
+class Area:
+    """Where writers work: a township issuing tasks to one of its villages, and the heads
+    that act there (the village's starts and submits, the township's rejections)."""
+
+    township: int
+    village: int
+    issuer: str
+    doer: str
+
+
 @dataclass
 class Fixture:
     """Who asks and about what: read from the bench data once per run."""
@@ -60,6 +71,16 @@ class Fixture:
     village: int
     metrics: list[str]
     writer_tasks: list[int] = field(default_factory=list)
+    # A second county's writing area, when the data has one (M1x2), and its tasks.
+    other: Area | None = None
+    other_tasks: list[int] = field(default_factory=list)
+
+    @property
+    def home(self) -> Area:
+        return Area(self.township[0], self.village, "bench_township", "bench_village")
+
+    def area_of(self, task: int) -> Area:
+        return self.other if self.other and task in self.other_tasks else self.home
 
 
 @dataclass
@@ -97,7 +118,16 @@ async def read_fixture(db: Database, server: Process) -> Fixture:
         unit = (await db.fetch("SELECT id FROM org_unit WHERE path = $1", path))[0][0]
         places[name] = (unit, path)
     metrics = [r[0] for r in await db.fetch("SELECT code FROM indicator ORDER BY code")]
-    tokens = {name: await login(server, name) for name in ACCOUNTS}
+    other = await other_county(db, places["bench_county"][0])
+    names = [*ACCOUNTS, *((other.issuer, other.doer) if other else ())]
+    for uid, name in await db.fetch(
+        "SELECT id, username FROM user_account WHERE username = ANY($1)"
+        if db.postgres
+        else "SELECT id, username FROM user_account WHERE username IN ($1, $2)",
+        *((names,) if db.postgres else names[-2:]),
+    ):
+        user_ids[name] = uid
+    tokens = {name: await login(server, name) for name in names}
     return Fixture(
         tokens=tokens,
         user_ids=user_ids,
@@ -105,7 +135,24 @@ async def read_fixture(db: Database, server: Process) -> Fixture:
         township=places["bench_township"],
         village=places["bench_village"][0],
         metrics=metrics,
+        other=other,
     )
+
+
+async def other_county(db: Database, county: int) -> Area | None:
+    """The first township and village of another county, with their heads' accounts
+    (``head_<unit id>``, the bench password): None when the data has one county."""
+    found = await db.fetch(
+        "SELECT t.id, v.id FROM org_unit c JOIN org_unit t ON t.parent_id = c.id"
+        " JOIN org_unit v ON v.parent_id = t.id"
+        " WHERE c.parent_id IS NULL AND c.id <> $1 AND t.level = 'TOWNSHIP'"
+        " AND v.level = 'VILLAGE' ORDER BY c.id, t.id, v.id LIMIT 1",
+        county,
+    )
+    if not found:
+        return None
+    township, village = found[0]
+    return Area(township, village, f"head_{township}", f"head_{village}")
 
 
 async def login(server: Process, username: str) -> str:
@@ -126,15 +173,18 @@ async def login(server: Process, username: str) -> str:
     return str(token)
 
 
-async def writer_tasks(db: Database, server: Process, fixture: Fixture, needed: int) -> list[int]:
+async def writer_tasks(
+    db: Database, server: Process, fixture: Fixture, needed: int, area: Area | None = None
+) -> list[int]:
     """Open tasks the township issued to the village, created through the API if too few."""
+    area = area or fixture.home
     found = [
         r[0]
         for r in await db.fetch(
             "SELECT id FROM task WHERE org_unit_id = $1 AND issuer_unit_id = $2"
             " AND title LIKE 'bench write %' AND status IN ($3, $4, $5, $6) ORDER BY id",
-            fixture.village,
-            fixture.township[0],
+            area.village,
+            area.township,
             *OPEN_FOR_WRITER,
         )
     ]
@@ -150,11 +200,11 @@ async def writer_tasks(db: Database, server: Process, fixture: Fixture, needed: 
                     "i": {
                         "title": f"bench write {len(found) + 1}",
                         "category": "PATROL",
-                        "orgUnitId": gid("OrgUnit", fixture.village),
+                        "orgUnitId": gid("OrgUnit", area.village),
                     }
                 },
             },
-            bearer(fixture.tokens["bench_township"]),
+            bearer(fixture.tokens[area.issuer]),
         )
         payload = body["data"]["createTask"]
         if payload["errors"]:
@@ -216,7 +266,9 @@ async def task_states(db: Database, tasks: list[int]) -> dict[int, tuple[str, in
     return {task: (r[0][0], r[0][1]) for task, r in zip(tasks, rows, strict=True)}
 
 
-def subjects(fixture: Fixture, writer: Writer | None) -> list[Subject]:
+def subjects(
+    fixture: Fixture, writer: Writer | None, spread: Writer | None = None
+) -> list[Subject]:
     t = fixture.tokens
     county = gid("OrgUnit", fixture.county[0])
     township = gid("OrgUnit", fixture.township[0])
@@ -256,34 +308,40 @@ def subjects(fixture: Fixture, writer: Writer | None) -> list[Subject]:
         ),
     ]
     if writer is not None:
-
-        def write(client: int, n: int) -> Request:
-            task, action, version = writer.next(client, n)
-            who = "bench_township" if action == "REJECT" else "bench_village"
-            variables = {
-                "input": {
-                    "taskId": gid("Task", task),
-                    "action": action,
-                    "expectedVersion": version,
-                }
-            }
-            request = graphql(queries.TRANSITION, t[who], variables)
-            return Request(request.path, request.payload, request.headers, writer.recorder(task))
-
-        def write_floor(client: int, n: int) -> Request:
-            task, action, version = writer.next(client, n)
-            who = "bench_township" if action == "REJECT" else "bench_village"
-            variables = {
-                "taskId": task,
-                "action": action,
-                "expectedVersion": version,
-                "userId": fixture.user_ids[who],
-            }
-            request = floor_request("M1", variables)
-            return Request(request.path, request.payload, {}, writer.recorder(task))
-
-        found.append(Subject(by_key["M1"], write, write_floor))
+        found.append(writing(by_key["M1"], fixture, writer))
+    if spread is not None:
+        found.append(writing(by_key["M1x2"], fixture, spread))
     return found
+
+
+def writing(op: queries.Operation, fixture: Fixture, writer: Writer) -> Subject:
+    """Transitions by the writers of ``writer``, each by the head of its task's area."""
+    t = fixture.tokens
+
+    def who(task: int, action: str) -> str:
+        area = fixture.area_of(task)
+        return area.issuer if action == "REJECT" else area.doer
+
+    def write(client: int, n: int) -> Request:
+        task, action, version = writer.next(client, n)
+        variables = {
+            "input": {"taskId": gid("Task", task), "action": action, "expectedVersion": version}
+        }
+        request = graphql(queries.TRANSITION, t[who(task, action)], variables)
+        return Request(request.path, request.payload, request.headers, writer.recorder(task))
+
+    def write_floor(client: int, n: int) -> Request:
+        task, action, version = writer.next(client, n)
+        variables = {
+            "taskId": task,
+            "action": action,
+            "expectedVersion": version,
+            "userId": fixture.user_ids[who(task, action)],
+        }
+        request = floor_request("M1", variables)
+        return Request(request.path, request.payload, {}, writer.recorder(task))
+
+    return Subject(op, write, write_floor)
 
 
 # -- measuring ----------------------------------------------------------------------------------
@@ -358,13 +416,13 @@ async def statements_and_agreement(
         )
         (request.check or graphql_ok)(body)
         counts[subject.operation.key] = int(body["extensions"]["debug"]["sqlStatements"])
-        if subject.operation.key == "M1":
+        if subject.operation.key in ("M1", "M1x2"):
             floored = subject.floor(0, 1)
             answer = await post_once(
                 "127.0.0.1", floor_process.port, floored.path, floored.payload, {}
             )
             (floored.check or graphql_ok)(answer)
-            agreement["M1"] = same(
+            agreement[subject.operation.key] = same(
                 sorted(answer["data"]["transitionTask"]), sorted(body["data"]["transitionTask"])
             )
             continue
@@ -383,40 +441,57 @@ async def bench(
         with service(database_url, debug=True) as debugging, floor(database_url) as floor_process:
             fixture = await read_fixture(db, debugging)
             clients = next(op.clients for op in queries.OPERATIONS if op.key == "M1")
-            fixture.writer_tasks = await writer_tasks(
-                db, debugging, fixture, clients * WRITER_TASKS_PER_CLIENT
+            needed = clients * WRITER_TASKS_PER_CLIENT
+            half = needed // 2
+            home = await writer_tasks(
+                db, debugging, fixture, needed + (half if fixture.other else 0)
             )
+            fixture.writer_tasks = home[:needed]
             writer = Writer(
                 fixture.writer_tasks, await task_states(db, fixture.writer_tasks), clients
             )
-            found = [s for s in subjects(fixture, writer) if not only or s.operation.key in only]
+            spread = None
+            if fixture.other is not None:
+                # Tasks of their own (not M1's), alternating, so that client n writes in one
+                # county: the even ones at home, the odd ones in the other.
+                fixture.other_tasks = await writer_tasks(
+                    db, debugging, fixture, half, fixture.other
+                )
+                pairs = zip(home[needed:], fixture.other_tasks, strict=True)
+                mixed = [task for pair in pairs for task in pair]
+                spread = Writer(mixed, await task_states(db, mixed), clients)
+            found = [
+                s for s in subjects(fixture, writer, spread) if not only or s.operation.key in only
+            ]
             counts, agreement = await statements_and_agreement(debugging, floor_process, found)
             floor_memory = floor_process.memory_kb()
         results: dict[str, Any] = {}
         with service(database_url, workers=workers) as server, floor(database_url) as floor_process:
-            fixture.tokens = {name: await login(server, name) for name in ACCOUNTS}
+            fixture.tokens = {name: await login(server, name) for name in fixture.tokens}
             writer.states = await task_states(db, fixture.writer_tasks)
-            found = [s for s in subjects(fixture, writer) if not only or s.operation.key in only]
+            found = [
+                s for s in subjects(fixture, writer, spread) if not only or s.operation.key in only
+            ]
             samples: dict[str, dict[str, list[Sample]]] = {
                 s.operation.key: {"service": [], "floor": []} for s in found
             }
             for subject in found:  # warm-up: caches, pools, the interpreter
-                writer.states = await task_states(db, fixture.writer_tasks)
+                await refresh(db, writer, spread)
                 await measure(
                     server, subject.service, _as_latency(subject.operation), plan, plan.warmup
                 )
-                writer.states = await task_states(db, fixture.writer_tasks)
+                await refresh(db, writer, spread)
                 await measure(
                     floor_process, subject.floor, _as_latency(subject.operation), plan, plan.warmup
                 )
             for _ in range(plan.rounds):
                 for subject in found:
                     key = subject.operation.key
-                    writer.states = await task_states(db, fixture.writer_tasks)
+                    await refresh(db, writer, spread)
                     samples[key]["service"].append(
                         await measure(server, subject.service, subject.operation, plan)
                     )
-                    writer.states = await task_states(db, fixture.writer_tasks)
+                    await refresh(db, writer, spread)
                     samples[key]["floor"].append(
                         await measure(floor_process, subject.floor, subject.operation, plan)
                     )
@@ -441,6 +516,13 @@ async def bench(
                 "floor_agrees": agreement[op.key] is None,
                 "disagreement": agreement[op.key],
             }
+        if "M1" in results and "M1x2" in results:
+            # Writers over two counties against the same writers in one: the audit logs' locks.
+            for side in ("service", "floor"):
+                one = results["M1"][side]["per_second"]
+                results["M1x2"][side]["vs_one_county"] = round(
+                    results["M1x2"][side]["per_second"] / one, 2
+                )
         return {
             "operations": results,
             "service_memory_mb": {
@@ -453,6 +535,13 @@ async def bench(
         }
     finally:
         await db.close()
+
+
+async def refresh(db: Database, *writers: Writer | None) -> None:
+    """Each writer's tasks as the database has them now (the other run moved them on)."""
+    for writer in writers:
+        if writer is not None:
+            writer.states = await task_states(db, list(writer.states))
 
 
 def _as_latency(op: queries.Operation) -> queries.Operation:

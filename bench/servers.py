@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BENCH_SECRET = "bench-secret-" + "x" * 40
+BENCH_AUDIT_KEY = "YmVuY2gtYXVkaXQta2V5LW5vdC1hLXNlY3JldC0hISE="  # 32 bytes, known to all
 
 
 def free_port() -> int:
@@ -103,6 +104,7 @@ def service_env(database_url: str, *, debug: bool) -> dict[str, str]:
             "DATABASE_URL": database_url,
             "RIVERCHIEF_ENV": "production",
             "RIVERCHIEF_SECRET": BENCH_SECRET,
+            "RIVERCHIEF_AUDIT_KEY": BENCH_AUDIT_KEY,
             "RIVERCHIEF_DEBUG": "1" if debug else "0",
         }
     )

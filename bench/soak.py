@@ -30,14 +30,13 @@ from typing import Any
 from app.cli import prepare_database
 from bench import soak_check
 from bench.servers import Process, service
-from bench.soak_workload import Ledger, Target, run_clients, sign_in_all
+from bench.soak_workload import Ledger, Target, run_clients, sign_in_all, verify_every_log
 from core.db import is_postgres
 from core.settings import Settings
 
 RESULTS = Path(__file__).parent / "results"
 MEMORY_GROWTH_LIMIT = 1.10
 SAMPLE_EVERY = 2.0  # seconds between memory samples
-VERIFY = "query SoakVerify { verifyAuditChain { ok checked firstBrokenSeq headSeq } }"
 
 
 @dataclass
@@ -96,8 +95,9 @@ async def soak(
     elapsed = time.monotonic() - started
     await sampler
 
-    chain = (await crowd[0].post(VERIFY, {}))["data"]["verifyAuditChain"]
-    await crowd[0].close()
+    chain = await verify_every_log(crowd)
+    for client in crowd:
+        await client.close()
     findings = await soak_check.check(database_url, run_id, ledger, before)
     settled, final = memory.after(warmup)
     growth = [end / start for start, end in zip(settled, final, strict=True)]

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from core.instrumentation import StatementCount
 
 if TYPE_CHECKING:
+    from core.checkpoint import LogKeys
     from core.policy import Policy
     from core.security import TokenSigner
     from core.task_events import TaskEvent, TaskEventHub
@@ -61,6 +62,8 @@ class RequestContext:
     policy: Policy
     request_id: str
     signer: TokenSigner | None = None  # None where no token may be issued (the CLI)
+    # Signs audit checkpoints and knows the keys they verify under (None: none are issued).
+    log_keys: LogKeys | None = None
     client_address: str = ""
     # The caller's W3C trace headers (``traceparent``, ``tracestate``) and nothing else of
     # the request's headers, which hold its credentials.

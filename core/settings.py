@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import importlib
 import ipaddress
@@ -26,6 +28,12 @@ FORWARDED_ALLOW_IPS_RETIRED = (
 )
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+AUDIT_KEY_NOTICE = (
+    "RIVERCHIEF_AUDIT_KEY is not set: audit checkpoints are signed with the public development"
+    " key (riverchief-audit-dev-…), which proves nothing"
+)
 
 
 class SettingsError(RuntimeError):
@@ -133,6 +141,34 @@ def _trusted_proxies(env_vars: Mapping[str, str]) -> tuple[Network, ...]:
     return tuple(networks)
 
 
+def _key_bytes(name: str, raw: str) -> bytes:
+    try:
+        value = base64.b64decode(raw.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        value = b""
+    if len(value) != 32:
+        raise SettingsError(f"{name} must be the base64 of 32 bytes")
+    return value
+
+
+def _audit_keys(env_vars: Mapping[str, str], production: bool) -> tuple[bytes, tuple[bytes, ...]]:
+    """The Ed25519 seed that signs audit checkpoints (b'' for the development key), and the
+    public keys of retired signing keys, still good for verifying what they signed."""
+    raw = env_vars.get("RIVERCHIEF_AUDIT_KEY", "")
+    if not raw.strip() and production:
+        raise SettingsError(
+            "RIVERCHIEF_AUDIT_KEY must be set when RIVERCHIEF_ENV=production: the base64 of a "
+            "32-byte Ed25519 seed (docs/audit.md says how to make one)"
+        )
+    seed = _key_bytes("RIVERCHIEF_AUDIT_KEY", raw) if raw.strip() else b""
+    retired = tuple(
+        _key_bytes("RIVERCHIEF_AUDIT_OLD_KEYS (each public key)", item)
+        for item in env_vars.get("RIVERCHIEF_AUDIT_OLD_KEYS", "").split(",")
+        if item.strip()
+    )
+    return seed, retired
+
+
 def _tracing(env_vars: Mapping[str, str]) -> bool:
     enabled = _flag(env_vars.get("RIVERCHIEF_TRACING"), False)
     if enabled:
@@ -166,6 +202,8 @@ class Settings:
     metrics_multiprocess_dir: str = ""
     tracing: bool = False
     trusted_proxies: tuple[Network, ...] = ()
+    audit_key: bytes = field(default=b"", repr=False)  # b'': the development key
+    audit_old_keys: tuple[bytes, ...] = ()
 
     @property
     def production(self) -> bool:
@@ -198,6 +236,7 @@ class Settings:
         if operations_file and not os.path.isfile(operations_file):
             raise SettingsError(f"RIVERCHIEF_OPERATIONS_FILE {operations_file!r} does not exist")
         metrics, metrics_token = _metrics(env_vars, production, secret)
+        audit_key, audit_old_keys = _audit_keys(env_vars, production)
         return cls(
             database_url=env_vars.get("DATABASE_URL", "") or DEFAULT_DATABASE_URL,
             secret=secret,
@@ -220,6 +259,8 @@ class Settings:
             metrics_multiprocess_dir=_multiprocess_dir(env_vars),
             tracing=_tracing(env_vars),
             trusted_proxies=_trusted_proxies(env_vars),
+            audit_key=audit_key,
+            audit_old_keys=audit_old_keys,
         )
 
 

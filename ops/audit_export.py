@@ -1,23 +1,29 @@
-"""``riverchief export-audit``, ``verify-export`` and ``verify-audit``: the hash-chained audit
-trail, exported signed for handing over, and checked.
+"""``riverchief export-audit``, ``verify-export`` and ``verify-audit``: a jurisdiction's audit
+log, exported signed for handing over, and every log checked.
 
 An export is JSON lines, UTF-8, each line one canonical JSON object (sorted keys, no spaces):
 
-1. a header: ``{"format": "riverchief-audit-export", "version": 1, "from", "to",
-   "exported_at", "first_seq", "last_seq", "events"}``;
-2. one line per event, in chain order: the fields the chain hash covers (``seq``, ``at``,
-   ``action``, ``entity_type``, ``entity_id``, ``actor_id``, ``org_path``, ``before``,
-   ``after``, ``request_id``) with ``prev_hash`` and ``hash``, so that
-   ``hash = sha256(prev_hash + canonical(fields))`` can be recomputed from the line alone;
+1. a header: ``{"format": "riverchief-audit-export", "version": 2, "origin", "jurisdiction",
+   "from", "to", "exported_at", "first_leaf", "last_leaf", "first_seq", "last_seq",
+   "events", "prefix", "checkpoint"}``: ``prefix`` holds the hashes (hex) of the complete
+   subtrees before ``first_leaf`` (``cover(0, first_leaf)``), and ``checkpoint`` the log's
+   signed checkpoint at size ``last_leaf + 1``, so that the tree head can be recomputed from
+   the prefix and the events' leaves alone (``riverchief verify-proof``, with only the
+   public key);
+2. one line per event, in leaf order: the fields its hashes cover (``seq``,
+   ``jurisdiction``, ``leaf_index``, ``at``, ``action``, ``entity_type``, ``entity_id``,
+   ``actor_id``, ``org_path``, ``before``, ``after``, ``request_id``) with ``prev_hash`` and
+   ``hash``, so that ``hash = sha256(prev_hash + canonical(fields))`` and the leaf
+   ``sha256(0x00 ‖ canonical(fields))`` can be recomputed from the line alone;
 3. a signature: ``{"signature": {"alg": "HMAC-SHA256", "key_id", "value"}}``, where ``value``
    is the HMAC-SHA256 of every byte before that line, keyed with
    ``HMAC-SHA256(RIVERCHIEF_SECRET, "riverchief-audit-export-v1")`` (a key of its own, derived
    from the service secret, so an export signature can never stand for anything else), and
    ``key_id`` the first 16 hex digits of the key's SHA-256, naming the key without giving it.
 
-The export holds every event from the first one at or after ``--from`` to the last one before
-``--to`` (by seq, so the chain is contiguous), and it is only written if that stretch of the
-chain checks out, linked to the event before it.
+The export holds every event of one log from the first one at or after ``--from`` to the last
+one before ``--to`` (by leaf index, so the stretch is contiguous), and it is only written if
+that stretch checks out: linked to the event before it, and giving the stored tree's head.
 """
 
 from __future__ import annotations
@@ -37,6 +43,8 @@ from typing import IO, Any
 
 from tortoise.functions import Max, Min
 
+from core.checkpoint import LogKeys, log_keys
+from core.merkle import CompactRange, cover
 from core.settings import Settings
 from models.audit import AuditEvent
 from ops.runtime import (
@@ -51,15 +59,22 @@ from ops.runtime import (
 from resolvers.audit import (
     GENESIS_HASH,
     HASHED_FIELDS,
+    body_leaf_hash,
     canonical,
-    chain_hash,
     event_body,
     link_hash,
 )
-from resolvers.audit_queries import Anchor, verify_chain
+from resolvers.audit_log import (
+    Log,
+    issue_checkpoint,
+    log_by_code,
+    range_hashes,
+    root_at,
+)
+from resolvers.audit_queries import Anchor, verify_every_log
 
 FORMAT = "riverchief-audit-export"
-VERSION = 1
+VERSION = 2
 ALGORITHM = "HMAC-SHA256"
 KEY_LABEL = b"riverchief-audit-export-v1"
 BATCH = 5000
@@ -95,9 +110,9 @@ def require_secret(settings: Settings) -> str:
 
 
 class ChainBroken(Exception):
-    def __init__(self, seq: int) -> None:
-        super().__init__(f"the audit chain is broken at seq {seq}")
-        self.seq = seq
+    def __init__(self, leaf: int) -> None:
+        super().__init__(f"the audit log is broken at leaf {leaf}")
+        self.leaf = leaf
 
 
 @dataclass(frozen=True)
@@ -110,10 +125,11 @@ class ExportSummary:
 
 
 async def write_export(
-    out: IO[bytes], *, since: datetime, until: datetime, secret: str
+    out: IO[bytes], *, log: Log, since: datetime, until: datetime, secret: str, keys: LogKeys
 ) -> ExportSummary:
-    """Write the signed export of the events in [since, until) to ``out``; ``ChainBroken`` if
-    a link in that stretch (or to the event before it) does not check out."""
+    """Write the signed export of ``log``'s events in [since, until) to ``out``;
+    ``ChainBroken`` if a link in that stretch (or to the event before it), or the tree head
+    it gives, does not check out."""
     key = export_key(secret)
     mac = hmac.new(key, digestmod=hashlib.sha256)
 
@@ -123,57 +139,86 @@ async def write_export(
         out.write(encoded)
 
     (bounds,) = (
-        await AuditEvent.filter(at__gte=since, at__lt=until)
-        .annotate(first=Min("seq"), last=Max("seq"))
+        await AuditEvent.filter(jurisdiction=log.jurisdiction, at__gte=since, at__lt=until)
+        .annotate(first=Min("leaf_index"), last=Max("leaf_index"))
         .values("first", "last")
     )
     first, last = bounds["first"], bounds["last"]
+    lines: list[dict[str, Any]] = []
+    prefix: list[bytes] = []
+    tree = CompactRange()
+    if first is not None:
+        prefix = await _prefix_nodes(log, first)
+        tree = CompactRange(prefix, first)
+        prev_hash = await _predecessor_hash(log, first)
+        expected = first
+        while expected <= last:
+            batch = (
+                await AuditEvent.filter(
+                    jurisdiction=log.jurisdiction, leaf_index__gte=expected, leaf_index__lte=last
+                )
+                .order_by("leaf_index")
+                .limit(BATCH)
+            )
+            if not batch:
+                raise ChainBroken(expected)
+            for event in batch:
+                body = event_body(event)
+                if (
+                    event.leaf_index != expected
+                    or event.prev_hash != prev_hash
+                    or link_hash(prev_hash, body) != event.hash
+                ):
+                    raise ChainBroken(expected)
+                tree.append(body_leaf_hash(body))
+                lines.append({**body, "prev_hash": event.prev_hash, "hash": event.hash})
+                prev_hash, expected = event.hash, expected + 1
+        if tree.root() != await root_at(log.jurisdiction, tree.size):
+            raise ChainBroken(first)
+    checkpoint = (await issue_checkpoint(keys, log, tree.size)).note if lines else None
     emit(
         {
             "format": FORMAT,
             "version": VERSION,
+            "origin": log.origin,
+            "jurisdiction": log.jurisdiction,
             "from": iso(since),
             "to": iso(until),
             "exported_at": iso(datetime.now(UTC)),
-            "first_seq": first,
-            "last_seq": last,
-            "events": last - first + 1 if first is not None else 0,
+            "first_leaf": first,
+            "last_leaf": last,
+            "first_seq": lines[0]["seq"] if lines else None,
+            "last_seq": lines[-1]["seq"] if lines else None,
+            "events": len(lines),
+            "prefix": [h.hex() for h in prefix],
+            "checkpoint": checkpoint,
         }
     )
-    head: str | None = None
-    if first is not None:
-        prev_hash = await _predecessor_hash(first)
-        expected = first
-        while expected <= last:
-            batch = (
-                await AuditEvent.filter(seq__gte=expected, seq__lte=last)
-                .order_by("seq")
-                .limit(BATCH)
-            )
-            for event in batch:
-                if (
-                    event.seq != expected
-                    or event.prev_hash != prev_hash
-                    or chain_hash(prev_hash, event) != event.hash
-                ):
-                    raise ChainBroken(expected)
-                emit({**event_body(event), "prev_hash": event.prev_hash, "hash": event.hash})
-                prev_hash, expected = event.hash, expected + 1
-            if not batch:
-                raise ChainBroken(expected)
-        head = prev_hash
+    for line in lines:
+        emit(line)
     signature = {"alg": ALGORITHM, "key_id": key_id(key), "value": mac.hexdigest()}
     out.write(encode_line({"signature": signature}))
-    count = last - first + 1 if first is not None else 0
-    return ExportSummary(count, first, last, head, key_id(key))
+    return ExportSummary(
+        len(lines),
+        lines[0]["seq"] if lines else None,
+        lines[-1]["seq"] if lines else None,
+        lines[-1]["hash"] if lines else None,
+        key_id(key),
+    )
 
 
-async def _predecessor_hash(seq: int) -> str:
-    if seq == 1:
+async def _prefix_nodes(log: Log, first: int) -> list[bytes]:
+    """The hashes of the complete subtrees before leaf ``first``, largest first."""
+    ranges = [(position << level, 1 << level) for level, position in cover(0, first)]
+    return await range_hashes(log.jurisdiction, ranges)
+
+
+async def _predecessor_hash(log: Log, leaf: int) -> str:
+    if leaf == 0:
         return GENESIS_HASH
-    before = await AuditEvent.get_or_none(seq=seq - 1)
+    before = await AuditEvent.get_or_none(jurisdiction=log.jurisdiction, leaf_index=leaf - 1)
     if before is None:
-        raise ChainBroken(seq - 1)
+        raise ChainBroken(leaf - 1)
     return before.hash
 
 
@@ -247,25 +292,27 @@ def _check_signature(check: ExportCheck, signed: bytes, line: bytes, secret: str
 
 
 def _check_events(check: ExportCheck, header: dict[str, Any], lines: list[bytes]) -> None:
-    expected_seq = header.get("first_seq")
+    expected_leaf = header.get("first_leaf")
     prev_hash: str | None = None
     for number, raw in enumerate(lines, start=2):
         event = _json_object(raw)
         if event is None or any(name not in event for name in LINE_FIELDS):
             check.problems.append(f"line {number}: not an audit event")
-            prev_hash, expected_seq = None, None
+            prev_hash, expected_leaf = None, None
             continue
-        seq = event["seq"]
+        seq, leaf = event["seq"], event["leaf_index"]
         where = f"line {number} (seq {seq})"
-        if expected_seq is not None and seq != expected_seq:
-            check.problems.append(f"{where}: expected seq {expected_seq}: events missing or moved")
+        if expected_leaf is not None and leaf != expected_leaf:
+            check.problems.append(
+                f"{where}: expected leaf {expected_leaf}: events missing or moved"
+            )
         if prev_hash is not None and event["prev_hash"] != prev_hash:
             check.problems.append(f"{where}: prev_hash is not the hash of the line before")
         body = {name: event[name] for name in HASHED_FIELDS}
         if link_hash(str(event["prev_hash"]), body) != event["hash"]:
             check.problems.append(f"{where}: hash does not match the event's contents")
         prev_hash = str(event["hash"])
-        expected_seq = seq + 1 if isinstance(seq, int) else None
+        expected_leaf = leaf + 1 if isinstance(leaf, int) else None
         if check.first_seq is None:
             check.first_seq = seq
         check.last_seq, check.head_hash = seq, prev_hash
@@ -292,9 +339,19 @@ def cmd_export_audit(settings: Settings, args: argparse.Namespace) -> int:
         with _spool(target) as spool:
             spools.append(spool.name)
             async with opened(settings):
+                log = await log_by_code(args.log)
+                if log is None:
+                    raise CommandError(
+                        f"no top-level unit has the code {args.log!r} (or say installation)"
+                    )
                 try:
                     summary = await write_export(
-                        spool, since=args.since, until=args.until, secret=secret
+                        spool,
+                        log=log,
+                        since=args.since,
+                        until=args.until,
+                        secret=secret,
+                        keys=keys_of_settings(settings),
                     )
                 except ChainBroken as broken:
                     raise CommandError(
@@ -380,26 +437,35 @@ def cmd_verify_export(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def keys_of_settings(settings: Settings) -> LogKeys:
+    return log_keys(settings.audit_key, settings.audit_old_keys)
+
+
 def cmd_verify_audit(settings: Settings, args: argparse.Namespace) -> int:
     async def work() -> int:
         async with opened(settings):
-            report = await verify_chain(args.anchor)
-        if report.ok:
-            say(
-                f"audit chain intact: {report.checked} event(s); head seq {report.head_seq}, "
-                f"hash {report.head_hash}"
+            report = await verify_every_log(keys_of_settings(settings), args.anchor)
+        for log in report.logs:
+            if log.ok:
+                say(
+                    f"{log.origin}: intact, {log.checked} event(s), root {log.root_hash}, "
+                    f"{log.checkpoints} checkpoint(s) agree; head seq {log.head_seq}, "
+                    f"hash {log.head_hash}"
+                )
+            else:
+                seq = f" (seq {log.first_broken_seq})" if log.first_broken_seq is not None else ""
+                complain(
+                    f"{log.origin}: broken at leaf {log.first_broken_leaf_index}{seq}: "
+                    f"{log.problem}; {log.checked} event(s) before it check out"
+                )
+        if report.anchor_missing and args.anchor:
+            complain(
+                f"no log passes through the anchor {args.anchor.seq}:{args.anchor.hash}: "
+                "events were removed or rewritten since it was written down"
             )
-            return EXIT_OK
-        anchored = (
-            f", or it no longer passes through the anchor {args.anchor.seq}:{args.anchor.hash}"
-            if args.anchor
-            else ""
-        )
-        complain(
-            f"audit chain broken at seq {report.first_broken_seq}{anchored}: "
-            f"{report.checked} event(s) before it check out"
-        )
-        return EXIT_FAILED
+        if not report.logs:
+            say("no audit events yet")
+        return EXIT_OK if report.ok else EXIT_FAILED
 
     return run(work)
 
@@ -456,6 +522,12 @@ def register(commands: Any) -> None:
         "date-times state their UTC offset. Needs RIVERCHIEF_SECRET.",
         epilog=EXPORT_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    export.add_argument(
+        "--log",
+        required=True,
+        metavar="CODE",
+        help="the jurisdiction: a top-level unit's code, or `installation`",
     )
     export.add_argument("--from", dest="since", type=moment, required=True, metavar="DATETIME")
     export.add_argument("--to", dest="until", type=moment, required=True, metavar="DATETIME")

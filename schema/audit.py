@@ -11,7 +11,8 @@ from strawberry.types import Info
 
 from core.context import RequestContext
 from models.audit import AuditEvent as AuditEventModel
-from resolvers.audit_queries import AuditQuery, ChainReport
+from resolvers.audit import GENESIS_HASH, event_leaf_hash
+from resolvers.audit_queries import AuditQuery, AuditReport, ChainReport
 from resolvers.audit_view import OUTSIDE_SCOPE, Shown, shown
 from resolvers.users import user_in_scope
 from schema.audit_changes import FieldChange, changes
@@ -36,11 +37,23 @@ REDACTED = (
 
 
 @strawberry.type(
-    description="One change, as it took effect. `hash = sha256(prevHash + canonical event)`: "
-    "editing or removing any event breaks every hash after it. " + REDACTED
+    description="One change, as it took effect: a leaf of its jurisdiction's audit log. "
+    "`hash = sha256(prevHash + canonical event)` chains it to the log's previous event, and "
+    "`leafHash` is its leaf in the log's Merkle tree (RFC 9162): editing, removing or "
+    "reordering any event changes every signed checkpoint after it. " + REDACTED
 )
 class AuditEvent(Node):
-    seq: int = strawberry.field(description="Position in the chain, from 1, without gaps.")
+    seq: int = strawberry.field(
+        description="The event's number across every log: from 1, unique, increasing within a "
+        "log (not gapless: each log counts its own events in `leafIndex`)."
+    )
+    leaf_index: int = strawberry.field(
+        description="Position in its jurisdiction's log, from 0, without gaps."
+    )
+    leaf_hash: str = strawberry.field(
+        description="SHA-256(0x00 ‖ canonical event), lower-case hex: what "
+        "`auditInclusionProof` proves is in the log."
+    )
     at: datetime = strawberry.field(description="When the change took effect.")
     action: str = strawberry.field(description="`<entity>.<verb>`, e.g. `task.verify`.")
     entity_type: str = strawberry.field(
@@ -67,7 +80,7 @@ class AuditEvent(Node):
     )
     request_id: str = strawberry.field(description="The request that made the change.")
     prev_hash: str = strawberry.field(
-        description="The previous event's hash (64 zeros for the first)."
+        description="The hash of the previous event in the same log (64 zeros for the first)."
     )
     hash: str = strawberry.field(description="sha256 of prevHash and this event's canonical JSON.")
     _actor_id: strawberry.Private[int | None]
@@ -93,6 +106,8 @@ class AuditEvent(Node):
         return cls(
             id=to_global_id("AuditEvent", event.seq),
             seq=event.seq,
+            leaf_index=event.leaf_index,
+            leaf_hash=event_leaf_hash(event),
             at=event.at,
             action=event.action,
             entity_type=event.entity_type,
@@ -163,34 +178,91 @@ def audit_query(spec: AuditFilter | None) -> AuditQuery:
     )
 
 
-@strawberry.type(description="The result of recomputing the audit chain.")
-class AuditChainReport:
+@strawberry.type(description="What recomputing one jurisdiction's audit log found.")
+class AuditLogReport:
+    origin: str = strawberry.field(
+        description="The log's name in its checkpoints: `riverchief/<county code>`."
+    )
     ok: bool = strawberry.field(
-        description="True when the stored events are exactly seqs 1..n and every link recomputes."
+        description="True when the stored events are the leaves 0..n-1, each links to the one "
+        "before it, every stored tree node recomputes, and the log still has the root of every "
+        "checkpoint issued for it (and of the one handed in)."
     )
     checked: int = strawberry.field(
-        description="Stored events that checked out before the first break: every stored "
-        "event when the chain is whole."
+        description="Events that checked out, in leaf order, before the first break."
+    )
+    tree_size: int = strawberry.field(description="Events recomputed.")
+    root_hash: str = strawberry.field(
+        description="The recomputed tree head (hex), when the log is whole."
+    )
+    checkpoints_checked: int = strawberry.field(
+        description="Checkpoints (stored, and the one handed in) whose signature verified and "
+        "whose root the log still has at their size."
     )
     first_broken_seq: int | None = strawberry.field(
-        description="Where the stored events stop being the chain 1..n: a row below seq 1 "
-        "(its own seq), a missing seq, or the first event whose link does not recompute. "
-        "Null when the chain is whole."
+        description="The seq of the first stored event that does not check out in its place "
+        "(null when the log is whole, or when what broke is past its last stored event)."
+    )
+    first_broken_leaf_index: int | None = strawberry.field(
+        description="The leaf index where the log stops checking out."
+    )
+    problem: str | None = strawberry.field(description="What broke, in words.")
+    head_seq: int = strawberry.field(description="The seq of the log's last event.")
+    head_hash: str = strawberry.field(description="The hash of the log's last event.")
+
+    @classmethod
+    def of(cls, report: ChainReport) -> AuditLogReport:
+        return cls(
+            origin=report.origin,
+            ok=report.ok,
+            checked=report.checked,
+            tree_size=report.tree_size,
+            root_hash=report.root_hash,
+            checkpoints_checked=report.checkpoints,
+            first_broken_seq=report.first_broken_seq,
+            first_broken_leaf_index=report.first_broken_leaf_index,
+            problem=report.problem,
+            head_seq=report.head_seq,
+            head_hash=report.head_hash,
+        )
+
+
+@strawberry.type(description="The result of recomputing the audit logs checked.")
+class AuditChainReport:
+    ok: bool = strawberry.field(
+        description="True when every log checked is whole (see `logs`), and the anchor, if "
+        "one was given, is in one of them."
+    )
+    checked: int = strawberry.field(
+        description="Stored events that checked out before the first break, over the logs "
+        "checked: every stored event of them when they are whole."
+    )
+    first_broken_seq: int | None = strawberry.field(
+        description="The seq of the first event that does not check out in its place, in the "
+        "first broken log; the anchor's seq when the anchor is in none of them. Null when "
+        "they are whole."
     )
     head_seq: int = strawberry.field(
-        description="The last event's seq: write it down with `headHash` as an anchor."
+        description="The last event's seq (of the log written last): write it down with "
+        "`headHash` as an anchor."
     )
     head_hash: str = strawberry.field(
         description="The last event's hash. Passed back later as an anchor, it proves that "
         "no event up to it was removed from the end."
     )
+    logs: list[AuditLogReport] = strawberry.field(
+        description="One report per log checked: the jurisdiction asked for, or every one "
+        "whose log you may read."
+    )
 
     @classmethod
-    def of(cls, report: ChainReport) -> AuditChainReport:
+    def of(cls, report: AuditReport) -> AuditChainReport:
+        head = report.head
         return cls(
             ok=report.ok,
             checked=report.checked,
             first_broken_seq=report.first_broken_seq,
-            head_seq=report.head_seq,
-            head_hash=report.head_hash,
+            head_seq=head.head_seq if head else 0,
+            head_hash=head.head_hash if head else GENESIS_HASH,
+            logs=[AuditLogReport.of(log) for log in report.logs],
         )

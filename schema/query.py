@@ -21,13 +21,15 @@ from policies.rights import (
 )
 from resolvers import access as access_resolvers
 from resolvers import org as org_resolvers
-from resolvers.audit_queries import Anchor, list_events, verify_chain
+from resolvers.audit_log import checkpoint_for, event_inclusion, log_consistency, public_key_of
+from resolvers.audit_queries import Anchor, get_event, list_events, verify_logs
 from resolvers.indicators import rollup
 from resolvers.loaders import loaders
 from resolvers.nodes import load_node
 from resolvers.records import list_records
 from resolvers.tasks import TaskQuery, get_task, list_tasks
 from schema.audit import AuditChainReport, AuditEvent, AuditFilter, audit_query
+from schema.audit_log import AuditCheckpoint, InclusionProof
 from schema.connection import AFTER_DESCRIPTION, FIRST_DESCRIPTION, Connection
 from schema.context import ctx
 from schema.enums import OrgLevel
@@ -153,20 +155,82 @@ class Query:
 
     @strawberry.field(
         extensions=guard(AUDIT_READ),
-        description="Recompute every stored audit event (their seqs must run 1..n) and report "
-        "the first break. With "
-        "an anchor (a `headSeq` and `headHash` recorded earlier), also check that the chain "
-        "still passes through it: events removed from the end show up there.",
+        description="Recompute the audit log of `orgUnitId`'s jurisdiction (a county, "
+        "Yangzonghai) — or, without it, of every jurisdiction whose log you may read — from its "
+        "stored events, and report the first break: a missing, inserted, reordered or edited "
+        "event, a tree node that does not recompute, or a root that no longer matches a "
+        "checkpoint issued before. `checkpoint`: a note from `auditCheckpoint` written down "
+        "earlier (with `orgUnitId`), which the log must still agree with. With an anchor (a "
+        "`headSeq` and `headHash` recorded earlier), also check that the log still passes "
+        "through it. Needs `audit:read` at the jurisdiction's top unit.",
     )
     async def verify_audit_chain(
-        self, anchor_seq: int | None = None, anchor_hash: str | None = None
+        self,
+        info: Info,
+        org_unit_id: strawberry.ID | None = None,
+        checkpoint: str | None = None,
+        anchor_seq: int | None = None,
+        anchor_hash: str | None = None,
     ) -> AuditChainReport:
         if (anchor_seq is None) != (anchor_hash is None):
             raise bad_input("Give both anchorSeq and anchorHash, or neither.")
         anchor = None
         if anchor_seq is not None and anchor_hash is not None:
             anchor = Anchor(anchor_seq, anchor_hash)
-        return AuditChainReport.of(await verify_chain(anchor))
+        unit = (pk_of(org_unit_id, "OrgUnit") or -1) if org_unit_id is not None else None
+        report = await verify_logs(ctx(info), unit, note=checkpoint, anchor=anchor)
+        return AuditChainReport.of(report)
+
+    @strawberry.field(
+        extensions=guard(AUDIT_READ),
+        description="The signed checkpoint of the audit log of `orgUnitId`'s jurisdiction at "
+        "its current size (issued now if none was at that size), or null when you may not read "
+        "that log. Needs `audit:read` at the jurisdiction's top unit.",
+    )
+    async def audit_checkpoint(
+        self, info: Info, org_unit_id: strawberry.ID
+    ) -> AuditCheckpoint | None:
+        row = await checkpoint_for(ctx(info), pk_of(org_unit_id, "OrgUnit"))
+        return AuditCheckpoint.of(row) if row is not None else None
+
+    @strawberry.field(
+        extensions=guard(AUDIT_READ),
+        description="The Ed25519 public key that signs audit checkpoints now: base64 of the raw "
+        "32 bytes. Its key name in notes is `riverchief-audit-` and the first 8 hex digits of "
+        "its SHA-256.",
+    )
+    def audit_public_key(self, info: Info) -> str:
+        return public_key_of(ctx(info))
+
+    @strawberry.field(
+        extensions=guard(AUDIT_READ),
+        description="The proof that an audit event is in its log at `treeSize` (default: the "
+        "log's current size; take it from a checkpoint), or null when you may not read that "
+        "log.",
+    )
+    async def audit_inclusion_proof(
+        self, info: Info, event_id: strawberry.ID, tree_size: int | None = None
+    ) -> InclusionProof | None:
+        seq = pk_of(event_id, "AuditEvent")
+        event = await get_event(ctx(info), seq) if seq is not None else None
+        proof = await event_inclusion(ctx(info), event, tree_size)
+        return InclusionProof.of(proof) if proof is not None else None
+
+    @strawberry.field(
+        extensions=guard(AUDIT_READ),
+        description="The proof that the audit log of `orgUnitId`'s jurisdiction at size `to` "
+        "extends the log at size `from` (RFC 9162 §2.1.4), hex, at most about 2·log2(to) "
+        "hashes. Needs `audit:read` at the jurisdiction's top unit.",
+    )
+    async def audit_consistency_proof(
+        self,
+        info: Info,
+        org_unit_id: strawberry.ID,
+        from_: Annotated[int, strawberry.argument(name="from")],
+        to: int,
+    ) -> list[str]:
+        unit = pk_of(org_unit_id, "OrgUnit")
+        return await log_consistency(ctx(info), unit, from_, to)
 
     @strawberry.field(
         extensions=guard(INDICATOR_READ),

@@ -14,9 +14,11 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from tortoise import connections
 from tortoise.context import TortoiseContext, tortoise_test_context
 
 from models import MODEL_MODULES
+from models.audit import create_seq_sequence
 from tests.fixtures import Tree, build_tree
 from tests.http.client import GraphQLClient, running_app
 
@@ -27,6 +29,7 @@ ON_POSTGRES = TEST_DATABASE_URL.startswith(("postgres", "asyncpg"))
 @pytest.fixture
 async def db() -> AsyncIterator[TortoiseContext]:
     async with tortoise_test_context(MODEL_MODULES, db_url=TEST_DATABASE_URL) as ctx:
+        await create_seq_sequence(connections.get("default"))  # what the models cannot say
         yield ctx
 
 

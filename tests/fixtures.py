@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise import connections
 
+from core.checkpoint import LogKeys, LogSigner
 from core.context import RequestContext, Viewer
 from core.security import TokenSigner
 from models.enums import LinkKind, OrgLevel, TaskCategory, TaskStatus
@@ -21,6 +22,10 @@ from policies.store import adopt_untracked_grants
 from schema.node import to_global_id
 
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-signing"
+# The key the tests' audit checkpoints are signed with (a seed of 32 bytes, known to all), and
+# the same seed as RIVERCHIEF_AUDIT_KEY takes it.
+TEST_LOG_KEYS = LogKeys(LogSigner(bytes(range(32))))
+TEST_AUDIT_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 PASSWORD_HASH = (
     # argon2id of "demo-pass", computed once: hashing per test would dominate the suite.
     "$argon2id$v=19$m=65536,t=3,p=4$S6f4aiMymq2sNUZIfnWUdw$OLYDtx3N9QISVkIMyjnN0Jk+yQUJfk4loV0EsfND0rE"
@@ -85,6 +90,7 @@ class Tree:
             policy=self.engine,
             request_id="test-request",
             signer=TokenSigner(TEST_SECRET, 3600),
+            log_keys=TEST_LOG_KEYS,
         )
 
 

@@ -92,7 +92,7 @@ async def record_what_is_in_force(apps: Any, schema_editor: Any) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0006_record_authority')]
+    dependencies = [('models', '0007_audit_log')]
 
     initial = False
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from core.settings import DEFAULT_DATABASE_URL, Settings, SettingsError
+from tests.fixtures import TEST_AUDIT_KEY
 
 SECRET = "s" * 40
+AUDIT_KEY = TEST_AUDIT_KEY
 
 
 def test_development_defaults() -> None:
@@ -29,11 +31,15 @@ def test_production_refuses_to_start_without_a_secret() -> None:
 
 
 def test_production_turns_off_graphiql_and_introspection_unless_asked() -> None:
-    default = Settings.from_env({"RIVERCHIEF_ENV": "production", "RIVERCHIEF_SECRET": SECRET})
+    production = {
+        "RIVERCHIEF_ENV": "production",
+        "RIVERCHIEF_SECRET": SECRET,
+        "RIVERCHIEF_AUDIT_KEY": AUDIT_KEY,
+    }
+    default = Settings.from_env(production)
     enabled = Settings.from_env(
         {
-            "RIVERCHIEF_ENV": "production",
-            "RIVERCHIEF_SECRET": SECRET,
+            **production,
             "RIVERCHIEF_GRAPHIQL": "1",
             "RIVERCHIEF_INTROSPECTION": "true",
         }
@@ -94,3 +100,23 @@ def test_no_proxy_is_trusted_unless_named() -> None:
     assert default.trusted_proxies == ()
     assert [str(n) for n in named.trusted_proxies] == ["127.0.0.1/32", "::1/128", "172.16.0.0/12"]
     assert [str(n) for n in moved.trusted_proxies] == ["10.0.0.5/32"]
+
+
+def test_production_refuses_to_start_without_an_audit_key() -> None:
+    with pytest.raises(SettingsError, match="RIVERCHIEF_AUDIT_KEY must be set"):
+        Settings.from_env({"RIVERCHIEF_ENV": "production", "RIVERCHIEF_SECRET": SECRET})
+
+
+def test_the_audit_key_and_the_retired_ones_are_read_from_base64() -> None:
+    settings = Settings.from_env(
+        {"RIVERCHIEF_AUDIT_KEY": AUDIT_KEY, "RIVERCHIEF_AUDIT_OLD_KEYS": f" {AUDIT_KEY}, "}
+    )
+    development = Settings.from_env({})
+
+    assert settings.audit_key == bytes(range(32))
+    assert settings.audit_old_keys == (bytes(range(32)),)
+    assert AUDIT_KEY not in repr(settings)
+    assert (development.audit_key, development.audit_old_keys) == (b"", ())
+    for wrong in ("short", "not base64!", AUDIT_KEY[:-4]):
+        with pytest.raises(SettingsError, match="base64 of 32 bytes"):
+            Settings.from_env({"RIVERCHIEF_AUDIT_KEY": wrong})

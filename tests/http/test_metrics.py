@@ -32,7 +32,7 @@ from core.telemetry import OperationLabels, RequestRecord
 from models.audit import AuditEvent
 from policies.watcher import CHANNEL as POLICY_CHANNEL
 from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL
-from tests.fixtures import TEST_SECRET, Tree
+from tests.fixtures import TEST_AUDIT_KEY, TEST_SECRET, Tree
 from tests.graph import CREATE_TASK
 from tests.http.client import GraphQLClient, app_settings
 from tests.servers import SECRET as SERVER_SECRET
@@ -335,7 +335,11 @@ async def test_metrics_switched_off_are_not_served(tree: Tree) -> None:
 
 
 def test_production_serves_metrics_only_with_a_token(tmp_path: Path) -> None:
-    production = {"RIVERCHIEF_ENV": "production", "RIVERCHIEF_SECRET": "s" * 40}
+    production = {
+        "RIVERCHIEF_ENV": "production",
+        "RIVERCHIEF_SECRET": "s" * 40,
+        "RIVERCHIEF_AUDIT_KEY": TEST_AUDIT_KEY,
+    }
 
     assert not Settings.from_env(production).metrics
     with_token = Settings.from_env({**production, "RIVERCHIEF_METRICS_TOKEN": METRICS_TOKEN})

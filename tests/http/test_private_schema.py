@@ -15,7 +15,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from core.settings import Settings
-from tests.fixtures import TEST_SECRET, Tree
+from tests.fixtures import TEST_AUDIT_KEY, TEST_SECRET, Tree
 from tests.http.client import running_app
 from tests.servers import running_server
 
@@ -74,7 +74,11 @@ CASES: dict[str, tuple[str, dict[str, Any], list[str]]] = {
         ["Unknown argument 'orgUnit' on field 'Subscription.taskChanged'."],
     ),
 }
-PRODUCTION = {"RIVERCHIEF_ENV": "production", "RIVERCHIEF_SECRET": TEST_SECRET}
+PRODUCTION = {
+    "RIVERCHIEF_ENV": "production",
+    "RIVERCHIEF_SECRET": TEST_SECRET,
+    "RIVERCHIEF_AUDIT_KEY": TEST_AUDIT_KEY,
+}
 
 
 def settings(**environ: str) -> Settings:
@@ -120,7 +124,12 @@ async def test_production_names_nothing_over_graphql_transport_ws(
     empty_database_url: str, tmp_path: Path
 ) -> None:
     """Every case over one anonymous connection to a production server process."""
-    with running_server(empty_database_url, tmp_path, RIVERCHIEF_ENV="production") as server:
+    with running_server(
+        empty_database_url,
+        tmp_path,
+        RIVERCHIEF_ENV="production",
+        RIVERCHIEF_AUDIT_KEY=TEST_AUDIT_KEY,
+    ) as server:
         async with connect(server.ws_url, subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
             await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
             ack = json.loads(await asyncio.wait_for(ws.recv(), 5))

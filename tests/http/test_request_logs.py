@@ -17,7 +17,7 @@ import pytest
 from app.logs import JsonFormatter
 from core.security import issue_token
 from core.settings import Settings, SettingsError
-from tests.fixtures import TEST_SECRET, Tree
+from tests.fixtures import TEST_AUDIT_KEY, TEST_SECRET, Tree
 from tests.http.client import GraphQLClient, app_settings, running_app
 from tests.servers import Server, running_server
 
@@ -159,7 +159,7 @@ async def test_no_variable_password_or_token_reaches_the_line(
 
 
 def test_the_format_follows_the_environment_unless_set() -> None:
-    secret = {"RIVERCHIEF_SECRET": "s" * 40}
+    secret = {"RIVERCHIEF_SECRET": "s" * 40, "RIVERCHIEF_AUDIT_KEY": TEST_AUDIT_KEY}
     assert Settings.from_env({}).log_format == "text"
     assert Settings.from_env({"RIVERCHIEF_ENV": "production", **secret}).log_format == "json"
     assert Settings.from_env({"RIVERCHIEF_LOG_FORMAT": "JSON"}).log_format == "json"

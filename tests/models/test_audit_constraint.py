@@ -18,9 +18,11 @@ from tortoise.migrations.api import migrate
 from tortoise.transactions import in_transaction
 
 from core.db import apply_migrations, tortoise_config
-from models.audit import AuditEvent
+from models.audit import INSTALLATION, AuditEvent
 from resolvers.audit import GENESIS_HASH, append_event
-from resolvers.audit_queries import ChainReport, verify_chain
+from resolvers.audit_log import Log
+from resolvers.audit_queries import verify_log
+from tests.old_audit_chain import insert_row, write_old_chain
 
 SEQ_MIGRATION = importlib.import_module("models.migrations.0005_audit_seq")
 (BEFORE_SEQ_MIGRATION,) = SEQ_MIGRATION.Migration.dependencies
@@ -51,6 +53,26 @@ async def append(count: int) -> None:
             await append_event(
                 conn, None, action="org_unit.create", entity_type="org_unit", entity_id=i + 1
             )
+
+
+async def installation_log_ok() -> bool:
+    return (await verify_log(Log(INSTALLATION, None), None)).ok
+
+
+async def forge_before_0007(seq: int) -> None:
+    """A forged row as a database before migration 0007 holds it."""
+    body = {
+        "at": datetime.now(UTC).isoformat(timespec="microseconds"),
+        "action": "task.verify",
+        "entity_type": "task",
+        "entity_id": "1",
+        "actor_id": None,
+        "org_path": "",
+        "before": None,
+        "after": None,
+        "request_id": "forged",
+    }
+    await insert_row(seq, body, GENESIS_HASH, "f" * 64)
 
 
 async def forge(seq: int) -> None:
@@ -86,7 +108,7 @@ async def test_the_migrated_database_refuses_a_row_below_seq_one(
             await AuditEvent.filter(seq=1).update(seq=seq)
 
         assert await stored() == [(1, "org_unit.create")]
-        assert (await verify_chain()).ok is True
+        assert await installation_log_ok() is True
 
 
 async def test_the_migrated_database_refuses_a_repeated_seq(empty_database_url: str) -> None:
@@ -100,28 +122,31 @@ async def test_the_migrated_database_refuses_a_repeated_seq(empty_database_url: 
         assert await stored() == [(1, "org_unit.create"), (2, "org_unit.create")]
 
 
-async def test_a_valid_chain_migrates_untouched(empty_database_url: str) -> None:
+async def test_a_valid_chain_migrates_whole(empty_database_url: str) -> None:
+    """Its rows are kept (0007 then moves them into the installation-wide log)."""
     await migrate_before_the_constraint(empty_database_url)
     async with connected(empty_database_url):
-        await append(3)
-        before = await verify_chain()
+        await write_old_chain(["", "", ""])
 
     await apply_migrations(empty_database_url)
 
     async with connected(empty_database_url):
-        assert before == ChainReport(True, 3, None, 3, before.head_hash)
-        assert await verify_chain() == before
+        assert (await stored())[:3] == [
+            (1, "user.login_failed"),
+            (2, "user.login_failed"),
+            (3, "user.login_failed"),
+        ]
+        assert await installation_log_ok() is True
 
 
 async def test_a_stored_row_below_seq_one_stops_the_migration(empty_database_url: str) -> None:
     await migrate_before_the_constraint(empty_database_url)
     async with connected(empty_database_url):
-        await append(1)
-        await forge(-1)
+        await write_old_chain([""])
+        await forge_before_0007(-1)
 
     with pytest.raises(RuntimeError, match=r"rows below seq 1.*: seq -1 \(task\.verify\)"):
         await apply_migrations(empty_database_url)
 
     async with connected(empty_database_url):
-        assert await stored() == [(-1, "task.verify"), (1, "org_unit.create")]
-        assert (await verify_chain()).first_broken_seq == -1
+        assert await stored() == [(-1, "task.verify"), (1, "user.login_failed")]

@@ -157,7 +157,7 @@ async def test_the_grants_and_lines_in_force_are_recorded_as_held_from_their_eve
     """0008: a grant whose latest role.grant/role.revoke event is a grant takes that event's
     time and actor; one put back after a revocation, or never recorded, the migration's."""
     config = tortoise_config(empty_database_url)
-    await migrate(config=config, target="models.0003_login_failures")
+    await migrate(config=config, target="models.0007_audit_log")
     await Tortoise.close_connections()
     granted = datetime(2024, 1, 2, 9, tzinfo=UTC)
     await Tortoise.init(config=config)
@@ -180,6 +180,7 @@ async def test_the_grants_and_lines_in_force_are_recorded_as_held_from_their_eve
             key = "after" if action == "role.grant" else "before"
             await AuditEvent.create(
                 seq=seq,
+                leaf_index=seq - 1,
                 at=granted,
                 action=action,
                 entity_type="user",

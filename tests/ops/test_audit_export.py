@@ -18,6 +18,8 @@ import pytest
 from tortoise.transactions import in_transaction
 
 from models.audit import AuditEvent
+from models.enums import OrgLevel
+from models.org import OrgUnit
 from ops.audit_export import (
     ChainBroken,
     export_key,
@@ -26,16 +28,24 @@ from ops.audit_export import (
     write_export,
 )
 from resolvers.audit import append_event, canonical, event_body, link_hash
-from resolvers.audit_queries import verify_chain
-from tests.fixtures import Tree
+from resolvers.audit_log import Log, log_named
+from resolvers.audit_queries import verify_log
+from tests.fixtures import TEST_LOG_KEYS, Tree
 from tests.operator_cli import SECRET, database, in_process, riverchief
 
 FAR_PAST = datetime(2000, 1, 1, tzinfo=UTC)
 FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
 
 
+async def county() -> OrgUnit:
+    """The jurisdiction the events go to (the tree's Weixin, or one made for the shell)."""
+    found = await OrgUnit.filter(parent_id=None).order_by("id").first()
+    return found or await OrgUnit.place(code="wx", name="威信县", level=OrgLevel.COUNTY)
+
+
 async def record(count: int) -> list[AuditEvent]:
     """``count`` events, with text, numbers and nesting that must survive the round trip."""
+    path = (await county()).path
     events = []
     for i in range(count):
         async with in_transaction() as conn:
@@ -46,16 +56,22 @@ async def record(count: int) -> list[AuditEvent]:
                     action="task.create",
                     entity_type="task",
                     entity_id=i,
-                    org_path="/1/2/",
+                    org_path=path,
                     after={"title": f"巡河 {i}", "share": i / 3, "parts": [1, {"二": None}]},
                 )
             )
     return events
 
 
+async def the_log() -> Log:
+    return await log_named((await county()).id)
+
+
 async def export(since: datetime = FAR_PAST, until: datetime = FAR_FUTURE) -> bytes:
     out = io.BytesIO()
-    await write_export(out, since=since, until=until, secret=SECRET)
+    await write_export(
+        out, log=await the_log(), since=since, until=until, secret=SECRET, keys=TEST_LOG_KEYS
+    )
     return out.getvalue()
 
 
@@ -96,8 +112,12 @@ async def test_an_export_holds_the_events_of_the_range_with_their_hashes(tree: T
     data = await export(since, until)
 
     header, *events, trailer = lines_of(data)
-    assert header["format"] == "riverchief-audit-export" and header["version"] == 1
+    assert header["format"] == "riverchief-audit-export" and header["version"] == 2
     assert (header["first_seq"], header["last_seq"], header["events"]) == (4, 7, 4)
+    assert (header["first_leaf"], header["last_leaf"]) == (3, 6)
+    assert header["origin"] == f"riverchief/{(await county()).code}"
+    assert len(header["prefix"]) == 2  # the subtrees of leaves 0-1 and 2
+    assert header["checkpoint"].startswith(f"{header['origin']}\n7\n")
     assert header["from"] == since.isoformat(timespec="microseconds")
     assert events == [
         {**event_body(e), "prev_hash": e.prev_hash, "hash": e.hash}
@@ -126,6 +146,7 @@ async def test_an_empty_range_is_an_empty_signed_export(tree: Tree) -> None:
 
     header, trailer = lines_of(data)
     assert (header["first_seq"], header["last_seq"], header["events"]) == (None, None, 0)
+    assert (header["prefix"], header["checkpoint"]) == ([], None)
     assert "signature" in trailer
     check = verify_export(data, SECRET)
     assert (check.ok, check.events) == (True, 0)
@@ -138,8 +159,9 @@ async def test_a_chain_broken_in_the_database_is_not_exported(tree: Tree) -> Non
     with pytest.raises(ChainBroken) as raised:
         await export()
 
-    assert raised.value.seq == 2
-    assert (await verify_chain()).first_broken_seq == 2
+    assert raised.value.leaf == 1
+    report = await verify_log(await the_log(), TEST_LOG_KEYS)
+    assert (report.first_broken_seq, report.first_broken_leaf_index) == (2, 1)
 
 
 # -- tampering ------------------------------------------------------------------------------
@@ -181,7 +203,7 @@ TAMPERING: dict[str, tuple[Callable[[list[dict[str, Any]]], None], list[str]]] =
         remove,
         [
             SIGNATURE_BROKEN,
-            "line 3 (seq 3): expected seq 2: events missing or moved",
+            "line 3 (seq 3): expected leaf 1: events missing or moved",
             "line 3 (seq 3): prev_hash is not the hash of the line before",
             "the header announces 3 events, the file holds 2",
         ],
@@ -240,6 +262,8 @@ async def test_export_and_verify_from_the_shell(
     exported = await riverchief(
         empty_database_url,
         "export-audit",
+        "--log",
+        "wx",
         "--from",
         "2000-01-01T00:00:00+08:00",
         "--to",
@@ -260,6 +284,8 @@ async def test_export_and_verify_from_the_shell(
         monkeypatch,
         empty_database_url,
         "export-audit",
+        "--log",
+        "wx",
         "--from",
         "2000-01-01",
         "--to",
@@ -300,18 +326,21 @@ async def test_verify_audit_from_the_shell(
     )
     async with database(empty_database_url):
         head = (await AuditEvent.get(seq=3)).hash
+        root = (await verify_log(await the_log(), None)).root_hash
         await AuditEvent.filter(seq=2).update(org_path="/9/")
     broken = await in_process(monkeypatch, empty_database_url, "verify-audit")
 
     assert (intact.status, intact.out) == (
         0,
-        f"audit chain intact: 3 event(s); head seq 3, hash {head}\n",
+        f"riverchief/wx: intact, 3 event(s), root {root}, 0 checkpoint(s) agree; "
+        f"head seq 3, hash {head}\n",
     )
     assert wrong_anchor.status == 1
-    assert (
-        "audit chain broken at seq 2, or it no longer passes through the anchor" in wrong_anchor.err
+    assert "riverchief/wx: broken at leaf 1 (seq 2): leaf 1 (seq 2): not the anchor's hash" in (
+        wrong_anchor.err
     )
     assert broken.status == 1
     assert broken.err.splitlines()[-1] == (
-        "riverchief: audit chain broken at seq 2: 1 event(s) before it check out"
+        "riverchief: riverchief/wx: broken at leaf 1 (seq 2): leaf 1 (seq 2): belongs to "
+        "another log; 1 event(s) before it check out"
     )

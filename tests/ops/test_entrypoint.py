@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from tests.conftest import ON_POSTGRES
+from tests.fixtures import TEST_AUDIT_KEY
 from tests.servers import assert_no_traceback, free_port
 from tests.tcp_proxy import TcpProxy
 
@@ -55,6 +56,7 @@ def production_env(database_url: str, **extra: str) -> dict[str, str]:
         "DATABASE_URL": database_url,
         "RIVERCHIEF_ENV": "production",
         "RIVERCHIEF_SECRET": PRODUCTION_SECRET,
+        "RIVERCHIEF_AUDIT_KEY": TEST_AUDIT_KEY,
         **extra,
     }
 

@@ -1,4 +1,6 @@
-"""An anchor (a head recorded earlier) catches events removed from the end of the chain."""
+"""An anchor (a head recorded earlier) catches events removed from the end of a log, and a log
+rebuilt around a change — every later hash and tree node recomputed — that no stored
+checkpoint covers."""
 
 from __future__ import annotations
 
@@ -7,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from models.audit import AuditEvent
-from resolvers.audit import GENESIS_HASH, chain_hash
+from core.merkle import CompactRange
+from models.audit import AuditEvent, AuditNode
+from resolvers.audit import GENESIS_HASH, chain_hash, event_leaf_hash
 from schema.build import schema
 from tests.fixtures import Tree
 
@@ -57,6 +60,9 @@ async def test_events_cut_from_the_end_break_the_anchor(tree: Tree) -> None:
     head = await verify(tree)
 
     await AuditEvent.filter(seq__gte=3).delete()
+    # and the tree nodes that leaves 2 and 3 completed: a careful forger
+    for level, position in [(0, 2), (0, 3), (1, 1), (2, 0)]:
+        await AuditNode.filter(level=level, position=position).delete()
     unanchored = await verify(tree)
     anchored = await verify(tree, seq=head["headSeq"], hash=head["headHash"])
 
@@ -107,15 +113,22 @@ def reorder(events: list[AuditEvent]) -> None:
 
 async def rebuild(change: Callable[[list[AuditEvent]], None]) -> None:
     """What a forger with database access does: change the stored rows, then renumber and
-    rehash every one of them, so that the chain links up again by itself."""
+    rehash every one of them and rebuild the tree, so that the log links up again by itself."""
     events = list(await AuditEvent.all().order_by("seq"))
+    jurisdiction = events[0].jurisdiction
     change(events)
     await AuditEvent.all().delete()
-    prev_hash = GENESIS_HASH
+    await AuditNode.all().delete()
+    prev_hash, tree = GENESIS_HASH, CompactRange()
     for seq, event in enumerate(events, start=1):
         event.seq, event.prev_hash = seq, prev_hash
+        event.jurisdiction, event.leaf_index = jurisdiction, seq - 1
         event.hash = prev_hash = chain_hash(prev_hash, event)
         await event.save(force_create=True)
+        for (level, position), value in tree.append(bytes.fromhex(event_leaf_hash(event))):
+            await AuditNode.create(
+                jurisdiction=jurisdiction, level=level, position=position, hash=value.hex()
+            )
 
 
 @pytest.mark.parametrize("change", [edit, insert, remove, reorder])

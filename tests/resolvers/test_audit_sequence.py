@@ -1,5 +1,6 @@
-"""Verification covers every stored audit row: seqs run 1..n without gaps or duplicates, and a
-row outside that sequence fails the check and is shown to no reader.
+"""Verification covers every stored audit row: in each jurisdiction's log the leaf indices run
+0..n-1 without gaps or duplicates and the seqs rise from 1, and a row outside that order fails
+the check and is shown to no reader.
 
 The rows forged here go straight into the table, as someone with database access would put
 them. The schema the tests build has no CHECK on ``seq`` (the migration adds it; see
@@ -15,8 +16,8 @@ from typing import Any
 import pytest
 from tortoise.exceptions import IntegrityError
 
-from models.audit import AuditEvent
-from resolvers.audit import GENESIS_HASH, chain_hash
+from models.audit import AuditEvent, AuditNode
+from resolvers.audit import GENESIS_HASH, chain_hash, event_leaf_hash
 from tests.fixtures import Tree
 from tests.graph import data, transition
 
@@ -27,6 +28,13 @@ query($filter: AuditFilter) {
   auditEvents(filter: $filter, first: 100) { totalCount edges { node { seq action } } }
 }
 """
+
+
+async def first_broken_leaf(tree: Tree) -> int | None:
+    found = await data(tree, "inspector", "{ verifyAuditChain { logs { firstBrokenLeafIndex } } }")
+    (log,) = found["verifyAuditChain"]["logs"]
+    leaf: int | None = log["firstBrokenLeafIndex"]
+    return leaf
 
 
 async def chain(tree: Tree) -> dict[str, Any]:
@@ -40,11 +48,17 @@ async def urge(tree: Tree, times: int) -> None:
         assert done["errors"] == []
 
 
-async def forge_verify(tree: Tree, seq: int) -> AuditEvent:
+async def forge_verify(tree: Tree, seq: int, leaf_index: int | None = None) -> AuditEvent:
     """A ``task.verify`` of grid_a's task by its village secretary, linked from the genesis
-    hash as if it were the first event: a well-formed row in every field but its place."""
+    hash as if it were the first event: a well-formed row in every field but its place. It
+    goes into Weixin's log, at the next free leaf unless ``leaf_index`` says otherwise."""
+    weixin = tree.units["weixin"].id
+    if leaf_index is None:
+        leaf_index = await AuditEvent.filter(jurisdiction=weixin).count()
     event = AuditEvent(
         seq=seq,
+        jurisdiction=weixin,
+        leaf_index=leaf_index,
         at=datetime.now(UTC),
         action="task.verify",
         entity_type="task",
@@ -69,7 +83,7 @@ async def test_a_row_stored_below_seq_one_fails_verification_at_its_seq(
 
     await forge_verify(tree, seq)
 
-    assert await chain(tree) == {"ok": False, "checked": 0, "firstBrokenSeq": seq}
+    assert await chain(tree) == {"ok": False, "checked": 3, "firstBrokenSeq": seq}
 
 
 async def test_a_row_stored_below_seq_one_fails_verification_on_an_empty_trail(
@@ -80,14 +94,25 @@ async def test_a_row_stored_below_seq_one_fails_verification_on_an_empty_trail(
     assert await chain(tree) == {"ok": False, "checked": 0, "firstBrokenSeq": -1}
 
 
-async def test_the_service_never_chains_onto_a_row_below_seq_one(tree: Tree) -> None:
-    await forge_verify(tree, -1)
+async def test_what_the_service_appends_after_a_row_below_seq_one_leaves_it_broken(
+    tree: Tree,
+) -> None:
+    """The forged row holds leaf 0 of Weixin's log (its tree node too: a careful forger): the
+    service appends after it (seq 1 at leaf 1), and the log stays broken at the forged row
+    whatever comes next."""
+    forged = await forge_verify(tree, -1)
+    await AuditNode.create(
+        jurisdiction=forged.jurisdiction, level=0, position=0, hash=event_leaf_hash(forged)
+    )
 
     await urge(tree, 1)
 
     first = await AuditEvent.get(seq=1)
-    assert await AuditEvent.all().order_by("seq").values_list("seq", flat=True) == [-1, 1]
-    assert (first.action, first.prev_hash) == ("task.urge", GENESIS_HASH)
+    assert await AuditEvent.all().order_by("seq").values_list("seq", "leaf_index") == [
+        (-1, 0),
+        (1, 1),
+    ]
+    assert first.action == "task.urge"
     assert await chain(tree) == {"ok": False, "checked": 0, "firstBrokenSeq": -1}
 
 
@@ -106,14 +131,16 @@ async def test_a_row_stored_below_seq_one_is_shown_to_no_reader(tree: Tree) -> N
     }
 
 
-async def test_a_row_stored_past_a_gap_fails_verification_at_the_first_missing_seq(
+async def test_a_row_stored_past_a_gap_fails_verification_at_the_first_missing_leaf(
     tree: Tree,
 ) -> None:
+    """Seqs may skip numbers (PostgreSQL's sequence does); a log's leaves may not."""
     await urge(tree, 3)
 
-    await forge_verify(tree, 7)
+    await forge_verify(tree, 7, leaf_index=4)
 
-    assert await chain(tree) == {"ok": False, "checked": 3, "firstBrokenSeq": 4}
+    assert await chain(tree) == {"ok": False, "checked": 3, "firstBrokenSeq": 7}
+    assert await first_broken_leaf(tree) == 3
 
 
 async def test_the_database_refuses_a_second_row_with_a_taken_seq(tree: Tree) -> None:
@@ -121,6 +148,8 @@ async def test_the_database_refuses_a_second_row_with_a_taken_seq(tree: Tree) ->
 
     with pytest.raises(IntegrityError):
         await forge_verify(tree, 2)
+    with pytest.raises(IntegrityError):
+        await forge_verify(tree, 9, leaf_index=1)
 
     assert await AuditEvent.all().order_by("seq").values_list("seq", "action") == [
         (1, "task.urge"),

@@ -316,6 +316,12 @@ async def make_events(tree: Tree, n: int) -> None:
         assert done["errors"] == []
 
 
+async def broken_leaf(tree: Tree) -> tuple[int, str]:
+    query = "{ verifyAuditChain { logs { firstBrokenLeafIndex problem } } }"
+    (log,) = (await data(tree, "inspector", query))["verifyAuditChain"]["logs"]
+    return log["firstBrokenLeafIndex"], log["problem"]
+
+
 async def chain(tree: Tree) -> dict[str, Any]:
     report: dict[str, Any] = (await data(tree, "inspector", VERIFY))["verifyAuditChain"]
     return report
@@ -359,22 +365,28 @@ async def test_changing_the_actor_breaks_the_chain(tree: Tree) -> None:
     assert await chain(tree) == {"ok": False, "checked": 1, "firstBrokenSeq": 2}
 
 
-async def test_rewriting_an_event_with_a_fresh_hash_breaks_the_next_link(tree: Tree) -> None:
+async def test_rewriting_an_event_with_a_fresh_hash_breaks_the_log_at_that_event(
+    tree: Tree,
+) -> None:
+    """Its own link recomputes, but its leaf in the stored tree does not (and the next
+    event's link would not either)."""
     await make_events(tree, 5)
     forged = await AuditEvent.get(seq=3)
     forged.after = {"type": "CLEANUP", "summary": "rewritten"}
     forged.hash = chain_hash(forged.prev_hash, forged)
     await forged.save()
 
-    assert await chain(tree) == {"ok": False, "checked": 3, "firstBrokenSeq": 4}
+    assert await chain(tree) == {"ok": False, "checked": 2, "firstBrokenSeq": 3}
 
 
 async def test_removing_an_event_breaks_the_chain_at_its_place(tree: Tree) -> None:
+    """Leaf 2 is missing: the event found in its place (seq 4) is where it breaks."""
     await make_events(tree, 6)
 
     await AuditEvent.filter(seq=3).delete()
 
-    assert await chain(tree) == {"ok": False, "checked": 2, "firstBrokenSeq": 3}
+    assert await chain(tree) == {"ok": False, "checked": 2, "firstBrokenSeq": 4}
+    assert await broken_leaf(tree) == (2, "leaf 2 is missing")
 
 
 async def test_removing_the_first_event_is_detected(tree: Tree) -> None:
@@ -382,7 +394,8 @@ async def test_removing_the_first_event_is_detected(tree: Tree) -> None:
 
     await AuditEvent.filter(seq=1).delete()
 
-    assert await chain(tree) == {"ok": False, "checked": 0, "firstBrokenSeq": 1}
+    assert await chain(tree) == {"ok": False, "checked": 0, "firstBrokenSeq": 2}
+    assert await broken_leaf(tree) == (0, "leaf 0 is missing")
 
 
 async def test_the_api_offers_no_way_to_change_the_audit_trail(tree: Tree) -> None:
@@ -417,8 +430,16 @@ async def test_concurrent_changes_keep_a_gapless_chain(tree: Tree) -> None:
         assert row.version == 1 + len(successes), name
         urges = await AuditEvent.filter(action="task.urge", entity_id=str(row.id))
         assert sorted((e.after or {})["version"] for e in urges) == list(range(2, row.version + 1))
-    seqs = [e.seq for e in await AuditEvent.all().order_by("seq")]
-    assert seqs == list(range(1, 10 + len(won) + 1))
+    # One log (every change was Weixin's), its leaves gapless, its seqs rising from 1.
+    rows = (
+        await AuditEvent.all()
+        .order_by("leaf_index")
+        .values_list("jurisdiction", "leaf_index", "seq")
+    )
+    assert {j for j, _, _ in rows} == {tree.units["weixin"].id}
+    assert [leaf for _, leaf, _ in rows] == list(range(10 + len(won)))
+    seqs = [seq for _, _, seq in rows]
+    assert seqs == sorted(set(seqs)) and seqs[0] >= 1
     assert sorted(await actions_since(0)) == ["record.create"] * 10 + ["task.urge"] * len(won)
     assert await chain(tree) == {"ok": True, "checked": len(seqs), "firstBrokenSeq": None}
 

@@ -20,7 +20,8 @@ import httpx
 
 from bench import probe
 from core.pg_listener import asyncpg_dsn
-from resolvers.audit import CHAIN_LOCK_KEY
+from resolvers.audit import LOG_LOCK_CLASS, jurisdiction_of
+from schema.node import from_global_id
 from tests.servers import Server, running_server
 
 CREATE = """
@@ -31,8 +32,9 @@ IN_FLIGHT = 6
 
 
 @asynccontextmanager
-async def writes_held(database_url: str) -> AsyncIterator[None]:
-    """Hold the lock every write takes, until the block ends."""
+async def writes_held(database_url: str, unit: str) -> AsyncIterator[None]:
+    """Hold the lock every write at ``unit`` takes (its county's audit log), until the block
+    ends."""
     if database_url.startswith("sqlite://"):
         conn = sqlite3.connect(database_url.removeprefix("sqlite://"), isolation_level=None)
         conn.execute("BEGIN IMMEDIATE")
@@ -43,11 +45,13 @@ async def writes_held(database_url: str) -> AsyncIterator[None]:
             conn.close()
         return
     pg = await asyncpg.connect(asyncpg_dsn(database_url))
-    await pg.execute("SELECT pg_advisory_lock($1)", CHAIN_LOCK_KEY)
+    path = await pg.fetchval("SELECT path FROM org_unit WHERE id = $1", from_global_id(unit)[1])
+    county = jurisdiction_of(path)
+    await pg.execute("SELECT pg_advisory_lock($1, $2)", LOG_LOCK_CLASS, county)
     try:
         yield
     finally:
-        await pg.execute("SELECT pg_advisory_unlock($1)", CHAIN_LOCK_KEY)
+        await pg.execute("SELECT pg_advisory_unlock($1, $2)", LOG_LOCK_CLASS, county)
         await pg.close()
 
 
@@ -81,7 +85,7 @@ async def test_sigterm_lets_requests_in_flight_finish(
     with running_server(url, tmp_path, demo=True) as server:
         token = server.login("county_admin")
         unit = server.graphql(TOWNSHIPS, token=token)["data"]["orgUnits"]["edges"][0]["node"]["id"]
-        async with writes_held(url):
+        async with writes_held(url, unit):
             writes = [asyncio.create_task(write(server, token, unit, n)) for n in range(IN_FLIGHT)]
             await asyncio.sleep(1.0)  # all sent, all waiting on the lock
             assert not any(w.done() for w in writes)
