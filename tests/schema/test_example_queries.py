@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,9 @@ import pytest
 from tortoise.context import TortoiseContext
 
 from demo.loader import load_demo
+from models.audit import AuditEvent
 from tests.http.client import GraphQLClient, running_app
+from tests.operator_cli import in_process
 
 QUERIES = Path(__file__).resolve().parents[2] / "docs" / "queries"
 NODE_TYPE = "query($id: ID!) { node(id: $id) { id __typename } }"
@@ -83,7 +86,11 @@ async def test_inspector_assignment_history(demo_client: GraphQLClient) -> None:
         submitter = [e for e in task["history"] if e["action"] == "task.submit"][-1]["actor"]
         assert task["history"][-1]["actor"] != submitter
     chain = body["data"]["verifyAuditChain"]
-    assert chain["ok"] is True and chain["firstBrokenSeq"] is None and chain["checked"] > 300
+    assert chain["ok"] is True and chain["firstBrokenSeq"] is None and chain["checked"] > 150
+    assert (
+        chain["checked"]
+        == await AuditEvent.filter(jurisdiction=await _county_of(demo_client, inspector)).count()
+    )
 
 
 RUN_AS = {
@@ -91,6 +98,7 @@ RUN_AS = {
     "inspector_assignment_history": "inspector",
     "grid_leader_inbox": "grid_leader",
     "inspector_who_could_verify": "inspector",
+    "inspector_prove_event": "inspector",
 }
 
 
@@ -124,6 +132,7 @@ NULLABLE = {
     "before",
     "after",
     "revokedAt",
+    "hashes",  # the proof of the last leaf of a log of one
 }
 
 
@@ -146,6 +155,8 @@ async def test_every_example_returns_data_for_its_account(
         )
         task = verified["data"]["tasks"]["edges"][0]["node"]
         variables = {"task": task["id"], "at": task["createdAt"]}
+    elif name == "inspector_prove_event":
+        variables = await _a_verification_to_prove(demo_client, token)
     elif name != "township_dashboard":
         variables = {}
 
@@ -198,3 +209,55 @@ async def test_inspector_who_could_verify(demo_client: GraphQLClient) -> None:
         "village_secretary",
         "department_head",
     }
+
+
+async def _county_of(client: GraphQLClient, token: str) -> int:
+    """The jurisdiction of the account's first role: the top unit of its path (``/1/5/``)."""
+    me = await client.run("{ me { roles { orgUnit { path } } } }", token=token)
+    return int(me["data"]["me"]["roles"][0]["orgUnit"]["path"].split("/")[1])
+
+
+async def _a_verification_to_prove(client: GraphQLClient, token: str) -> dict[str, Any]:
+    """The inspector's county and the newest sign-off in its log."""
+    me = await client.run("{ me { roles { orgUnit { id } } } }", token=token)
+    found = await client.run(
+        '{ auditEvents(filter: { action: "task.verify" }, first: 1) { edges { node { id } } } }',
+        token=token,
+    )
+    return {
+        "county": me["data"]["me"]["roles"][0]["orgUnit"]["id"],
+        "event": found["data"]["auditEvents"]["edges"][0]["node"]["id"],
+    }
+
+
+async def test_inspector_prove_event_verifies_offline_with_the_public_key_alone(
+    demo_client: GraphQLClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = await demo_client.login("inspector")
+    variables = await _a_verification_to_prove(demo_client, token)
+
+    body = await demo_client.run(operation("inspector_prove_event"), variables, token=token)
+
+    assert "errors" not in body, body
+    data = body["data"]
+    checkpoint, proof, event = data["auditCheckpoint"], data["auditInclusionProof"], data["node"]
+    assert event["action"] == "task.verify" and event["actor"]["username"]
+    assert proof["treeSize"] == checkpoint["treeSize"] > proof["leafIndex"] == event["leafIndex"]
+    assert proof["leafHash"] == event["leafHash"]
+    note = tmp_path / "checkpoint.note"
+    note.write_text(checkpoint["note"], encoding="utf-8")
+    response = tmp_path / "response.json"
+    response.write_text(json.dumps(body), encoding="utf-8")
+    bent = tmp_path / "bent.json"
+    bent.write_text(json.dumps({**proof, "leafIndex": proof["leafIndex"] ^ 1}), encoding="utf-8")
+    check = ("verify-proof", "--key", data["auditPublicKey"], "--checkpoint", str(note))
+
+    good = await in_process(monkeypatch, "sqlite://:memory:", *check, "--proof", str(response))
+    forged = await in_process(monkeypatch, "sqlite://:memory:", *check, "--proof", str(bent))
+
+    assert good.status == 0, good
+    assert (
+        f"leaf {event['leafHash']} is leaf {event['leafIndex']} of {checkpoint['origin']}"
+        f" at size {checkpoint['treeSize']}"
+    ) in good.out
+    assert forged.status == 1, forged
