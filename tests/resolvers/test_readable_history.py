@@ -14,7 +14,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from core.instrumentation import counting_statements
-from models.audit import AuditEvent
+from models.audit import AuditEvent, AuditNode
 from models.enums import RecordType, TaskStatus
 from models.record import AccountabilityRecord
 from models.task import Task
@@ -436,6 +436,7 @@ async def test_a_page_of_actors_costs_the_same_statements_for_2_and_7_accounts(
     async def statements(usernames: list[str]) -> tuple[int, set[str | None]]:
         async with in_transaction() as conn:
             await AuditEvent.all().using_db(conn).delete()
+            await AuditNode.all().using_db(conn).delete()  # the log starts again, empty
             for username in usernames:
                 await append_event(
                     conn,
