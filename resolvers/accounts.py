@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
+from core import clock
 from core.context import RequestContext, Viewer
 from core.errors import DomainError, ErrorCode
 from core.security import verify_password
@@ -136,7 +137,7 @@ async def _refuse(
 ) -> DomainError:
     """Audit the failure in one transaction and say nothing specific. A throttled attempt
     is not counted as a failure: the window slides on real guesses only."""
-    now = datetime.now(UTC)
+    now = clock.now()
     async with in_transaction() as conn:
         await LoginFailure.filter(at__lt=now - WINDOW).using_db(conn).delete()
         if not_before is not None:
@@ -160,7 +161,7 @@ async def login(context: RequestContext, username: str, password: str) -> str:
     """A signed token, or one error that does not say which half was wrong."""
     username = username[:MAX_USERNAME]
     attempt = await LoginFailure.create(
-        username=username, address=throttle_address(context.client_address), at=datetime.now(UTC)
+        username=username, address=throttle_address(context.client_address), at=clock.now()
     )
     user = await User.get_or_none(username=username)
     not_before = await _not_before(attempt)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import pytest
+from tortoise import connections
 from tortoise.context import TortoiseContext, tortoise_test_context
 
 from core.checkpoint import origin_of
@@ -17,7 +18,7 @@ from core.security import TokenSigner
 from demo.history import Step, plan_history
 from demo.loader import BEIJING, DUE_TIME, load_demo, read_demo
 from models import MODEL_MODULES
-from models.audit import INSTALLATION, AuditEvent
+from models.audit import INSTALLATION, AuditEvent, create_seq_sequence
 from models.enums import CLOSED_STATUSES, TaskStatus
 from models.org import OrgUnit
 from models.people import User
@@ -342,6 +343,7 @@ async def test_the_same_load_time_gives_the_same_trail() -> None:
     trails = []
     for _ in range(2):
         async with tortoise_test_context(MODEL_MODULES, db_url=TEST_DATABASE_URL):
+            await create_seq_sequence(connections.get("default"))  # as the db fixture does
             assert await load_demo(now=NOW)
             trails.append(await _trail())
 

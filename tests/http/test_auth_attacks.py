@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
+from core import clock
 from core.security import TOKEN_ISSUER
 from models.audit import AuditEvent
 from models.people import LoginFailure, User
@@ -331,14 +332,17 @@ async def test_five_wrong_passwords_from_one_address_do_not_lock_the_account_els
     assert await LoginFailure.filter(username="zhaxi_head", address=ADDRESS_A).count() == 5
 
 
-async def failures_from_many_addresses(count: int, username: str, *, last: str) -> None:
-    """Wrong passwords for one account just now, one from each of ``count`` addresses, the
-    last of them ``last``."""
-    now = datetime.now(UTC)
+async def failures_from_many_addresses(
+    count: int, username: str, *, last: str, now: datetime | None = None
+) -> datetime:
+    """Wrong passwords for one account just now (or at ``now``), one from each of ``count``
+    addresses, the last of them ``last``; returns their time."""
+    now = now or datetime.now(UTC)
     addresses = [f"192.0.2.{i}" for i in range(count - 1)] + [last]
     await LoginFailure.bulk_create(
         [LoginFailure(username=username, address=address, at=now) for address in addresses]
     )
+    return now
 
 
 def throttled(wait: str) -> dict[str, Any]:
@@ -367,11 +371,14 @@ async def test_failures_from_many_addresses_make_those_that_failed_wait_up_to_ha
     nineteen in all do not stop it; from the twentieth it waits a second after the last one,
     doubling with each further one, never more than thirty seconds. B, which has not failed
     at the account, logs in whatever the count."""
-    await failures_from_many_addresses(failures, "zhaxi_head", last=ADDRESS_A)
+    just_failed = await failures_from_many_addresses(failures, "zhaxi_head", last=ADDRESS_A)
 
-    async with clients_from(ADDRESS_A, ADDRESS_B) as (failed_once, fresh):
-        from_a = (await login_once(failed_once, "zhaxi_head", "demo-pass")).json()
-        from_b = (await login_once(fresh, "zhaxi_head", "demo-pass")).json()
+    # The logins come at the moment of the failures, however long the machine takes to serve
+    # them: the waits are exact.
+    with clock.at(just_failed):
+        async with clients_from(ADDRESS_A, ADDRESS_B) as (failed_once, fresh):
+            from_a = (await login_once(failed_once, "zhaxi_head", "demo-pass")).json()
+            from_b = (await login_once(fresh, "zhaxi_head", "demo-pass")).json()
 
     assert from_b["data"]["login"]["errors"] == [] and from_b["data"]["login"]["token"]
     if not wait:
