@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -26,10 +27,27 @@ TEST_DATABASE_URL = os.environ.get("RIVERCHIEF_TEST_DATABASE_URL", "sqlite://:me
 ON_POSTGRES = TEST_DATABASE_URL.startswith(("postgres", "asyncpg"))
 
 
+@asynccontextmanager
+async def fresh_database() -> AsyncIterator[TortoiseContext]:
+    """A new database with the models' tables (and the seq sequence, which the models cannot
+    say), dropped afterwards on PostgreSQL: Tortoise's test context creates it but leaves it."""
+    async with tortoise_test_context(MODEL_MODULES, db_url=TEST_DATABASE_URL) as ctx:
+        client = connections.get("default")
+        name = getattr(client, "database", "")
+        await create_seq_sequence(client)
+        yield ctx
+    if ON_POSTGRES and name:
+        server = TEST_DATABASE_URL.replace("postgres://", "postgresql://").rsplit("/", 1)[0]
+        admin = await asyncpg.connect(f"{server}/postgres")
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
 @pytest.fixture
 async def db() -> AsyncIterator[TortoiseContext]:
-    async with tortoise_test_context(MODEL_MODULES, db_url=TEST_DATABASE_URL) as ctx:
-        await create_seq_sequence(connections.get("default"))  # what the models cannot say
+    async with fresh_database() as ctx:
         yield ctx
 
 

@@ -9,16 +9,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import pytest
-from tortoise import connections
-from tortoise.context import TortoiseContext, tortoise_test_context
+from tortoise.context import TortoiseContext
 
 from core.checkpoint import origin_of
 from core.context import RequestContext, Viewer
 from core.security import TokenSigner
 from demo.history import Step, plan_history
 from demo.loader import BEIJING, DUE_TIME, load_demo, read_demo
-from models import MODEL_MODULES
-from models.audit import INSTALLATION, AuditEvent, create_seq_sequence
+from models.audit import INSTALLATION, AuditEvent
 from models.enums import CLOSED_STATUSES, TaskStatus
 from models.org import OrgUnit
 from models.people import User
@@ -27,7 +25,7 @@ from models.record import AccountabilityRecord
 from models.task import Task
 from policies.engine import PolicyEngine
 from schema.build import schema
-from tests.conftest import TEST_DATABASE_URL
+from tests.conftest import fresh_database
 from tests.fixtures import TEST_LOG_KEYS, TEST_SECRET
 
 NOW = datetime(2025, 6, 16, 2, 30, tzinfo=UTC)  # 10:30 in Yunnan
@@ -342,8 +340,7 @@ async def _trail() -> list[tuple[Any, ...]]:
 async def test_the_same_load_time_gives_the_same_trail() -> None:
     trails = []
     for _ in range(2):
-        async with tortoise_test_context(MODEL_MODULES, db_url=TEST_DATABASE_URL):
-            await create_seq_sequence(connections.get("default"))  # as the db fixture does
+        async with fresh_database():
             assert await load_demo(now=NOW)
             trails.append(await _trail())
 
