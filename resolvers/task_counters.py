@@ -34,7 +34,7 @@ def due_day(due_at: datetime | None, status: TaskStatus) -> date | None:
 
 
 @dataclass(frozen=True)
-class Counted:
+class CountedTask:
     """A task as the counters see it."""
 
     unit_id: int
@@ -42,18 +42,18 @@ class Counted:
     due: date | None
 
     @classmethod
-    def of(cls, task: Task) -> Counted:
+    def of(cls, task: Task) -> CountedTask:
         return cls(task.org_unit_id, TaskStatus(task.status), due_day(task.due_at, task.status))
 
 
 async def count_change(conn: BaseDBAsyncClient, before: Task | None, after: Task | None) -> None:
     """Move the counters from ``before`` (None: created) to ``after`` (None: deleted)."""
     await apply_deltas(
-        conn, [(Counted.of(t), sign) for t, sign in ((before, -1), (after, 1)) if t is not None]
+        conn, [(CountedTask.of(t), sign) for t, sign in ((before, -1), (after, 1)) if t is not None]
     )
 
 
-async def apply_deltas(conn: BaseDBAsyncClient, changes: list[tuple[Counted, int]]) -> None:
+async def apply_deltas(conn: BaseDBAsyncClient, changes: list[tuple[CountedTask, int]]) -> None:
     """Add each ``(task, +1 or -1)`` to the counters, netted, one upsert per table."""
     by_status: Counter[tuple[int, str]] = Counter()
     by_day: Counter[tuple[int, date]] = Counter()

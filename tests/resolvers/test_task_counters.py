@@ -16,7 +16,7 @@ from tortoise.transactions import in_transaction
 
 from models.enums import TaskStatus
 from models.task import TaskCount, TaskDueCount
-from resolvers.task_counters import Counted, apply_deltas, drift, due_day, rebuild
+from resolvers.task_counters import CountedTask, apply_deltas, drift, due_day, rebuild
 from tests.conftest import ON_POSTGRES
 from tests.fixtures import ACCOUNTS, Tree
 from tests.graph import CREATE_TASK, TRANSITION, data, payload, run, transition
@@ -258,7 +258,7 @@ async def test_an_increment_waiting_on_another_adds_to_it(tree: Tree) -> None:
     """The second writer's upsert waits for the first's row lock and adds to its result: a
     read-modify-write would have read the old count and lost one."""
     unit = tree.units["grid_a"].id
-    key = Counted(unit, TaskStatus.IN_PROGRESS, None)
+    key = CountedTask(unit, TaskStatus.IN_PROGRESS, None)
     first_wrote, let_first_commit = asyncio.Event(), asyncio.Event()
 
     async def first() -> None:
