@@ -18,7 +18,7 @@ from typing import Any
 from app.logs import configure as configure_logs
 from core.db import is_postgres
 from core.settings import Settings, SettingsError
-from ops import accounts, audit_export, audit_proof, org_import, policy_check, runtime
+from ops import accounts, audit_export, audit_proof, counters, org_import, policy_check, runtime
 from ops.runtime import positive_int
 from resolvers.role_policy import seed_role_policy
 
@@ -27,11 +27,11 @@ log = logging.getLogger("riverchief")
 DESCRIPTION = (
     "riverchief: serve, migrate, export the schema, create accounts, load benchmark data, and "
     "the operator's commands (accounts, grants, org import, audit export and checks, policy "
-    "check)."
+    "check, counters)."
 )
 
 # Each module's ``register(subparsers)`` adds its commands (docs/operations.md).
-OPERATOR_COMMANDS = (accounts, org_import, audit_export, audit_proof, policy_check)
+OPERATOR_COMMANDS = (accounts, org_import, audit_export, audit_proof, policy_check, counters)
 # Other installed parts add theirs through this entry-point group: each entry point names a
 # ``register(subparsers)`` function, e.g. ``bench-data = "bench.cli:register"``.
 COMMAND_ENTRY_POINTS = "riverchief.commands"

@@ -5,6 +5,9 @@ has its id sequences moved past the rows and is vacuumed and analysed. SQLite ta
 through ``executemany`` with the journal relaxed for the load, storing dates, times and
 decimals as the text Tortoise writes (``str()`` of the value), then is analysed.
 
+Before the commit the dashboards' counters and the indicator sums are counted from the loaded
+rows, as the API would have kept them.
+
 On both, the secondary (non-unique) indexes the migrations made are dropped for the load
 and rebuilt from their own definitions before the commit: one sort per index instead of
 millions of scattered inserts. On PostgreSQL a superuser also skips the foreign-key
@@ -25,10 +28,12 @@ import asyncpg
 
 from bench.data_tables import ORG_UNIT, TABLES, Batch, Row, Table
 from models.audit import CREATE_SEQ_SEQUENCE
+from resolvers import indicator_sums, task_counters
 
 # Tables that must be empty: the dataset brings its own ids and paths.
 GUARDED: Final = tuple(t.name for t in TABLES if t.name not in ("casbin_rule", "water_body_unit"))
 LOADED: Final = tuple(t.name for t in TABLES)
+COUNTER_TABLES: Final = ("task_count", "task_due_count", "indicator_sum")
 PG_SECONDARY_INDEXES: Final = """
     SELECT i.relname AS name, pg_get_indexdef(i.oid) AS definition
     FROM pg_index x
@@ -116,6 +121,8 @@ class PostgresWriter:
         await self._conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
         for _, definition in self._indexes:
             await self._conn.execute(definition)
+        for statement in counter_fill(postgres=True):
+            await self._conn.execute(statement)
         for table in TABLES:
             if table.serial:
                 await self._conn.execute(
@@ -131,7 +138,7 @@ class PostgresWriter:
 
     async def optimise(self) -> None:
         """Vacuum too, so index-only scans work from the first benchmark run on."""
-        names = ", ".join(f'"{table.name}"' for table in TABLES)
+        names = ", ".join([f'"{table.name}"' for table in TABLES] + list(COUNTER_TABLES))
         await self._conn.execute(f"VACUUM (ANALYZE) {names}")
 
     async def close(self) -> None:
@@ -197,6 +204,8 @@ class SqliteWriter:
     def _commit(self) -> None:
         for _, definition in self._indexes:
             self.conn.execute(definition)
+        for statement in counter_fill(postgres=False):
+            self.conn.execute(statement)
         self.conn.execute("COMMIT")
 
     async def rollback(self) -> None:
@@ -215,6 +224,21 @@ class SqliteWriter:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def counter_fill(postgres: bool) -> list[str]:
+    """The dashboards' counters and the indicator sums, counted from the rows just loaded, as
+    the API keeps them (``resolvers.task_counters``, ``resolvers.indicator_sums``)."""
+    return [
+        "DELETE FROM task_count",
+        f"INSERT INTO task_count (org_unit_id, status, n) {task_counters.recount_status_sql()}",
+        "DELETE FROM task_due_count",
+        "INSERT INTO task_due_count (org_unit_id, due_day, n) "
+        + task_counters.recount_due_sql(postgres),
+        "DELETE FROM indicator_sum",
+        "INSERT INTO indicator_sum (indicator_id, org_unit_id, period, dimension, total_e4, n) "
+        + indicator_sums.recount_sql(postgres),
+    ]
 
 
 def _as_sqlite(table: Table, rows: list[Row]) -> Iterator[Row]:

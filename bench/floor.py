@@ -18,7 +18,7 @@ import os
 import re
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -160,14 +160,26 @@ async def dashboard(db: Database, args: dict[str, Any]) -> dict[str, Any]:
         upper_bound(prefix),
         prefix.count("/") + 1,
     )
+    # From the counters the service keeps (``resolvers.task_counters``): per unit and status,
+    # open tasks per due day before today, and today's overdue tasks from the task table.
+    moment = datetime.now(UTC)
+    start = datetime.combine(moment.date(), time(), UTC)
     counts = await db.fetch(
-        f"SELECT u.path, t.status, CASE WHEN {overdue_sql('t', '$3')} THEN 1 ELSE 0 END,"  # noqa: S608
-        " count(*)"
-        " FROM task t JOIN org_unit u ON u.id = t.org_unit_id"
-        " WHERE u.path >= $1 AND u.path < $2 GROUP BY 1, 2, 3",
+        "SELECT u.path, c.status, 0, c.n FROM task_count c"  # noqa: S608
+        " JOIN org_unit u ON u.id = c.org_unit_id"
+        " WHERE u.path >= $1 AND u.path < $2 AND c.n <> 0"
+        " UNION ALL SELECT u.path, NULL, 1, d.n FROM task_due_count d"
+        " JOIN org_unit u ON u.id = d.org_unit_id"
+        " WHERE u.path >= $1 AND u.path < $2 AND d.due_day < $4 AND d.n <> 0"
+        " UNION ALL SELECT u.path, NULL, 1, count(*) FROM task t"
+        " JOIN org_unit u ON u.id = t.org_unit_id"
+        f" WHERE u.path >= $1 AND u.path < $2 AND t.due_at >= $5 AND {overdue_sql('t', '$3')}"
+        " GROUP BY u.path",
         prefix,
         upper_bound(prefix),
-        db.stored_time(datetime.now(UTC)),
+        db.stored_time(moment),
+        moment.date() if db.postgres else str(moment.date()),
+        db.stored_time(start),
     )
     # Roll each unit path's counts up to the shown unit that holds it.
     shown = {path for _, _, _, path, _, _ in units}
@@ -175,8 +187,10 @@ async def dashboard(db: Database, args: dict[str, Any]) -> dict[str, Any]:
     late: dict[str, int] = defaultdict(int)
     for path, status, overdue, n in counts:
         for holder in _holders(path, shown):
-            by_unit[holder][status] += n
-            late[holder] += n if overdue else 0
+            if overdue:
+                late[holder] += n
+            else:
+                by_unit[holder][status] += n
 
     def node(unit: Row, levels_below: int) -> dict[str, Any]:
         unit_id, name, level, path = unit[0], unit[1], unit[2], unit[3]
@@ -216,39 +230,26 @@ def _holders(path: str, shown: set[str]) -> list[str]:
 
 async def rollups(db: Database, args: dict[str, Any]) -> dict[str, Any]:
     county_id = args["countyId"]
-    prefix = (await db.fetch("SELECT path FROM org_unit WHERE id = $1", county_id))[0][0]
     indicators = await db.fetch("SELECT id, code, aggregation FROM indicator")
     children = await db.fetch(
         "SELECT id, name, path FROM org_unit WHERE parent_id = $1 ORDER BY path", county_id
     )
-    child_of = (
-        "split_part(u.path, '/', $3)"
-        if db.postgres
-        else "substr(u.path, $3, instr(substr(u.path, $4), '/') - 1)"
-    )
-    depth_args: list[Any] = [prefix.count("/") + 1] if db.postgres else [len(prefix) + 1] * 2
-    by_dimension = await db.fetch(
-        "SELECT o.indicator_id, o.dimension, o.period, sum(o.value), count(*)"
-        " FROM observation o JOIN org_unit u ON u.id = o.org_unit_id"
-        " WHERE u.path >= $1 AND u.path < $2 GROUP BY 1, 2, 3",
-        prefix,
-        upper_bound(prefix),
-    )
-    by_child = await db.fetch(  # child_of is one of the two fixed expressions above
-        f"SELECT o.indicator_id, {child_of}, o.period, sum(o.value), count(*)"  # noqa: S608
-        " FROM observation o JOIN org_unit u ON u.id = o.org_unit_id"
-        " WHERE u.path > $1 AND u.path < $2 GROUP BY 1, 2, 3",
-        prefix,
-        upper_bound(prefix),
-        *depth_args,
+    # The subtree sums the service keeps (``resolvers.indicator_sums``): the county's and
+    # its children's rows.
+    sums = await db.fetch(
+        "SELECT indicator_id, org_unit_id, dimension, period, total_e4, n FROM indicator_sum"
+        " WHERE n > 0 AND org_unit_id IN (SELECT id FROM org_unit WHERE id = $1 OR parent_id = $1)",
+        county_id,
     )
     groups: dict[tuple[int, str, str], list[tuple[Any, Decimal, int]]] = defaultdict(list)
-    for indicator_id, dimension, period, total, n in by_dimension:
-        groups[(indicator_id, "total", "")].append((period, Decimal(str(total)), n))
+    for indicator_id, unit_id, dimension, period, total_e4, n in sums:
+        part = (period, Decimal(int(total_e4)).scaleb(-4), n)
+        if unit_id != county_id:
+            groups[(indicator_id, "child", str(unit_id))].append(part)
+            continue
+        groups[(indicator_id, "total", "")].append(part)
         if dimension:
-            groups[(indicator_id, "dimension", dimension)].append((period, Decimal(str(total)), n))
-    for indicator_id, child, period, total, n in by_child:
-        groups[(indicator_id, "child", str(child))].append((period, Decimal(str(total)), n))
+            groups[(indicator_id, "dimension", dimension)].append(part)
     result: dict[str, Any] = {}
     for number, code in enumerate(args["metrics"]):
         indicator_id, _, how = next(i for i in indicators if i[1] == code)
@@ -430,6 +431,19 @@ async def _transition(
         digest,
     )
     await _append_nodes(fetch, log, index, leaf_hash(canonical(body).encode()))
+    # The dashboards' counters, as the service keeps them (``resolvers.task_counters``): these
+    # moves are between open statuses, so the due-day counts stay as they are.
+    if status != target:
+        (low, low_n), (high, high_n) = sorted(((status, -1), (target, 1)))
+        await fetch(
+            "INSERT INTO task_count (org_unit_id, status, n) VALUES ($1, $2, $3), ($1, $4, $5)"
+            " ON CONFLICT (org_unit_id, status) DO UPDATE SET n = task_count.n + excluded.n",
+            unit_id,
+            low,
+            low_n,
+            high,
+            high_n,
+        )
     if postgres:
         await fetch(
             "SELECT pg_notify('riverchief_tasks', $1)",

@@ -8,8 +8,9 @@ The database is migrated and, if empty, loaded with the demo. Each server is a r
 their policies in step through LISTEN/NOTIFY (SQLite runs one process). The run passes when
 no response is a 5xx, the database holds exactly what clients were told (``bench.soak_check``:
 no lost, phantom or half-applied write, version moves equal transition events, audit events
-equal acknowledged mutations), ``verifyAuditChain`` is ok, and every server's resident memory
-at the end is within 10 % of what it was after the warm-up.
+equal acknowledged mutations, the dashboards' counters equal a recount), ``verifyAuditChain``
+is ok, and every server's resident memory at the end is within 10 % of what it was after the
+warm-up.
 """
 
 from __future__ import annotations
@@ -110,6 +111,7 @@ async def soak(
         "verifyAuditChain ok": bool(chain["ok"]),
         "memory within 10 % after warm-up": all(g <= MEMORY_GROWTH_LIMIT for g in growth),
         "no unknown outcome": ledger.unknown_mutations == 0,
+        "counters drift 0": findings.counter_drift == 0,
     }
     return {
         "database": "postgres" if is_postgres(database_url) else "sqlite",
@@ -125,6 +127,7 @@ async def soak(
         "write_p99_ms": round(percentile_ms(ledger.write_latencies, 0.99), 1),
         "acknowledged_mutations": ledger.acknowledged_mutations,
         "audit_events": findings.audit_events,
+        "counter_drift": findings.counter_drift,
         "conflicts": sum(n for k, n in ledger.outcomes.items() if k.endswith("CONFLICT")),
         "outcomes": dict(sorted(ledger.outcomes.items())),
         "requests_by_account": dict(sorted(ledger.by_account.items())),

@@ -5,6 +5,7 @@
   shared task's version moved exactly as many times as it has transition events, and every
   event since the start belongs to one of those writes.
 - With no unknown outcomes, audit events equal acknowledged mutations exactly.
+- The dashboards' counters and the indicator sums equal a recount of what is stored (drift 0).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 
 from bench import probe
 from bench.soak_workload import Ledger
+from resolvers import indicator_sums, task_counters
 
 TRANSITION_ACTIONS = ("task.urge", "task.reply")
 
@@ -43,6 +45,7 @@ class Findings:
     stored_creates: int = 0
     stored_transitions: int = 0
     audit_events: int = 0
+    counter_drift: int = 0
 
     @property
     def ok(self) -> bool:
@@ -109,4 +112,13 @@ async def check(database_url: str, run_id: str, ledger: Ledger, before: Baseline
             f"{found.audit_events} audit events for {ledger.acknowledged_mutations}"
             " acknowledged mutations",
         )
+    found.counter_drift = await counter_drift(database_url)
+    found.expect(found.counter_drift == 0, f"{found.counter_drift} counters differ from a recount")
     return found
+
+
+async def counter_drift(database_url: str) -> int:
+    """How many task counters and indicator sums differ from a recount of the tables."""
+    postgres = not database_url.startswith("sqlite://")
+    statements = [*task_counters.drift_sql(postgres).values(), indicator_sums.drift_sql(postgres)]
+    return sum([len(await probe.fetch(database_url, sql)) for sql in statements])

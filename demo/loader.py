@@ -42,6 +42,7 @@ from models.task import Task
 from policies.engine import ROLES, read_role_policy
 from policies.rights import FIELD_WORK, JUDGEMENTS, RECORD_RIGHTS
 from policies.store import adopt_untracked_grants, policy_is_empty
+from resolvers.indicator_sums import add_observations
 from resolvers.role_policy import seed_role_policy
 
 DEMO_DIR: Final = Path(__file__).parent / "data"
@@ -1333,16 +1334,18 @@ class _Writer:
             .using_db(self.conn)
             .values_list("code", "id")
         )
-        await Observation.bulk_create(
-            [
+        observed = [
+            (
                 Observation(
                     indicator_id=ids[o.indicator],
                     org_unit_id=self.units[o.unit].id,
                     period=o.period,
                     dimension=o.dimension,
                     value=o.value,
-                )
-                for o in self.data.observations
-            ],
-            using_db=self.conn,
-        )
+                ),
+                self.units[o.unit].path,
+            )
+            for o in self.data.observations
+        ]
+        await Observation.bulk_create([o for o, _ in observed], using_db=self.conn)
+        await add_observations(self.conn, observed)

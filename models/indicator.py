@@ -43,3 +43,29 @@ class Observation(Model):
     class Meta:
         table = "observation"
         indexes = (("indicator_id", "org_unit_id", "period"),)
+
+
+class IndicatorSum(Model):
+    """Observations added up per indicator, subtree, period and dimension.
+
+    A row at a unit holds the sum and the number of the observations in that unit's whole
+    subtree, so a rollup over a subtree the viewer sees whole reads a few rows instead of
+    every observation. Each observation adds to its unit's row and to every ancestor's
+    (``resolvers.indicator_sums``); moving a unit moves its subtree's rows between
+    ancestors (``OrgUnit.move_to``).
+    """
+
+    id = fields.IntField(primary_key=True)
+    indicator_id = fields.IntField()
+    org_unit_id = fields.IntField()
+    period = fields.DateField()
+    dimension = fields.CharField(max_length=100, default="")
+    # In ten-thousandths (the observations' four decimal places): integer sums are exact on
+    # both databases, where SQLite would add decimals as floating point.
+    total_e4 = fields.BigIntField(default=0)
+    n = fields.IntField(default=0)
+
+    class Meta:
+        table = "indicator_sum"
+        unique_together = (("indicator_id", "org_unit_id", "period", "dimension"),)
+        indexes = (("org_unit_id", "indicator_id"),)

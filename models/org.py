@@ -9,7 +9,7 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from models.enums import LinkKind, OrgLevel, WaterKind
-from models.paths import child_path, upper_bound
+from models.paths import child_path, path_ids, upper_bound
 
 if TYPE_CHECKING:
     from tortoise.backends.base.client import BaseDBAsyncClient
@@ -78,7 +78,8 @@ class OrgUnit(Model):
         return unit
 
     async def move_to(self, new_parent: OrgUnit) -> None:
-        """Re-parent this unit; its whole subtree's paths are rewritten in one statement."""
+        """Re-parent this unit; its whole subtree's paths are rewritten in one statement, and
+        its subtree's indicator sums leave the old ancestors for the new ones."""
         check_parent(self.level, new_parent.level)
         if new_parent.path.startswith(self.path):
             raise HierarchyError("a unit cannot move under itself or its own descendant")
@@ -94,9 +95,35 @@ class OrgUnit(Model):
                 [new_prefix, len(old_prefix) + 1, depth_delta, old_prefix, upper_bound(old_prefix)],
             )
             await OrgUnit.filter(id=self.id).using_db(conn).update(parent_id=new_parent.id)
+            await _move_subtree_sums(conn, self.id, old_prefix, new_parent.path)
         self.parent_id = new_parent.id
         self.path = new_prefix
         self.depth += depth_delta
+
+
+async def _move_subtree_sums(
+    conn: BaseDBAsyncClient, unit_id: int, old_path: str, new_parent_path: str
+) -> None:
+    """The unit's own ``indicator_sum`` rows are its subtree's sums: take them from every
+    ancestor it leaves and add them to every ancestor it joins (``n = n + delta`` upserts)."""
+    old, new = set(path_ids(old_path)[:-1]), set(path_ids(new_parent_path))
+    for ancestors, sign in ((old - new, -1), (new - old, 1)):
+        if not ancestors:
+            continue
+        marks = ", ".join("?" for _ in ancestors)
+        await conn.execute_query(
+            _sql(
+                "INSERT INTO indicator_sum"  # noqa: S608
+                " (indicator_id, org_unit_id, period, dimension, total_e4, n)"
+                " SELECT s.indicator_id, a.id, s.period, s.dimension, s.total_e4 * ?, s.n * ?"
+                f" FROM indicator_sum s JOIN org_unit a ON a.id IN ({marks})"
+                " WHERE s.org_unit_id = ?"
+                " ON CONFLICT (indicator_id, org_unit_id, period, dimension) DO UPDATE SET"
+                " total_e4 = indicator_sum.total_e4 + excluded.total_e4,"
+                " n = indicator_sum.n + excluded.n"
+            ),
+            [sign, sign, *sorted(ancestors), unit_id],
+        )
 
 
 def _sql(query: str) -> str:

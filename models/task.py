@@ -89,3 +89,41 @@ def overdue_sql(task: str, now: str) -> str:
     return (
         f"({task}.due_at IS NOT NULL AND {task}.due_at < {now} AND {task}.status NOT IN ({closed}))"
     )
+
+
+class TaskCount(Model):
+    """How many tasks a unit holds in one status: the dashboards' counters.
+
+    Kept in the transaction of every task change (``resolvers.task_counters``) by row-level
+    ``n = n + delta`` upserts, so concurrent changes add up instead of overwriting each other.
+    Rows are per unit, not per subtree: the viewer's scope still applies to each unit, and a
+    unit that moves takes its counts along with it.
+    """
+
+    id = fields.IntField(primary_key=True)
+    org_unit_id = fields.IntField()
+    status = fields.CharEnumField(TaskStatus, max_length=16)
+    n = fields.IntField(default=0)
+
+    class Meta:
+        table = "task_count"
+        unique_together = (("org_unit_id", "status"),)
+
+
+class TaskDueCount(Model):
+    """How many open tasks of a unit fall due on one day (UTC): overdue, summed over days.
+
+    Only open tasks with a due date are counted (the overdue rule, see ``overdue_q``), so the
+    days before today add up to the tasks overdue since then; today's tasks are counted from
+    the task table, against the moment asked about.
+    """
+
+    id = fields.IntField(primary_key=True)
+    org_unit_id = fields.IntField()
+    due_day = fields.DateField()
+    n = fields.IntField(default=0)
+
+    class Meta:
+        table = "task_due_count"
+        unique_together = (("org_unit_id", "due_day"),)
+        indexes = (("due_day", "org_unit_id"),)

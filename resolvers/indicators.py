@@ -21,11 +21,12 @@ from tortoise.functions import Count, Sum
 from core.context import RequestContext
 from core.errors import DomainError, ErrorCode
 from models.enums import Aggregation
-from models.indicator import Indicator, Observation
+from models.indicator import Indicator, IndicatorSum, Observation
 from models.org import OrgUnit
 from models.paths import upper_bound
 from policies.rights import INDICATOR_READ, ORG_READ
 from policies.scope import scope, scope_for
+from resolvers.indicator_sums import from_e4
 from resolvers.loaders import loaders
 
 CODE_LENGTH = cast("CharField[str]", Indicator._meta.fields_map["code"]).max_length
@@ -119,26 +120,100 @@ async def _rollups(
     since: date | None,
     until: date | None,
 ) -> dict[str, Rollup]:
-    """Totals per child and per dimension, period by period, added up in SQL.
+    """Totals per child and per dimension, period by period.
 
-    Rows come back as groups × periods, never as observations, whatever the subtree holds.
+    From the subtree sums when the viewer reads the whole subtree (one statement, a few rows
+    per child and period); otherwise added up in SQL from the observations the viewer reads.
+    Either way rows come back as groups × periods, never as observations.
     """
     unit = await loaders(context).unit.load(unit_id)
     if unit is None:
         return {}
-    query = scope(
-        Observation.filter(indicator_id__in=[i.id for i in indicators]), context, INDICATOR_READ
-    ).filter(org_unit__path__gte=unit.path, org_unit__path__lt=upper_bound(unit.path))
-    if since is not None:
-        query = query.filter(period__gte=since)
-    if until is not None:
-        query = query.filter(period__lte=until)
     org_scope = scope_for(context, ORG_READ)
     children = [
         c
         for c in await OrgUnit.filter(parent_id=unit.id).order_by("path")
         if org_scope.allows(c.path, c.level.value)
     ]
+    ids = [i.id for i in indicators]
+    if sees_whole_subtree(context, unit):
+        parts = await _parts_from_sums(unit, children, ids, since, until)
+    else:
+        parts = await _parts_from_observations(context, unit, children, ids, since, until)
+    result = {}
+    for indicator in indicators:
+        how = indicator.aggregation
+        dimensions = sorted(
+            k for (i, kind, k) in parts if i == indicator.id and kind == "dimension"
+        )
+        result[indicator.code] = Rollup(
+            indicator=indicator,
+            total=aggregate(how, parts.get((indicator.id, "all", ""), [])),
+            by_dimension=[
+                (k, aggregate(how, parts[(indicator.id, "dimension", k)])) for k in dimensions
+            ],
+            by_child=[  # a child whose observations add up to zero is still shown
+                (c, aggregate(how, parts[(indicator.id, "child", str(c.id))]))
+                for c in children
+                if (indicator.id, "child", str(c.id)) in parts
+            ],
+        )
+    return result
+
+
+Parts = dict[tuple[int, str, str], list[Part]]  # (indicator, "all"/"child"/"dimension", key)
+
+
+def sees_whole_subtree(context: RequestContext, unit: OrgUnit) -> bool:
+    """Whether the viewer reads indicators at every unit of every level under ``unit``: then
+    the subtree sums (``indicator_sum``) answer exactly what the observations would."""
+    found = scope_for(context, INDICATOR_READ)
+    return any(r.levels is None and unit.path.startswith(r.prefix) for r in found.ranges)
+
+
+async def _parts_from_sums(
+    unit: OrgUnit, children: list[OrgUnit], ids: list[int], since: date | None, until: date | None
+) -> Parts:
+    """One statement: the subtree sums of the unit and of its visible children."""
+    query = IndicatorSum.filter(
+        indicator_id__in=ids, org_unit_id__in=[unit.id, *(c.id for c in children)], n__gt=0
+    )
+    if since is not None:
+        query = query.filter(period__gte=since)
+    if until is not None:
+        query = query.filter(period__lte=until)
+    parts: Parts = defaultdict(list)
+    for row in await query.values(
+        "indicator_id", "org_unit_id", "period", "dimension", "total_e4", "n"
+    ):
+        part = Part(_date(row["period"]), from_e4(row["total_e4"]), int(row["n"]))
+        indicator_id = row["indicator_id"]
+        if row["org_unit_id"] != unit.id:
+            parts[(indicator_id, "child", str(row["org_unit_id"]))].append(part)
+            continue
+        parts[(indicator_id, "all", "")].append(part)
+        if row["dimension"]:
+            parts[(indicator_id, "dimension", row["dimension"])].append(part)
+    return parts
+
+
+async def _parts_from_observations(
+    context: RequestContext,
+    unit: OrgUnit,
+    children: list[OrgUnit],
+    ids: list[int],
+    since: date | None,
+    until: date | None,
+) -> Parts:
+    """Two statements over the observations the viewer reads, when part of the subtree is
+    hidden from them: totals per child and per dimension, period by period."""
+    query = scope(Observation.filter(indicator_id__in=ids), context, INDICATOR_READ).filter(
+        org_unit__path__gte=unit.path, org_unit__path__lt=upper_bound(unit.path)
+    )
+    if since is not None:
+        query = query.filter(period__gte=since)
+    if until is not None:
+        query = query.filter(period__lte=until)
     grouped = query
     bucket_field: tuple[str, ...] = ()
     if children:  # which child's subtree holds each observation ("0": the unit itself)
@@ -162,7 +237,7 @@ async def _rollups(
         .annotate(total=Sum("value"), n=Count("id"))
         .values("indicator_id", "dimension", "period", "total", "n")
     )
-    parts: dict[tuple[int, str, str], list[Part]] = defaultdict(list)
+    parts: Parts = defaultdict(list)
     for row in by_child:
         part = Part(_date(row["period"]), Decimal(str(row["total"])), int(row["n"]))
         parts[(row["indicator_id"], "all", "")].append(part)
@@ -170,25 +245,7 @@ async def _rollups(
     for row in by_dimension:
         part = Part(_date(row["period"]), Decimal(str(row["total"])), int(row["n"]))
         parts[(row["indicator_id"], "dimension", row["dimension"])].append(part)
-    result = {}
-    for indicator in indicators:
-        how = indicator.aggregation
-        dimensions = sorted(
-            k for (i, kind, k) in parts if i == indicator.id and kind == "dimension"
-        )
-        result[indicator.code] = Rollup(
-            indicator=indicator,
-            total=aggregate(how, parts.get((indicator.id, "all", ""), [])),
-            by_dimension=[
-                (k, aggregate(how, parts[(indicator.id, "dimension", k)])) for k in dimensions
-            ],
-            by_child=[  # a child whose observations add up to zero is still shown
-                (c, aggregate(how, parts[(indicator.id, "child", str(c.id))]))
-                for c in children
-                if (indicator.id, "child", str(c.id)) in parts
-            ],
-        )
-    return result
+    return parts
 
 
 def _date(value: date | str) -> date:

@@ -1,6 +1,7 @@
 """Creating, reassigning and moving tasks through their workflow.
 
-Every command runs in one transaction with its audit event. Optimistic locking: the update
+Every command runs in one transaction with its audit event and the change to the dashboards'
+task counters (``resolvers.task_counters``). Optimistic locking: the update
 only applies where ``version`` is still what the command read, so two concurrent changes
 never both apply and a client's stale ``expectedVersion`` is a ``CONFLICT``.
 """
@@ -30,6 +31,7 @@ from policies.rights import TASK_ASSIGN, TASK_ASSIGN_TO, TASK_CREATE
 from resolvers.audit import append_event
 from resolvers.org import get_unit
 from resolvers.people import visible_person
+from resolvers.task_counters import count_change
 from resolvers.tasks import get_task
 from resolvers.workflow import RETURN_WINDOW, TRANSITIONS, TaskAction
 
@@ -206,6 +208,7 @@ async def insert_task(
         org_path=placed.unit.path,
         after={"title": task.title, "parent_id": task.parent_id, **snapshot(task)},
     )
+    await count_change(conn, None, task)
     return task
 
 
@@ -273,6 +276,7 @@ async def apply_change(
             before=before,
             after=after,
         )
+        await count_change(conn, task, fresh)
     return fresh
 
 

@@ -1,15 +1,20 @@
 """Task counts over subtrees for dashboards: one grouped statement answers a whole tree.
 
-The first unit asked about has its subtree's tasks counted by status and lateness, grouped
-by the path prefix ``LOOKAHEAD`` levels below it (the units a dashboard shows next). The
-rows are prefixes × statuses, never tasks, and they stay in the request: the stats of the
-children and grandchildren that follow need no further statement. Units asked about
-together that no earlier answer covers are counted in one statement over their common
-ancestor's subtree.
+The counts come from the per-unit counters kept with every task change
+(``resolvers.task_counters``), never from the task table: the statuses from
+``task_count``, and overdue as the open tasks due on the days before today
+(``task_due_count``) plus those due earlier today, which are few and counted from the task
+table's due-date index against the moment asked about. The viewer's scope applies to each
+unit, as it did to each task.
 
-Tasks are counted per unit, then PostgreSQL adds the units' counts up by prefix (a regular
-expression on each unit's path). SQLite has no such function; there each unit's counts
-come back and are added up here.
+The first unit asked about has its subtree counted, grouped by the path prefix ``LOOKAHEAD``
+levels below it (the units a dashboard shows next). The rows are prefixes × statuses and
+they stay in the request: the stats of the children and grandchildren that follow need no
+further statement. Units asked about together that no earlier answer covers are counted in
+one statement over their common ancestor's subtree.
+
+PostgreSQL labels each unit with its prefix (``split_part`` on its path) and adds the
+counts up per prefix; SQLite returns each unit's counts, added up here.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 
 from strawberry.dataloader import DataLoader
 from tortoise import connections
@@ -43,18 +48,27 @@ class Counted:
     totals: dict[str, dict[TaskStatus, int]] = field(default_factory=dict)
     late: dict[str, int] = field(default_factory=dict)
 
-    def add(self, path: str, status: TaskStatus, late: bool, n: int) -> None:
-        """Count ``n`` tasks held at ``path`` for every prefix of it from the root down."""
+    def prefixes(self, path: str) -> list[str]:
+        """The prefixes of ``path`` from the root down to ``ids`` ids."""
+        found = []
         end, kept = len(self.root) - 1, 0
         first = self.root.count("/") - 1
         while end != -1 and kept <= self.ids - first:
-            prefix = path[: end + 1]
+            found.append(path[: end + 1])
             end = path.find("/", end + 1)
             kept += 1
+        return found
+
+    def add(self, path: str, status: TaskStatus, n: int) -> None:
+        """Count ``n`` tasks of ``status`` held at ``path`` for every prefix of it."""
+        for prefix in self.prefixes(path):
             counts = self.totals.setdefault(prefix, {})
             counts[status] = counts.get(status, 0) + n
-            if late:
-                self.late[prefix] = self.late.get(prefix, 0) + n
+
+    def add_late(self, path: str, n: int) -> None:
+        """Count ``n`` overdue tasks held at ``path`` for every prefix of it."""
+        for prefix in self.prefixes(path):
+            self.late[prefix] = self.late.get(prefix, 0) + n
 
     def answer(self, path: str) -> StatusCounts:
         return dict(self.totals.get(path, {})), self.late.get(path, 0)
@@ -75,6 +89,13 @@ def common_root(paths: Sequence[str]) -> str:
     return "/" + "".join(f"{i}/" for i in shared)
 
 
+def _prefix_sql(ids: int) -> str:
+    """PostgreSQL: a unit's path cut to its first ``ids`` ids (``ids`` is ours, never a
+    client's text); a unit with no more ids keeps its own path."""
+    parts = " || '/' || ".join(f"split_part(u.path, '/', {k})" for k in range(2, int(ids) + 2))
+    return f"CASE WHEN u.depth < {int(ids)} THEN u.path ELSE '/' || {parts} || '/' END"
+
+
 async def count_subtree(context: RequestContext, root: str, ids: int) -> Counted:
     """One statement: the visible tasks under ``root``, grouped down to ``ids`` ids."""
     conn = connections.get("default")
@@ -82,25 +103,36 @@ async def count_subtree(context: RequestContext, root: str, ids: int) -> Counted
     params = Params(postgres)
     visible = scope_sql(scope_for(context, TASK_READ), params, "u.path", "u.level")
     moment = datetime.now(UTC)
-    now = params(moment if postgres else str(moment))  # SQLite keeps Tortoise's text form
-    late = f"CASE WHEN {overdue_sql('t', now)} THEN 1 ELSE 0 END"
-    # PostgreSQL: the prefix of at most `ids` ids; `ids` is an int, never text from a client.
-    prefix = f"substring(u.path from '^/(?:[0-9]+/){{0,{int(ids)}}}')" if postgres else "u.path"
-    # Count per unit first (integer keys), then label the few thousand groups with their
-    # prefix: a regular expression per task would cost more than the whole count.
+    start = datetime.combine(moment.date(), time(), UTC)
+    # SQLite keeps Tortoise's text forms of dates and times.
+    now, since = (
+        (params(moment), params(start)) if postgres else (params(str(moment)), params(str(start)))
+    )
+    today = params(moment.date() if postgres else str(moment.date()))
+    prefix = _prefix_sql(ids) if postgres else "u.path"
     sql = (
-        f"SELECT {prefix} AS prefix, g.status AS status, g.late AS late, SUM(g.n) AS n"  # noqa: S608
-        f" FROM (SELECT t.org_unit_id AS unit, t.status AS status, {late} AS late,"
-        " COUNT(*) AS n FROM task t WHERE t.org_unit_id IN (SELECT u.id FROM org_unit u"
+        f"WITH units AS (SELECT u.id AS id, {prefix} AS prefix FROM org_unit u"  # noqa: S608
         f" WHERE u.path >= {params(root)} AND u.path < {params(upper_bound(root))}"
-        f" AND {visible}) GROUP BY 1, 2, 3) g"
-        " JOIN org_unit u ON u.id = g.unit GROUP BY 1, 2, 3"
+        f" AND {visible})"
+        " SELECT x.prefix AS prefix, x.status AS status, x.late AS late, SUM(x.n) AS n FROM ("
+        " SELECT s.prefix AS prefix, c.status AS status, 0 AS late, c.n AS n"
+        " FROM task_count c JOIN units s ON s.id = c.org_unit_id WHERE c.n <> 0"
+        " UNION ALL SELECT s.prefix, NULL, 1, d.n"
+        " FROM task_due_count d JOIN units s ON s.id = d.org_unit_id"
+        f" WHERE d.due_day < {today} AND d.n <> 0"
+        " UNION ALL SELECT s.prefix, NULL, 1, 1 FROM task t JOIN units s ON s.id = t.org_unit_id"
+        f" WHERE t.due_at >= {since} AND {overdue_sql('t', now)}"
+        ") x GROUP BY x.prefix, x.status, x.late"
     )
     counted = Counted(root, ids)
     for row in await conn.execute_query_dict(sql, params.values):
-        counted.add(
-            str(row["prefix"]), TaskStatus(row["status"]), int(row["late"]) == 1, int(row["n"])
-        )
+        n = int(row["n"])
+        if not n:
+            continue
+        if int(row["late"]) == 1:
+            counted.add_late(str(row["prefix"]), n)
+        else:
+            counted.add(str(row["prefix"]), TaskStatus(row["status"]), n)
     return counted
 
 

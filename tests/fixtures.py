@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from tortoise import connections
+from tortoise.transactions import in_transaction
 
 from core.checkpoint import LogKeys, LogSigner
 from core.context import RequestContext, Viewer
@@ -19,6 +20,7 @@ from models.policy import CasbinRule
 from models.task import Task
 from policies.engine import PolicyEngine
 from policies.store import adopt_untracked_grants
+from resolvers import indicator_sums, task_counters
 from schema.node import to_global_id
 
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-signing"
@@ -140,9 +142,18 @@ async def build_tree() -> Tree:
             due_at=now + timedelta(days=7),
             assignee=tree.people[name],
         )
+    await recount_counters()  # written straight to the table: the dashboards' counters follow
     await tree.engine.seed_if_empty()
     await tree.engine.reload()
     return tree
+
+
+async def recount_counters() -> None:
+    """Count tasks and observations written straight to their tables (not through the API)
+    into the dashboards' counters and the indicator sums."""
+    async with in_transaction() as conn:
+        await task_counters.rebuild(conn)
+        await indicator_sums.rebuild(conn)
 
 
 ContextFor = Callable[[str | None], RequestContext]

@@ -18,7 +18,7 @@ from models.enums import Aggregation
 from models.indicator import Indicator, Observation
 from models.task import Task
 from schema.node import to_global_id
-from tests.fixtures import TEST_SECRET, Tree
+from tests.fixtures import TEST_SECRET, Tree, recount_counters
 from tests.hostile import (
     Baseline,
     Site,
@@ -340,6 +340,7 @@ async def test_a_metric_code_with_wildcards_in_it_matches_only_itself(
     await Observation.create(
         indicator=literal, org_unit=tree.units["shilong"], period="2024-01-01", value=Decimal(7)
     )
+    await recount_counters()
     token = token_for(tree, "county_admin")
     query = "query($u: ID!, $m: String!) { indicatorRollup(orgUnitId: $u, metric: $m) { total } }"
     unit = tree.unit_gid("weixin")

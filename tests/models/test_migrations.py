@@ -6,7 +6,8 @@ import asyncio
 import importlib
 import os
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -17,12 +18,16 @@ from tortoise.migrations.autodetector import MigrationAutodetector
 
 from core.db import apply_migrations, tortoise_config
 from models.audit import AuditEvent
-from models.enums import OrgLevel
+from models.enums import OrgLevel, TaskStatus
+from models.indicator import Indicator, IndicatorSum, Observation
 from models.org import OrgUnit
 from models.people import User
 from models.policy import CasbinRule, GrantHistory, RolePolicyHistory
+from models.task import Task, TaskCount, TaskDueCount
 from policies.engine import PolicyEngine, read_role_policy
+from resolvers import indicator_sums, task_counters
 from tests.conftest import ON_POSTGRES
+from tests.fixtures import Tree
 
 
 async def test_models_have_no_changes_missing_a_migration(db: TortoiseContext) -> None:
@@ -213,3 +218,38 @@ async def test_the_grants_and_lines_in_force_are_recorded_as_held_from_their_eve
         ("inspector", "*", "task", "read", None)
     ]
     assert lines[0].added_at == rows[1].granted_at  # the migration's one moment
+
+
+# -- 0009: the dashboards' counters are filled from what is stored ---------------------------
+
+TASK_COUNTERS = importlib.import_module("models.migrations.0009_task_counters")
+
+
+async def test_the_counters_are_filled_from_the_tasks_and_observations_stored(
+    tree: Tree,
+) -> None:
+    """The tree's tasks and some observations, written straight in: the migration counts
+    them exactly as the write paths would have."""
+    await TaskCount.all().delete()
+    await TaskDueCount.all().delete()
+    await Task.filter(id=tree.tasks["grid_a"].id).update(
+        status=TaskStatus.VERIFIED, due_at=datetime(2020, 1, 1, tzinfo=UTC)
+    )
+    await Task.filter(id=tree.tasks["zhaxi"].id).update(due_at=datetime(2020, 1, 1, tzinfo=UTC))
+    metric = await Indicator.create(code="fish", name="Fish", unit="fish")
+    for unit, value in (("grid_a", "1.25"), ("shilong", "2"), ("qixing", "7.0001")):
+        await Observation.create(
+            indicator=metric,
+            org_unit=tree.units[unit],
+            period=date(2024, 1, 1),
+            value=Decimal(value),
+        )
+    conn = connections.get("default")
+
+    await TASK_COUNTERS.count_what_is_stored(None, Editor())
+
+    assert await task_counters.drift(conn) == []
+    assert await indicator_sums.drift(conn) == []
+    assert await TaskCount.filter(n__gt=0).count() == 14  # one status per unit: 13 + VERIFIED
+    weixin = await IndicatorSum.get(org_unit_id=tree.units["weixin"].id)
+    assert (weixin.total_e4, weixin.n) == (32500, 2)

@@ -36,7 +36,7 @@ from policies.scope import compile_scope, scope
 from resolvers.indicators import rollup
 from schema.build import schema
 from schema.node import to_global_id
-from tests.fixtures import TEST_SECRET
+from tests.fixtures import TEST_SECRET, recount_counters
 
 SHIPPED = [(r.role, r.level, r.resource, r.action) for r in read_role_policy()]
 SHIPPED_PAIRS = sorted({(resource, action) for _, _, resource, action in SHIPPED})
@@ -268,6 +268,7 @@ async def build(scenario: Scenario) -> Built:
             for k in range(scenario.observations[i])
         ]
     )
+    await recount_counters()
     values = {
         row_id: Decimal(value)
         for row_id, value in await Observation.all().values_list("id", "value")

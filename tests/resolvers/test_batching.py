@@ -11,7 +11,7 @@ from models.org import OrgUnit
 from models.task import Task
 from resolvers.audit import append_event
 from schema.build import schema
-from tests.fixtures import Tree
+from tests.fixtures import Tree, recount_counters
 
 NESTED_TASKS = """
 query Inbox($first: Int!) {
@@ -85,6 +85,7 @@ async def add_tasks(tree: Tree, count: int) -> None:
                 actor_id=tree.users["zhaxi_head"].id,
             )
             parent = task if i % 10 == 0 else parent
+    await recount_counters()
 
 
 async def statements_for(tree: Tree, query: str, first: int) -> tuple[int, Any]:

@@ -10,7 +10,7 @@ import pytest
 from models.enums import TaskStatus
 from models.record import AccountabilityRecord
 from models.task import Task
-from tests.fixtures import Tree
+from tests.fixtures import Tree, recount_counters
 from tests.graph import (
     CREATE_TASK,
     TASK_FIELDS,
@@ -73,6 +73,7 @@ async def due_in(tree: Tree, name: str, delta: timedelta, status: TaskStatus | N
     if status is not None:
         changes["status"] = status
     await Task.filter(id=tree.tasks[name].id).update(**changes)
+    await recount_counters()
 
 
 async def decompose(tree: Tree, username: str, task_name: str, *parts: dict[str, Any]) -> Any:
@@ -279,6 +280,7 @@ async def test_overdue_is_derived_and_filterable(tree: Tree) -> None:
 
 async def test_a_task_without_a_due_date_is_listed_as_not_overdue(tree: Tree) -> None:
     await Task.filter(id=tree.tasks["grid_a"].id).update(due_at=None)
+    await recount_counters()
 
     overdue = await data(tree, "zhaxi_head", OVERDUE, filter={"overdue": True})
     on_time = await data(tree, "zhaxi_head", OVERDUE, filter={"overdue": False})

@@ -11,7 +11,7 @@ import pytest
 
 from models.enums import Aggregation
 from models.indicator import Indicator, Observation
-from tests.fixtures import Tree
+from tests.fixtures import Tree, recount_counters
 from tests.graph import codes, data, run
 
 ROLLUP = """
@@ -81,6 +81,7 @@ async def indicators(tree: Tree) -> Tree:
         for u, v in QUALITY
     ]
     await Observation.bulk_create(rows)
+    await recount_counters()
     return tree
 
 
@@ -184,6 +185,7 @@ async def test_a_child_whose_values_add_up_to_zero_is_still_listed(indicators: T
         period=date(2029, 5, 1),
         value=Decimal(0),
     )
+    await recount_counters()
 
     found = await rollup(indicators, "county_admin", "weixin", "fish_fry_released")
 
@@ -268,6 +270,7 @@ async def test_random_rollups_equal_their_visible_parts(tree: Tree, seed: int) -
             for n, v, p in observations
         ]
     )
+    await recount_counters()
 
     for viewer in VIEWERS:
         subject = f"user:{tree.users[viewer].id}"
