@@ -4,6 +4,12 @@ A request without ``Authorization`` is anonymous. A request with a bad, expired,
 tampered token, or one whose account is deactivated or whose tokens were revoked, is refused
 with a GraphQL-shaped ``UNAUTHENTICATED`` error before any resolver runs. Paths that are not
 the API's (``/metrics``, which has a credential of its own) are passed through untouched.
+
+The check runs on every request and is kept to what it must do: a token already verified is
+not decoded again (``core.security.VerifiedTokens``, expiry still checked each time), and the
+account is read afresh with one short statement into a tuple, no ORM object. So a sign-out
+or a deactivation holds from the next request on, in every process, with nothing to
+invalidate.
 """
 
 from __future__ import annotations
@@ -12,13 +18,13 @@ import json
 import logging
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+from tortoise import connections
 
 from core import telemetry
-from core.context import Viewer
+from core.context import Account, Viewer
 from core.errors import UNAVAILABLE_MESSAGE, database_unavailable
 from core.instrumentation import StatementCount, start_counting, stop_counting
-from core.security import TokenClaims, TokenError, decode_token
-from models.people import User
+from core.security import TokenClaims, TokenError, verified_tokens
 
 log = logging.getLogger("riverchief.auth")
 
@@ -42,17 +48,38 @@ class AuthenticationError(Exception):
     pass
 
 
+ACCOUNT_COLUMNS = "id, username, person_id, token_version"
+ACCOUNT_SQL = {
+    placeholder: f"SELECT {ACCOUNT_COLUMNS} FROM user_account"  # noqa: S608 - constants only
+    f" WHERE id = {placeholder} AND is_active"
+    for placeholder in ("$1", "?")
+}
+
+
+async def active_account(user_id: int) -> Account | None:
+    """The account ``user_id`` if it exists and is active, read now: one statement."""
+    conn = connections.get("default")
+    sql = ACCOUNT_SQL["$1" if conn.capabilities.dialect == "postgres" else "?"]
+    _, rows = await conn.execute_query(sql, [user_id])
+    if not rows:
+        return None
+    found = rows[0]
+    return Account(int(found[0]), str(found[1]), found[2], int(found[3]))
+
+
 async def authenticate(token: str, secret: str) -> tuple[Viewer, TokenClaims]:
     """The viewer a token speaks for, and its claims: signed, unexpired, for an active account
     whose token version it carries. Raises ``AuthenticationError`` otherwise."""
     try:
-        claims = decode_token(token, secret)
+        claims = verified_tokens(secret).claims(token)
     except TokenError as exc:
         raise AuthenticationError(str(exc)) from exc
-    user = await User.get_or_none(id=claims.user_id)
-    if user is None or not user.is_active or user.token_version != claims.token_version:
+    account = await active_account(claims.user_id)
+    if account is None or account.token_version != claims.token_version:
         raise AuthenticationError("account inactive or token revoked")
-    viewer = Viewer(id=user.id, username=user.username, person_id=user.person_id, account=user)
+    viewer = Viewer(
+        id=account.id, username=account.username, person_id=account.person_id, account=account
+    )
     return viewer, claims
 
 

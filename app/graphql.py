@@ -33,7 +33,6 @@ from core.context import RequestContext, Viewer
 from core.instrumentation import StatementCount
 from core.security import TokenClaims, TokenSigner
 from core.settings import Settings
-from resolvers.loaders import loaders
 
 ACK: UnsetType = UNSET  # acknowledge the connection without a payload
 HTTP_ERROR_CODES = {
@@ -178,8 +177,6 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             task_events=getattr(request.app.state, "task_events", None),
             request_statements=statements,
         )
-        if viewer is not None and viewer.account is not None:
-            loaders(context).user.prime(viewer.id, viewer.account)
         return context
 
     async def operation_context(

@@ -42,6 +42,8 @@ ROUTES = frozenset({"/graphql", "/healthz", "/readyz", "/metrics"})
 QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
 METHODS = frozenset({"GET", "POST", "OPTIONS", "HEAD", "PUT", "PATCH", "DELETE"})
 CLIENT_CLOSED = 499  # the client went away before the response was complete
+MESSAGE = "request %s op=%s (%s) viewer=%s %sms sql=%s outcome=%s id=%s"
+LOG_LINE = 0  # the line a request's log record names (it is written from one place)
 
 
 def request_id_from(headers: Iterable[tuple[bytes, bytes]]) -> str:
@@ -61,6 +63,7 @@ class RequestLog:
     def __init__(self, app: ASGIApp, *, operations: telemetry.OperationLabels) -> None:
         self.app = app
         self.operations = operations
+        self.series = telemetry.RequestSeries()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -114,14 +117,12 @@ class RequestLog:
         method = str(scope.get("method", ""))
         method = method if method in METHODS else telemetry.OTHER
         route = route_of(str(scope.get("path", "")))
-        made = telemetry.metrics()
-        made.http_requests.labels(route, method, str(status)).inc()
+        self.series.http_request(route, method, status)
         operation_type = None
         if record.graphql:
             label = self.operations.label(record)
             operation_type = record.operation_type or telemetry.UNKNOWN
-            made.graphql_requests.labels(label, operation_type).inc()
-            made.graphql_duration.labels(label).observe(seconds)
+            self.series.graphql_request(label, operation_type, seconds)
         level = logging.DEBUG if route in QUIET_ROUTES else logging.INFO
         if status >= 500:
             level = logging.WARNING
@@ -144,9 +145,7 @@ class RequestLog:
             "sql_statements": statements,
             "outcome": outcome,
         }
-        log.log(
-            level,
-            "request %s op=%s (%s) viewer=%s %sms sql=%s outcome=%s id=%s",
+        args = (
             summary,
             operation or "-",
             operation_type or "-",
@@ -155,5 +154,8 @@ class RequestLog:
             statements,
             outcome,
             record.request_id,
-            extra={"fields": fields, "summary": f"request {summary}"},
         )
+        extra = {"fields": fields, "summary": f"request {summary}"}
+        # As ``log.log`` would, without looking up the caller's frame: always this line.
+        line = log.makeRecord(log.name, level, __file__, LOG_LINE, MESSAGE, args, None, extra=extra)
+        log.handle(line)

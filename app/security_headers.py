@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ALWAYS = {
@@ -20,10 +19,22 @@ FOR_DATA = {
 HSTS = "max-age=63072000; includeSubDomains"
 
 
+Header = tuple[bytes, bytes]
+
+
+def _encoded(headers: dict[str, str]) -> tuple[Header, ...]:
+    return tuple((name.encode(), value.encode()) for name, value in headers.items())
+
+
 class SecurityHeaders:
+    """Adds each header the response does not set itself; the pairs are encoded once."""
+
     def __init__(self, app: ASGIApp, *, production: bool) -> None:
         self.app = app
         self.production = production
+        hsts = (("strict-transport-security", HSTS),) if production else ()
+        self.for_documents = _encoded({**ALWAYS, **dict(hsts)})
+        self.for_data = _encoded({**ALWAYS, **FOR_DATA, **dict(hsts)})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -32,14 +43,15 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in ALWAYS.items():
-                    headers.setdefault(name, value)
-                if not headers.get("content-type", "").startswith("text/html"):
-                    for name, value in FOR_DATA.items():
-                        headers.setdefault(name, value)
-                if self.production:
-                    headers.setdefault("strict-transport-security", HSTS)
+                message["headers"] = self.with_defaults(list(message.get("headers", ())))
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+    def with_defaults(self, headers: list[Header]) -> list[Header]:
+        """``headers`` and, after them, every default whose name they do not carry."""
+        present = {name.lower() for name, _ in headers}
+        content_type = next((v for name, v in headers if name.lower() == b"content-type"), b"")
+        defaults = self.for_documents if content_type.startswith(b"text/html") else self.for_data
+        headers.extend(pair for pair in defaults if pair[0] not in present)
+        return headers

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
 from core.instrumentation import StatementCount
 
@@ -22,6 +22,16 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+class Account(NamedTuple):
+    """The account row a token was checked against, as read for this request: a plain tuple,
+    so the check on every request builds no ORM object."""
+
+    id: int
+    username: str
+    person_id: int | None
+    token_version: int
+
+
 @dataclass(frozen=True)
 class Viewer:
     """An authenticated account, as the bearer token and the database agree it is."""
@@ -30,7 +40,7 @@ class Viewer:
     username: str
     person_id: int | None
     # The account row the token was checked against, so `me` needs no second read.
-    account: Any = field(default=None, compare=False, repr=False)
+    account: Account | None = field(default=None, compare=False, repr=False)
 
     @property
     def subject(self) -> str:

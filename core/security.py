@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import time
@@ -77,6 +78,12 @@ class TokenClaims:
     user_id: int
     token_version: int
     expires_at: int
+    # The later of ``nbf`` and ``iat``: before it the token is not valid yet.
+    valid_from: int = 0
+
+    def current(self, now: float) -> bool:
+        """Whether the token is valid at ``now``, as PyJWT judges ``exp``, ``nbf``, ``iat``."""
+        return self.valid_from <= now < self.expires_at
 
 
 def issue_token(user_id: int, token_version: int, secret: str, ttl_seconds: int) -> str:
@@ -130,6 +137,7 @@ def decode_token(token: str, secret: str) -> TokenClaims:
             user_id=int(payload["sub"]),
             token_version=int(payload.get("ver", 0)),
             expires_at=int(payload["exp"]),
+            valid_from=max(int(payload["nbf"]), int(payload["iat"])),
         )
         if not 0 < found.user_id < 2**31:
             # No account has it (ids are 32-bit), and PostgreSQL would refuse the lookup.
@@ -137,3 +145,46 @@ def decode_token(token: str, secret: str) -> TokenClaims:
         return found
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise TokenError(str(exc)) from exc
+
+
+VERIFIED_TOKENS = 4096  # distinct tokens remembered per secret: a few per active account
+
+
+class VerifiedTokens:
+    """The claims of tokens whose signature has been checked, so a token seen again is not
+    decoded and its HMAC not recomputed on every request.
+
+    A token is a fixed string: once its signature verified under this secret it always will.
+    What changes with time is re-checked on every hit (``exp``, ``nbf``, ``iat``), so a
+    remembered token expires exactly when a decoded one would. Only tokens that verified are
+    remembered; a bad one is decoded (and refused) every time. Whether the account still
+    holds (sign-out, deactivation) is not a property of the token and is never cached here.
+    """
+
+    __slots__ = ("_claims", "_limit", "_secret")
+
+    def __init__(self, secret: str, limit: int = VERIFIED_TOKENS) -> None:
+        self._secret = secret
+        self._claims: dict[str, TokenClaims] = {}
+        self._limit = limit
+
+    def __repr__(self) -> str:
+        return f"VerifiedTokens(<hidden>, {len(self._claims)} remembered)"
+
+    def claims(self, token: str) -> TokenClaims:
+        """Like ``decode_token``; raises ``TokenError`` for a token that does not hold now."""
+        found = self._claims.get(token)
+        if found is None:
+            found = decode_token(token, self._secret)
+            if len(self._claims) >= self._limit:
+                del self._claims[next(iter(self._claims))]  # the oldest remembered
+            self._claims[token] = found
+        elif not found.current(time.time()):
+            raise TokenError("the token is expired or not valid yet")
+        return found
+
+
+@functools.cache
+def verified_tokens(secret: str) -> VerifiedTokens:
+    """The process's memory of verified tokens for ``secret``."""
+    return VerifiedTokens(secret)

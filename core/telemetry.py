@@ -26,6 +26,7 @@ import functools
 import re
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
@@ -115,6 +116,35 @@ class Metrics:
 @functools.cache
 def metrics() -> Metrics:
     return Metrics()
+
+
+class RequestSeries:
+    """The request metrics' series, each looked up by its labels once and then kept: the
+    labels are bounded (known routes, methods, statuses, ``MAX_OPERATION_NAMES`` names), and
+    ``labels()`` costs more than the increment it precedes."""
+
+    def __init__(self) -> None:
+        self._http: dict[tuple[str, str, int], Any] = {}
+        self._graphql: dict[tuple[str, str], tuple[Any, Any]] = {}
+
+    def http_request(self, route: str, method: str, status: int) -> None:
+        key = (route, method, status)
+        series = self._http.get(key)
+        if series is None:
+            series = self._http[key] = metrics().http_requests.labels(route, method, str(status))
+        series.inc()
+
+    def graphql_request(self, operation: str, operation_type: str, seconds: float) -> None:
+        key = (operation, operation_type)
+        series = self._graphql.get(key)
+        if series is None:
+            made = metrics()
+            series = self._graphql[key] = (
+                made.graphql_requests.labels(operation, operation_type),
+                made.graphql_duration.labels(operation),
+            )
+        series[0].inc()
+        series[1].observe(seconds)
 
 
 @dataclass

@@ -68,7 +68,8 @@ class AuditEvent(Model):
 
     class Meta:
         table = "audit_event"
-        indexes = (("entity_type", "entity_id"), ("actor_id", "seq"))
+        # (org_path, seq): a unit's newest events, so a subtree's history follows the subtree.
+        indexes = (("entity_type", "entity_id"), ("actor_id", "seq"), ("org_path", "seq"))
         unique_together = (("jurisdiction", "leaf_index"),)
         constraints = (CheckConstraint(check="seq >= 1", name="audit_event_seq_from_one"),)
 

@@ -62,7 +62,9 @@ class Task(Model):
 
     class Meta:
         table = "task"
-        indexes = (("org_unit_id", "status"), ("org_unit_id", "due_at"))
+        # (org_unit_id, id): a unit's newest tasks, so a subtree's newest page follows the
+        # subtree (resolvers/subtree_pages.py), not the whole table.
+        indexes = (("org_unit_id", "status"), ("org_unit_id", "due_at"), ("org_unit_id", "id"))
 
     def is_overdue(self, now: datetime) -> bool:
         """The overdue rule (see ``overdue_q``) for a task in hand."""

@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from core.context import Viewer
+from core.context import Account, Viewer
 from core.errors import DomainError
 from core.security import hash_password, password_problem
 from core.settings import Settings
@@ -134,9 +134,8 @@ async def acting_as(username: str) -> Viewer | Outcome:
         return refused("UNAUTHENTICATED", f"no account named {username!r} to act as")
     if not account.is_active:
         return refused("UNAUTHENTICATED", f"the account {username!r} is deactivated")
-    return Viewer(
-        id=account.id, username=account.username, person_id=account.person_id, account=account
-    )
+    row = Account(account.id, account.username, account.person_id, account.token_version)
+    return Viewer(id=row.id, username=row.username, person_id=row.person_id, account=row)
 
 
 async def change_role(

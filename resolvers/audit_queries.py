@@ -16,7 +16,7 @@ from core.merkle import EMPTY_ROOT, CompactRange
 from models.audit import FIRST_SEQ, INSTALLATION, AuditCheckpoint, AuditEvent, AuditNode
 from models.paths import upper_bound
 from policies.rights import AUDIT_READ
-from policies.scope import scope
+from policies.scope import scope, scope_for
 from resolvers.audit import (
     GENESIS_HASH,
     body_leaf_hash,
@@ -34,7 +34,8 @@ from resolvers.audit_log import (
     stored_jurisdictions,
 )
 from resolvers.org import get_unit
-from resolvers.pagination import OrderKey, Page, paginate
+from resolvers.pagination import OrderKey, Page, decode_cursor, page_size, paginate
+from resolvers.subtree_pages import newest_event_seqs, on_postgres, worth_it
 
 VERIFY_BATCH = 5000
 # No action is longer than its column: a longer filter matches nothing (the ORM would refuse
@@ -64,12 +65,14 @@ async def list_events(
         path_field="org_path",
         level_field=None,
     )
+    subtree = None
     if spec.org_unit_id is not None:
         unit = await get_unit(context, spec.org_unit_id)
         if unit is None:
             query = query.filter(seq__lt=0)
         elif spec.include_descendants:
             query = query.filter(org_path__gte=unit.path, org_path__lt=upper_bound(unit.path))
+            subtree = unit.path
         else:
             query = query.filter(org_path=unit.path)
     if spec.entity_type is not None:
@@ -87,11 +90,22 @@ async def list_events(
         query = query.filter(at__gte=spec.since)
     if spec.until is not None:
         query = query.filter(at__lt=spec.until)
-    return await paginate(
-        query,
-        first=first,
-        after=after,
-        order=OrderKey(field="seq", tiebreak="seq", descending=True, int_limit=2**63),
+    within = None
+    size = page_size(first)
+    if subtree and size and by_subtree_only(spec) and worth_it([subtree]) and on_postgres():
+        before = decode_cursor(after, 1, NEWEST_FIRST)[0] if after else None
+        visible = scope_for(context, AUDIT_READ)
+        within = Q(seq__in=await newest_event_seqs(visible, subtree, size + 1, before))
+    return await paginate(query, first=first, after=after, order=NEWEST_FIRST, within=within)
+
+
+NEWEST_FIRST = OrderKey(field="seq", tiebreak="seq", descending=True, int_limit=2**63)
+
+
+def by_subtree_only(spec: AuditQuery) -> bool:
+    """No condition but the subtree: its newest page is found path by path."""
+    return spec == AuditQuery(
+        org_unit_id=spec.org_unit_id, include_descendants=spec.include_descendants
     )
 
 

@@ -138,11 +138,15 @@ async def paginate(
     first: int | None,
     after: str | None,
     order: OrderKey = OrderKey(),
+    within: Q | None = None,
 ) -> Page[Any]:
-    """One page of ``query`` plus a lazy count of the whole (already scoped) query."""
+    """One page of ``query`` plus a lazy count of the whole (already scoped) query.
+
+    ``within`` narrows the page's rows only, not the count: the keys the page can hold, when
+    they were found another way (``resolvers.subtree_pages``)."""
     size = page_size(first)
     keys = order.keys
-    page_query = query
+    page_query = query if within is None else query.filter(within)
     if after:
         page_query = page_query.filter(_after(order, decode_cursor(after, len(keys), order)))
     prefix = "-" if order.descending else ""

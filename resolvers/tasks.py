@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from core.context import RequestContext
@@ -16,7 +17,8 @@ from policies.rights import TASK_READ
 from policies.scope import scope, scope_for
 from resolvers.loaders import loaders
 from resolvers.org import get_unit
-from resolvers.pagination import OrderKey, Page, paginate
+from resolvers.pagination import OrderKey, Page, decode_cursor, page_size, paginate
+from resolvers.subtree_pages import newest_task_ids, on_postgres, worth_it
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,41 @@ async def list_tasks(
     query = await filtered(context, spec)
     if query is None:
         query = Task.filter(id__lt=0)
-    return await paginate(query, first=first, after=after, order=ORDERS[order])
+    within = None
+    if order is TaskOrder.NEWEST and query_by_unit_only(spec) and on_postgres():
+        within = await newest_page(context, spec, first, after)
+    return await paginate(query, first=first, after=after, order=ORDERS[order], within=within)
+
+
+def query_by_unit_only(spec: TaskQuery) -> bool:
+    """No condition on the tasks' own columns: the newest page is the subtree's newest."""
+    return spec == TaskQuery(
+        org_unit_id=spec.org_unit_id, include_descendants=spec.include_descendants
+    )
+
+
+async def newest_page(
+    context: RequestContext, spec: TaskQuery, first: int | None, after: str | None
+) -> Q | None:
+    """The ids the newest page can hold, found unit by unit (``resolvers.subtree_pages``)."""
+    size = page_size(first)
+    if not size:
+        return None
+    unit_path = unit_id = None
+    visible = scope_for(context, TASK_READ)
+    subtrees = [r.prefix for r in visible.ranges]
+    if spec.org_unit_id is not None:
+        unit = await get_unit(context, spec.org_unit_id)  # loaded already: no statement
+        if unit is None:
+            return None
+        unit_path, unit_id = (unit.path, None) if spec.include_descendants else (None, unit.id)
+        subtrees = [unit.path] if spec.include_descendants else []
+    if not worth_it(subtrees):
+        return None
+    order = ORDERS[TaskOrder.NEWEST]
+    before = decode_cursor(after, 1, order)[0] if after else None
+    ids = await newest_task_ids(visible, unit_path, unit_id, size + 1, before)
+    return Q(id__in=ids)
 
 
 async def get_task(context: RequestContext, task_id: int | None) -> Task | None:

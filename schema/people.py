@@ -7,6 +7,7 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
+from core.context import Account
 from models.people import Person as PersonModel
 from models.people import User as UserModel
 from policies.history import Holding
@@ -127,23 +128,30 @@ class AccessHolder:
 @strawberry.type(description="A login account.")
 class User(Node):
     username: str = strawberry.field(description="The login name.")
-    _model: strawberry.Private[UserModel]
+    _user_id: strawberry.Private[int]
+    _person_id: strawberry.Private[int | None]
 
     @classmethod
-    def of(cls, user: UserModel) -> User:
-        return cls(id=to_global_id("User", user.id), username=user.username, _model=user)
+    def of(cls, user: UserModel | Account) -> User:
+        """From the model, or from the row the token check read (``me``)."""
+        return cls(
+            id=to_global_id("User", user.id),
+            username=user.username,
+            _user_id=user.id,
+            _person_id=user.person_id,
+        )
 
     @strawberry.field(description="The roles this account holds, at units you can see.")
     async def roles(self, info: Info) -> list[RoleGrant]:
-        return [RoleGrant.of(row) for row in await grants_of_user(ctx(info), self._model.id)]
+        return [RoleGrant.of(row) for row in await grants_of_user(ctx(info), self._user_id)]
 
     @strawberry.field(
         description="The person this account belongs to; null if none, or if you may not read "
         "that person. Phone and ID numbers are masked as on any person."
     )
     async def person(self, info: Info) -> Person | None:
-        if self._model.person_id is None:
+        if self._person_id is None:
             return None
         context = ctx(info)
-        found = await loaders(context).person.load(self._model.person_id)
+        found = await loaders(context).person.load(self._person_id)
         return Person.maybe(await visible_person(context, found))

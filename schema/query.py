@@ -74,6 +74,8 @@ class Query:
         viewer = ctx(info).viewer
         if viewer is None:
             return None
+        if viewer.account is not None:  # read by this request's token check
+            return User.of(viewer.account)
         user = await loaders(ctx(info)).user.load(viewer.id)
         return User.of(user) if user is not None else None
 

@@ -69,8 +69,12 @@ class SafeText(SchemaExtension):
         yield
 
     def on_execute(self) -> Iterator[None]:
+        """A literal's value holds what its text holds, or what an escape (``\\u0000``,
+        ``\\ud800``) makes: a text that is storable and has no ``\\u`` needs no visit. The text
+        is checked again here: a persisted operation's was looked up after ``on_operation``."""
         document = self.execution_context.graphql_document
-        if document is not None:
+        query = self.execution_context.query
+        if document is not None and (query is None or "\\u" in query or unstorable(query)):
             literals = _Literals()
             visit(document, literals)
             if literals.found:
