@@ -166,6 +166,7 @@ class Settings:
     metrics_multiprocess_dir: str = ""
     tracing: bool = False
     trusted_proxies: tuple[Network, ...] = ()
+    compiled_reads: bool = True
 
     @property
     def production(self) -> bool:
@@ -220,6 +221,7 @@ class Settings:
             metrics_multiprocess_dir=_multiprocess_dir(env_vars),
             tracing=_tracing(env_vars),
             trusted_proxies=_trusted_proxies(env_vars),
+            compiled_reads=_flag(env_vars.get("RIVERCHIEF_COMPILED"), True),
         )
 
 
