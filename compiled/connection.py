@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from graphql import FragmentDefinitionNode, SelectionSetNode
 
+from compiled.objects import ObjectPlan
 from compiled.selection import NotCompilable, collect, merged
 
 PAGE_INFO_FIELDS = ("hasNextPage", "hasPreviousPage", "startCursor", "endCursor", "__typename")
@@ -39,6 +40,14 @@ class ConnectionPlan:
     @property
     def needs_rows(self) -> bool:
         return any(name in ("edges", "pageInfo") for _, name in self.entries)
+
+
+@dataclass(frozen=True)
+class ListPlan:
+    """A root list: its connection's shape and what to build of each node."""
+
+    connection: ConnectionPlan
+    node: ObjectPlan | None
 
 
 def plan_connection(

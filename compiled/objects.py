@@ -20,11 +20,14 @@ from compiled.dialect import Dialect
 from compiled.selection import NotCompilable, collect, merged
 from core.context import RequestContext
 from models.org import OrgUnit
-from models.people import Person
+from models.people import Person, User
+from models.policy import CasbinRule
 from models.task import Task, overdue_sql
 from policies.rights import ORG_READ, PERSON_PII_READ, PERSON_READ, TASK_READ, Right
-from policies.scope import Params, scope_for, scope_sql
+from policies.scope import Params, Scope, scope_for, scope_sql
 
+RULES = CasbinRule._meta.db_table
+USERS = User._meta.db_table
 UNITS = OrgUnit._meta.db_table
 PEOPLE = Person._meta.db_table
 TASKS = Task._meta.db_table
@@ -179,15 +182,21 @@ TYPES: dict[str, ObjectType] = {
         },
         {"orgUnit": Link("OrgUnit", "org_unit_id")},
     ),
+    "User": ObjectType(
+        "User",
+        NODE,
+        {"id": _id("User"), "username": _column("username")},
+        {},
+    ),
 }
 
 
 def plan_object(
-    type_name: str,
+    kind: ObjectType,
     selection_set: SelectionSetNode | None,
     fragments: dict[str, FragmentDefinitionNode],
 ) -> ObjectPlan:
-    kind = TYPES[type_name]
+    type_name = kind.name
     entries = []
     for entry in collect(selection_set, kind.names, fragments):
         if entry.arguments:
@@ -197,7 +206,7 @@ def plan_object(
                 raise NotCompilable("a selection on a scalar")
             entries.append(Entry(entry.key, entry.name))
         elif entry.name in kind.links:
-            target = kind.links[entry.name].type_name
+            target = TYPES[kind.links[entry.name].type_name]
             entries.append(
                 Entry(entry.key, entry.name, plan_object(target, merged(entry), fragments))
             )
@@ -229,14 +238,46 @@ def render_link(plan: ObjectPlan, key: str, r: Render) -> str:
     """The object ``key`` names, or null when there is none or the viewer may not read it."""
     name = plan.type.name
     alias = r.alias("o")
-    if name == "OrgUnit":
+    if name == "User":
+        row = Row(alias, "")
+        source = f"{USERS} {alias}"
+        visible = account_in_scope(alias, r)
+    elif name == "OrgUnit":
         row = Row(alias, alias)
         source = f"{UNITS} {alias}"
+        visible = r.scope(SIGHT[name], row.unit)
     else:
         row = Row(alias, r.alias("ou"))
         joined = f"{row.unit}.id = {alias}.org_unit_id"
         source = f"{TABLES[name]} {alias} JOIN {UNITS} {row.unit} ON {joined}"
-    visible = r.scope(SIGHT[name], row.unit)
+        visible = r.scope(SIGHT[name], row.unit)
     body = render_object(plan, row, r)
     found = f"{alias}.id = {key} AND {visible}"
-    return r.dialect.nested(f"SELECT {body} FROM {source} WHERE {found}")  # noqa: S608
+    return r.dialect.nested(f"SELECT {body} FROM {source} WHERE {found}")
+
+
+def account_in_scope(user: str, r: Render) -> str:
+    """``resolvers.users.user_in_scope`` on the account aliased ``user``: the viewer's own;
+    one whose person is at a unit where the viewer reads people; one placed nowhere (no
+    person, no grant); one holding a grant at a unit the viewer's ``org:read`` reaches (not
+    the units seen only from below). Grants are the policy's grouping rules (``casbin_rule``),
+    the rows the engine loads."""
+    viewer = r.context.viewer
+    if viewer is None:
+        return "(1 = 0)"
+    person, unit, rule, held = r.alias("ap"), r.alias("apu"), r.alias("g"), r.alias("gu")
+    subject = f"'user:' || {user}.id"
+    grants = f"{RULES} {rule} WHERE {rule}.ptype = 'g' AND {rule}.v0 = {subject}"
+    reach = Scope(ranges=scope_for(r.context, ORG_READ).ranges)
+    reached = scope_sql(reach, r.params, f"{held}.path", f"{held}.level")
+    people = r.scope(PERSON_READ, unit)
+    return (
+        f"({user}.id = {r.params(viewer.id)}"
+        f" OR EXISTS (SELECT 1 FROM {PEOPLE} {person} JOIN {UNITS} {unit}"
+        f" ON {unit}.id = {person}.org_unit_id WHERE {person}.id = {user}.person_id"
+        f" AND {people})"
+        f" OR (NOT EXISTS (SELECT 1 FROM {PEOPLE} {person}"
+        f" WHERE {person}.id = {user}.person_id) AND NOT EXISTS (SELECT 1 FROM {grants}))"
+        f" OR EXISTS (SELECT 1 FROM {grants} AND EXISTS (SELECT 1 FROM {UNITS} {held}"
+        f" WHERE {held}.path || '*' = {rule}.v2 AND {reached})))"
+    )

@@ -10,6 +10,7 @@ what a role allows).
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,18 +26,40 @@ from graphql import (
 from graphql.execution.values import get_argument_values, get_variable_values
 from strawberry import Schema
 from strawberry.types.arguments import convert_arguments
+from tortoise.backends.base.client import BaseDBAsyncClient
 
-from compiled.connection import plan_connection
-from compiled.dialect import connection_for_plans
-from compiled.objects import plan_object
+from compiled.audit import AUDIT_EVENT, run_audit
+from compiled.connection import ListPlan, plan_connection
+from compiled.dialect import Dialect, connection_for_plans
+from compiled.objects import TYPES, ObjectType, plan_object
 from compiled.response import CompiledData
 from compiled.selection import NotCompilable, collect
-from compiled.tasks import TasksPlan, run_tasks
+from compiled.tasks import run_tasks
 from core.context import RequestContext
 from policies.guard import holds_anywhere
-from policies.rights import TASK_READ
+from policies.rights import AUDIT_READ, TASK_READ, Right
 
 CACHE_SIZE = 1024
+
+
+Runner = Callable[
+    [ListPlan, dict[str, Any], RequestContext, BaseDBAsyncClient, Dialect], Awaitable[str]
+]
+
+
+@dataclass(frozen=True)
+class RootList:
+    """A root field the plan answers: the right its guard needs, its node type, its runner."""
+
+    right: Right
+    node: ObjectType
+    run: Runner
+
+
+ROOTS: dict[str, RootList] = {
+    "tasks": RootList(TASK_READ, TYPES["Task"], run_tasks),
+    "auditEvents": RootList(AUDIT_READ, AUDIT_EVENT, run_audit),
+}
 
 
 @dataclass(frozen=True)
@@ -44,7 +67,7 @@ class Root:
     key: str
     name: str
     node: FieldNode
-    tasks: TasksPlan | None = None
+    list: ListPlan | None = None
 
 
 @dataclass(frozen=True)
@@ -69,18 +92,19 @@ def compile_plan(
     for entry in collect(operation.selection_set, frozenset({"Query"}), fragments):
         if entry.name == "__typename":
             roots.append(Root(entry.key, entry.name, entry.node))
-        elif entry.name == "tasks":
+        elif entry.name in ROOTS:
+            root = ROOTS[entry.name]
             if len(entry.selections) != 1:
                 raise NotCompilable("a root field under one key twice")
-            if context.viewer is None or not holds_anywhere(context, TASK_READ):
+            if context.viewer is None or not holds_anywhere(context, root.right):
                 raise NotCompilable("the guard refuses")  # the resolvers say how
-            connection = plan_connection("Task", entry.selections[0], fragments)
+            connection = plan_connection(root.node.name, entry.selections[0], fragments)
             node = (
-                plan_object("Task", connection.node_selection, fragments)
+                plan_object(root.node, connection.node_selection, fragments)
                 if connection.node_selection is not None
                 else None
             )
-            roots.append(Root(entry.key, entry.name, entry.node, TasksPlan(connection, node)))
+            roots.append(Root(entry.key, entry.name, entry.node, ListPlan(connection, node)))
         else:
             raise NotCompilable(f"Query.{entry.name}")
     return Plan(operation, tuple(roots))
@@ -133,7 +157,7 @@ async def run_plan(
     conn, dialect = await connection_for_plans()
     parts = []
     for root in plan.roots:
-        if root.tasks is None:
+        if root.list is None:
             parts.append(f'"{root.key}":"Query"')
             continue
         try:
@@ -148,6 +172,6 @@ async def run_plan(
             scalar_registry=schema.schema_converter.scalar_registry,
             config=schema.config,
         )
-        text = await run_tasks(root.tasks, values, context, conn, dialect)
+        text = await ROOTS[root.name].run(root.list, values, context, conn, dialect)
         parts.append(f'"{root.key}":{text}')
     return CompiledData("{" + ",".join(parts) + "}")

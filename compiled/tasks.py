@@ -13,9 +13,9 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from compiled.connection import ConnectionPlan, assemble
+from compiled.connection import ListPlan, assemble
 from compiled.dialect import Dialect
-from compiled.objects import TASKS, UNITS, ObjectPlan, Render, Row, render_object
+from compiled.objects import TASKS, UNITS, Render, Row, render_object
 from compiled.selection import NotCompilable
 from core.context import RequestContext
 from core.errors import DomainError
@@ -33,12 +33,6 @@ NO_TEXT = "CAST(NULL AS text)"
 
 # The orders whose sort key is the id alone (the others' cursors carry instants).
 ID_ORDERS = {TaskOrder.NEWEST: "DESC", TaskOrder.OLDEST: "ASC"}
-
-
-@dataclass(frozen=True)
-class TasksPlan:
-    connection: ConnectionPlan
-    node: ObjectPlan | None
 
 
 @dataclass(frozen=True)
@@ -83,7 +77,7 @@ def _conditions(spec: TaskQuery, r: Render) -> list[str]:
         else:
             within = "f.id = t.org_unit_id"
         where.append(
-            f"EXISTS (SELECT 1 FROM {UNITS} f WHERE f.id = {p(spec.org_unit_id)}"  # noqa: S608
+            f"EXISTS (SELECT 1 FROM {UNITS} f WHERE f.id = {p(spec.org_unit_id)}"
             f" AND {seen} AND {within})"
         )
     if spec.parent_id is not None:
@@ -106,7 +100,7 @@ def _conditions(spec: TaskQuery, r: Render) -> list[str]:
 
 
 async def run_tasks(
-    plan: TasksPlan,
+    plan: ListPlan,
     values: dict[str, Any],
     context: RequestContext,
     conn: BaseDBAsyncClient,
@@ -120,7 +114,7 @@ async def run_tasks(
     branches = []
     if plan.connection.counts:
         branches.append(
-            f"SELECT 0 AS o, {NO_KEY} AS k, {NO_TEXT} AS j, (SELECT count(*) FROM {source}"  # noqa: S608
+            f"SELECT 0 AS o, {NO_KEY} AS k, {NO_TEXT} AS j, (SELECT count(*) FROM {source}"
             f" WHERE {where}) AS n"
         )
     wants_rows = plan.connection.needs_rows and args.size > 0
@@ -137,7 +131,7 @@ async def run_tasks(
         )
         order = f"t.id {args.direction}"
         branches.append(
-            "SELECT * FROM (SELECT row_number() OVER (ORDER BY "  # noqa: S608
+            "SELECT * FROM (SELECT row_number() OVER (ORDER BY "
             f"{order}) AS o, t.id AS k, {node} AS j, {NO_KEY} AS n FROM {source}"
             f" WHERE {page_where} ORDER BY {order} LIMIT {args.size + 1}) page"
         )

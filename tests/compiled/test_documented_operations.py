@@ -67,6 +67,7 @@ async def test_every_documented_operation_agrees(services: Services) -> None:
     # The township inbox compiles for every signed-in account that reads tasks; anonymous
     # callers get the guard's error, from the resolvers.
     assert executors["Q2"] == {"compiled", "resolved"}
+    assert executors["Q5"] == {"compiled", "resolved"}
     assert executors["Q1"] == {"resolved"}
 
 
@@ -80,6 +81,18 @@ async def test_the_inbox_is_compiled_for_a_township_head(services: Services) -> 
     assert {"id", "title", "status", "dueAt", "orgUnit", "issuer", "assignee", "parent"} == set(
         edges[0]["node"]
     )
+
+
+async def test_the_assignment_history_is_compiled_for_the_inspector(services: Services) -> None:
+    variables = await _variables()
+
+    compiled, resolved = await services.both(
+        ASSIGNMENT_HISTORY, {"unit": variables["township"]}, "inspector"
+    )
+
+    assert compiled.executor == "compiled"
+    assert compiled.body == resolved.body
+    assert len(compiled.body["data"]["auditEvents"]["edges"]) == 50
 
 
 async def test_a_mutation_is_resolved(services: Services) -> None:
