@@ -13,7 +13,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from compiled.connection import ListPlan, assemble
+from compiled.connection import ListPlan
 from compiled.dialect import Dialect
 from compiled.objects import (
     NODE,
@@ -23,9 +23,9 @@ from compiled.objects import (
     Render,
     Row,
     Scalar,
-    render_object,
 )
 from compiled.selection import NotCompilable
+from compiled.statement import ListQuery, run_list
 from core.context import RequestContext
 from core.errors import DomainError
 from models.audit import FIRST_SEQ, AuditEvent
@@ -36,13 +36,11 @@ from policies.rights import AUDIT_READ, ORG_READ
 from policies.scope import Params, scope_for, scope_sql
 from resolvers.audit_queries import ACTION_LENGTH, AuditQuery
 from resolvers.audit_view import MAX_ID, OUTSIDE_SCOPE, REFERENCES, SIGHT, Kind
-from resolvers.pagination import OrderKey, decode_cursor, encode_cursor, page_size
+from resolvers.pagination import OrderKey, decode_cursor, page_size
 from schema.audit import ENTITY_TYPES, AuditFilter, audit_query
 
 EVENTS = AuditEvent._meta.db_table
 ORDER = OrderKey(field="seq", tiebreak="seq", descending=True, int_limit=2**63)
-NO_KEY = "CAST(NULL AS bigint)"
-NO_TEXT = "CAST(NULL AS text)"
 # The table of each kind of reference that names an object by id, joined to its unit.
 BY_ID = {
     Kind.TASK: Task._meta.db_table,
@@ -121,25 +119,39 @@ def _named(kind: Kind, value: str, r: Render) -> str:
     )
 
 
+def _keys_by_kind() -> dict[Kind, list[str]]:
+    grouped: dict[Kind, list[str]] = {}
+    for key, kind in REFERENCES.items():
+        grouped.setdefault(kind, []).append(key)
+    return grouped
+
+
 def _shown_values(column: str, r: Render) -> str:
     """``before``/``after`` redacted (``audit_view.shown``'s ``redact``) as JSON."""
     item, element = r.alias("kv"), r.alias("el")
     hidden = f"'{OUTSIDE_SCOPE}'"
     if r.dialect.postgres:
+        # One check per kind of reference, over the value's items (a scalar is one item),
+        # so the statement stays small enough to plan quickly.
         value = f"{item}.value"
+        items = (
+            f"CASE WHEN jsonb_typeof({value}) = 'array' THEN {value}"
+            f" ELSE jsonb_build_array({value}) END"
+        )
         cases = []
-        for key, kind in REFERENCES.items():
-            kept = (
-                f"SELECT coalesce(jsonb_agg({element}.value ORDER BY {element}.n), '[]'::jsonb)"
-                f" FROM jsonb_array_elements({value}) WITH ORDINALITY {element}(value, n)"
-                f" WHERE {_named(kind, f'{element}.value', r)}"
+        for kind, keys in _keys_by_kind().items():
+            checked = (
+                f"SELECT {element}.value, {element}.n, {_named(kind, f'{element}.value', r)} AS ok"
+                f" FROM jsonb_array_elements({items}) WITH ORDINALITY {element}(value, n)"
             )
+            listed = ", ".join(f"'{key}'" for key in keys)
             cases.append(
-                f"WHEN {item}.key = '{key}' THEN CASE"
+                f"WHEN {item}.key IN ({listed}) THEN (SELECT CASE"
                 f" WHEN jsonb_typeof({value}) = 'null' THEN {value}"
-                f" WHEN jsonb_typeof({value}) = 'array' THEN ({kept})"
-                f" WHEN {_named(kind, value, r)} THEN {value}"
-                f" ELSE to_jsonb({hidden}::text) END"
+                f" WHEN jsonb_typeof({value}) = 'array' THEN coalesce(jsonb_agg(c.value"
+                f" ORDER BY c.n) FILTER (WHERE c.ok), '[]'::jsonb)"
+                f" WHEN bool_or(c.ok) THEN {value}"
+                f" ELSE to_jsonb({hidden}::text) END FROM ({checked}) c)"
             )
         shown = f"CASE {' '.join(cases)} ELSE {value} END"
         body = (
@@ -153,15 +165,16 @@ def _shown_values(column: str, r: Render) -> str:
         f" THEN json('false') ELSE {item}.value END"
     )
     cases = []
-    for key, kind in REFERENCES.items():
+    for kind, keys in _keys_by_kind().items():
         kept = (
             f"SELECT json_group_array(CASE WHEN {element}.type IN ('object', 'array')"
             f" THEN json({element}.value) WHEN {element}.type = 'true' THEN json('true')"
             f" WHEN {element}.type = 'false' THEN json('false') ELSE {element}.value END)"
             f" FROM json_each({item}.value) {element} WHERE {_named(kind, element, r)}"
         )
+        listed = ", ".join(f"'{key}'" for key in keys)
         cases.append(
-            f"WHEN {item}.key = '{key}' THEN CASE"
+            f"WHEN {item}.key IN ({listed}) THEN CASE"
             f" WHEN {item}.type = 'null' THEN NULL"
             f" WHEN {item}.type = 'array' THEN json(({kept}))"
             f" WHEN {_named(kind, item, r)} THEN {raw}"
@@ -260,40 +273,16 @@ async def run_audit(
     dialect: Dialect,
 ) -> str:
     args = read_arguments(values)
-    params = Params(dialect.postgres)
-    r = Render(dialect, params, context, datetime.now(UTC))
-    source = f"{EVENTS} e"
+    r = Render(dialect, Params(dialect.postgres), context, datetime.now(UTC))
     where = " AND ".join(_conditions(args.spec, r))
-    branches = []
-    if plan.connection.counts:
-        branches.append(
-            f"SELECT 0 AS o, {NO_KEY} AS k, {NO_TEXT} AS j, (SELECT count(*) FROM {source}"
-            f" WHERE {where}) AS n"
-        )
-    if plan.connection.needs_rows and args.size > 0:
-        page_where = where
-        if args.after is not None:
-            page_where += f" AND e.seq < {params(args.after)}"
-        node = (
-            dialect.text(render_object(plan.node, Row("e", ""), r))
-            if plan.node is not None
-            else NO_TEXT
-        )
-        branches.append(
-            "SELECT * FROM (SELECT row_number() OVER (ORDER BY e.seq DESC) AS o,"
-            f" e.seq AS k, {node} AS j, {NO_KEY} AS n FROM {source}"
-            f" WHERE {page_where} ORDER BY e.seq DESC LIMIT {args.size + 1}) page"
-        )
-    rows: list[dict[str, Any]] = []
-    if branches:
-        sql = " UNION ALL ".join(branches) + " ORDER BY o"
-        rows = list(await conn.execute_query_dict(sql, params.values))
-    total = None
-    if plan.connection.counts:
-        total = int(rows[0]["n"])
-        rows = rows[1:]
-    has_next = len(rows) > args.size
-    rows = rows[: args.size]
-    cursors = [encode_cursor([int(row["k"])]) for row in rows]
-    nodes = [str(row["j"]) for row in rows] if plan.node is not None else ["null"] * len(rows)
-    return assemble(plan.connection, cursors, nodes, has_next, total)
+    query = ListQuery(
+        source=f"{EVENTS} e",
+        row=Row("e", ""),
+        table=EVENTS,
+        key="seq",
+        descending=True,
+        where=where,
+        after=args.after,
+        size=args.size,
+    )
+    return await run_list(plan, query, r, conn)

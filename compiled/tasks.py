@@ -13,23 +13,19 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from compiled.connection import ListPlan, assemble
+from compiled.connection import ListPlan
 from compiled.dialect import Dialect
-from compiled.objects import TASKS, UNITS, Render, Row, render_object
+from compiled.objects import TASKS, UNITS, Render, Row
 from compiled.selection import NotCompilable
+from compiled.statement import ListQuery, run_list
 from core.context import RequestContext
 from core.errors import DomainError
 from models.task import overdue_sql
 from policies.rights import ORG_READ, TASK_READ
 from policies.scope import Params
-from resolvers.pagination import decode_cursor, encode_cursor, page_size
+from resolvers.pagination import decode_cursor, page_size
 from resolvers.tasks import ORDERS, TaskOrder, TaskQuery
 from schema.task_filter import TaskFilter, task_query
-
-# Typed nulls: PostgreSQL reads a bare NULL in a subquery as text, which a UNION with a number
-# refuses.
-NO_KEY = "CAST(NULL AS bigint)"
-NO_TEXT = "CAST(NULL AS text)"
 
 # The orders whose sort key is the id alone (the others' cursors carry instants).
 ID_ORDERS = {TaskOrder.NEWEST: "DESC", TaskOrder.OLDEST: "ASC"}
@@ -107,44 +103,16 @@ async def run_tasks(
     dialect: Dialect,
 ) -> str:
     args = read_arguments(values)
-    params = Params(dialect.postgres)
-    r = Render(dialect, params, context, datetime.now(UTC))
-    source = f"{TASKS} t JOIN {UNITS} u ON u.id = t.org_unit_id"
+    r = Render(dialect, Params(dialect.postgres), context, datetime.now(UTC))
     where = " AND ".join(_conditions(args.spec, r))
-    branches = []
-    if plan.connection.counts:
-        branches.append(
-            f"SELECT 0 AS o, {NO_KEY} AS k, {NO_TEXT} AS j, (SELECT count(*) FROM {source}"
-            f" WHERE {where}) AS n"
-        )
-    wants_rows = plan.connection.needs_rows and args.size > 0
-    if wants_rows:
-        page_where = where
-        if args.after is not None:
-            page_where += (
-                f" AND t.id {'<' if args.direction == 'DESC' else '>'} {params(args.after)}"
-            )
-        node = (
-            dialect.text(render_object(plan.node, Row("t", "u"), r))
-            if plan.node is not None
-            else NO_TEXT
-        )
-        order = f"t.id {args.direction}"
-        branches.append(
-            "SELECT * FROM (SELECT row_number() OVER (ORDER BY "
-            f"{order}) AS o, t.id AS k, {node} AS j, {NO_KEY} AS n FROM {source}"
-            f" WHERE {page_where} ORDER BY {order} LIMIT {args.size + 1}) page"
-        )
-    rows: list[dict[str, Any]] = []
-    if branches:
-        sql = " UNION ALL ".join(branches) + " ORDER BY o"
-        rows = list(await conn.execute_query_dict(sql, params.values))
-    total = None
-    if plan.connection.counts:
-        total = int(rows[0]["n"])
-        rows = rows[1:]
-    has_next = len(rows) > args.size
-    rows = rows[: args.size]
-    cursors = [encode_cursor([int(row["k"])]) for row in rows]
-    nodes = [str(row["j"]) for row in rows] if plan.node is not None else ["null"] * len(rows)
-    return assemble(plan.connection, cursors, nodes, has_next, total)
+    query = ListQuery(
+        source=f"{TASKS} t JOIN {UNITS} u ON u.id = t.org_unit_id",
+        row=Row("t", "u"),
+        table=TASKS,
+        key="id",
+        descending=args.direction == "DESC",
+        where=where,
+        after=args.after,
+        size=args.size,
+    )
+    return await run_list(plan, query, r, conn)
