@@ -4,6 +4,7 @@ byte that matters, written as the database built them."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -38,3 +39,18 @@ async def test_a_denied_operation_gets_the_resolvers_error(services: Services) -
     assert compiled.executor == "resolved"
     assert compiled.body == resolved.body
     assert compiled.body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_a_failing_plan_falls_back_to_the_resolvers(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a plan's own fault")
+
+    monkeypatch.setattr("compiled.extension.run_plan", broken)
+
+    compiled, resolved = await services.both(TASK_INBOX, None, "zhaxi_head")
+
+    assert compiled.executor == "resolved"
+    assert compiled.body == resolved.body
+    assert "errors" not in compiled.body
