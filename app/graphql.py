@@ -27,6 +27,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from app.authentication import AuthenticationError, authenticate
 from app.request_log import REQUEST_ID_HEADER, request_id_from
 from app.websocket import AuthorityTransportWS, LimitedWebSocketAdapter, connection_token
+from compiled.response import encode_response
 from core import telemetry
 from core.checkpoint import log_keys
 from core.context import RequestContext, Viewer
@@ -127,6 +128,14 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             telemetry.error((error.extensions or {}).get("code"))
         return await super().process_result(request, result)
 
+    def encode_json(self, data: object) -> str | bytes:
+        """A compiled operation's data goes out as the database wrote it."""
+        if isinstance(data, dict):
+            compiled = encode_response(data)
+            if compiled is not None:
+                return compiled
+        return super().encode_json(data)
+
     def refuse_unnamed_choice(self, query: str, operation_name: str | None) -> None:
         """For a WebSocket operation: the same rule as for a request's body."""
         if not operation_name:
@@ -166,6 +175,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         statements: StatementCount | None = None,
     ) -> RequestContext:
         context = RequestContext(
+            compiled_reads=isinstance(request, Request) and self.settings.compiled_reads,
             viewer=viewer,
             policy=request.app.state.policy,
             request_id=request_id,

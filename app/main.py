@@ -28,6 +28,7 @@ from app.metrics import metrics_endpoint, metrics_running
 from app.request_log import REQUEST_ID_HEADER, RequestLog
 from app.security_headers import SecurityHeaders
 from app.websocket import AuthorityMonitor
+from compiled.extension import CompiledExecution
 from core.db import is_postgres, tortoise_config
 from core.pg_listener import PgListener
 from core.settings import AUDIT_KEY_NOTICE, DEV_SECRET_NOTICE, Settings
@@ -164,6 +165,8 @@ def create_app(
                 stack.push_async_callback(asyncio.to_thread, own_provider.shutdown)
             yield
 
+    if settings.compiled_reads:
+        observers = (*observers, CompiledExecution)
     graphql = GraphQLApp(build_schema(schema_options(settings, observers)), settings)
     routes = [
         Route("/graphql", graphql),  # the view refuses other methods with a GraphQL error

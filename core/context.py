@@ -88,3 +88,7 @@ class RequestContext:
     task_events: TaskEventHub | None = None
     pending_events: list[TaskEvent] = field(default_factory=list)
     connection_params: dict[str, Any] | None = None
+    # Whether the operation may run as compiled SQL (``compiled``: HTTP requests), and how
+    # it ran: "compiled" or "resolved" (reported under ``extensions.debug.executor``).
+    compiled_reads: bool = False
+    executor: str = "resolved"

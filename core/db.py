@@ -45,6 +45,10 @@ def connection_config(database_url: str) -> str | dict[str, Any]:
     for name, default in POOL_DEFAULTS.items():
         credentials.setdefault(name, default)
     credentials["reset"] = keep_session
+    # No JIT: it pays off for long analytical scans, not for our requests. A compiled read
+    # (``compiled``) is one statement with hundreds of small expressions; over a large count
+    # the planner's cost passes the JIT thresholds and compiling them took seconds.
+    credentials["server_settings"] = {**credentials.get("server_settings", {}), "jit": "off"}
     return config
 
 

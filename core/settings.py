@@ -204,6 +204,7 @@ class Settings:
     trusted_proxies: tuple[Network, ...] = ()
     audit_key: bytes = field(default=b"", repr=False)  # b'': the development key
     audit_old_keys: tuple[bytes, ...] = ()
+    compiled_reads: bool = True
 
     @property
     def production(self) -> bool:
@@ -261,6 +262,7 @@ class Settings:
             trusted_proxies=_trusted_proxies(env_vars),
             audit_key=audit_key,
             audit_old_keys=audit_old_keys,
+            compiled_reads=_flag(env_vars.get("RIVERCHIEF_COMPILED"), True),
         )
 
 

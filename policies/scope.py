@@ -85,13 +85,16 @@ class Params:
         return f"${len(self.values)}" if self.postgres else f"?{len(self.values)}"
 
 
-def scope_sql(found: Scope, params: Params, path_column: str, level_column: str) -> str:
-    """``Scope.q`` for hand-written SQL on hot paths; the same ranges, levels and paths."""
+def scope_sql(found: Scope, params: Params, path_column: str, level_column: str | None) -> str:
+    """``Scope.q`` for hand-written SQL on hot paths; the same ranges, levels and paths
+    (without a ``level_column``, the ranges limited to some levels are left out, as there)."""
     parts = []
     for r in found.ranges:
+        if r.levels is not None and level_column is None:
+            continue
         low, high = params(r.prefix), params(upper_bound(r.prefix))
         condition = f"({path_column} >= {low} AND {path_column} < {high}"
-        if r.levels is not None:
+        if r.levels is not None and level_column is not None:
             levels = ", ".join(params(level) for level in sorted(r.levels))
             condition += f" AND {level_column} IN ({levels})"
         parts.append(condition + ")")

@@ -6,8 +6,8 @@ exception under the same id. A document that does not parse or validate gets
 ``GRAPHQL_PARSE_FAILED`` or ``GRAPHQL_VALIDATION_FAILED``, so every error carries a code.
 Errors raised by an extension's hook (the parser, a limit) are checked the same way, and so is
 each result of a stream (an operation over a WebSocket) before it is sent. With
-debugging on, every response carries ``extensions.debug`` with the SQL statement count and
-the elapsed milliseconds.
+debugging on, every response carries ``extensions.debug`` with the SQL statement count,
+the elapsed milliseconds and the executor ("compiled" or "resolved").
 """
 
 from __future__ import annotations
@@ -156,5 +156,6 @@ class Observation(SchemaExtension):
             "debug": {
                 "sqlStatements": context.sql_statements,
                 "elapsedMs": round(context.elapsed_ms, 2),
+                "executor": context.executor,
             }
         }

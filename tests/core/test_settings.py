@@ -21,6 +21,11 @@ def test_development_defaults() -> None:
     assert not settings.debug
 
 
+def test_the_compiled_read_path_is_on_unless_turned_off() -> None:
+    assert Settings.from_env({}).compiled_reads
+    assert not Settings.from_env({"RIVERCHIEF_COMPILED": "0"}).compiled_reads
+
+
 def test_each_process_gets_its_own_random_secret_when_none_is_set() -> None:
     assert Settings.from_env({}).secret != Settings.from_env({}).secret
 

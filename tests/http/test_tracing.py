@@ -38,13 +38,14 @@ def exporter() -> InMemorySpanExporter:
 
 @asynccontextmanager
 async def traced_app(
-    exporter: InMemorySpanExporter, *, tracing: bool
+    exporter: InMemorySpanExporter, *, tracing: bool, compiled: bool = False
 ) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with tracing; by default without the compiled read path, whose operations
+    have no resolvers to make spans of."""
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    app = create_app(
-        app_settings(tracing=tracing), register_database=False, tracer_provider=provider
-    )
+    settings = app_settings(tracing=tracing, compiled_reads=compiled)
+    app = create_app(settings, register_database=False, tracer_provider=provider)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
@@ -89,6 +90,28 @@ async def test_a_query_makes_a_span_tree_under_the_callers_trace(
     assert attributes["graphql.operation.type"] == "query"
     assert attributes["riverchief.request_id"] == response.headers["x-request-id"]
     assert "query" not in attributes  # the document text is not recorded
+
+
+async def test_a_compiled_query_makes_its_operation_span_without_resolver_spans(
+    tree: Tree, exporter: InMemorySpanExporter
+) -> None:
+    async with traced_app(exporter, tracing=True, compiled=True) as http:
+        response = await http.post(
+            "/graphql",
+            json={"query": INBOX, "variables": {"first": 3}},
+            headers={
+                "Authorization": f"Bearer {token_for(tree, 'zhaxi_head')}",
+                "traceparent": f"00-{TRACE_ID}-{CALLER_SPAN}-01",
+            },
+        )
+
+    assert response.json()["data"]["tasks"]["totalCount"] >= 1
+    spans = by_name(exporter.get_finished_spans())
+    operation = spans["GraphQL Query: TaskInbox"]
+    assert operation.context is not None
+    assert format(operation.context.trace_id, "032x") == TRACE_ID
+    assert {"GraphQL Parsing", "GraphQL Validation"} <= set(spans)
+    assert not [name for name in spans if name.startswith("GraphQL Resolving")]
 
 
 async def test_neither_the_document_nor_an_argument_reaches_a_span(

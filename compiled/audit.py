@@ -1,0 +1,288 @@
+"""``Query.auditEvents`` as one statement, each event shown as ``resolvers.audit_view`` shows
+it: a reference in ``before``/``after`` (and the event's own ``orgPath``) to a unit, task,
+person or record the viewer may not read becomes ``OUTSIDE_SCOPE``, and a list of ids keeps
+only the readable ones. The references and the rights that name them are audit_view's own
+tables (``REFERENCES``, ``SIGHT``); each check is the one scope filter in SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from compiled.connection import ListPlan
+from compiled.dialect import Dialect
+from compiled.objects import (
+    NODE,
+    UNITS,
+    Link,
+    ObjectType,
+    Render,
+    Row,
+    Scalar,
+)
+from compiled.selection import NotCompilable
+from compiled.statement import ListQuery, run_list
+from core.context import RequestContext
+from core.errors import DomainError
+from models.audit import FIRST_SEQ, AuditEvent
+from models.people import Person
+from models.record import AccountabilityRecord
+from models.task import Task
+from policies.rights import AUDIT_READ, ORG_READ
+from policies.scope import Params, scope_for, scope_sql
+from resolvers.audit_queries import ACTION_LENGTH, AuditQuery
+from resolvers.audit_view import MAX_ID, OUTSIDE_SCOPE, REFERENCES, SIGHT, Kind
+from resolvers.pagination import OrderKey, decode_cursor, page_size
+from schema.audit import ENTITY_TYPES, AuditFilter, audit_query
+
+EVENTS = AuditEvent._meta.db_table
+ORDER = OrderKey(field="seq", tiebreak="seq", descending=True, int_limit=2**63)
+# The table of each kind of reference that names an object by id, joined to its unit.
+BY_ID = {
+    Kind.TASK: Task._meta.db_table,
+    Kind.PERSON: Person._meta.db_table,
+    Kind.RECORD: AccountabilityRecord._meta.db_table,
+}
+
+
+def _entity_id(r: Render, row: Row) -> str:
+    """A global ID for the entities the graph has a type for, when the id is all digits."""
+    column = f"{row.alias}.entity_id"
+    digits = (
+        f"{column} ~ '^[0-9]+$'"
+        if r.dialect.postgres
+        else f"({column} <> '' AND {column} NOT GLOB '*[^0-9]*')"
+    )
+    cases = " ".join(
+        f"WHEN {row.alias}.entity_type = '{entity}' AND {digits}"
+        f" THEN {r.dialect.global_id(graph, column)}"
+        for entity, graph in ENTITY_TYPES.items()
+    )
+    return f"CASE {cases} ELSE {column} END"
+
+
+def _org_path(r: Render, row: Row) -> str:
+    column = f"{row.alias}.org_path"
+    named = _path_named(column, r)
+    return f"CASE WHEN {column} = '' OR {named} THEN {column} ELSE '{OUTSIDE_SCOPE}' END"
+
+
+def _path_named(path: str, r: Render) -> str:
+    unit = r.alias("pu")
+    seen = r.scope(ORG_READ, unit)
+    return f"EXISTS (SELECT 1 FROM {UNITS} {unit} WHERE {unit}.path = {path} AND {seen})"
+
+
+def _id_named(kind: Kind, key: str, r: Render) -> str:
+    """The object of ``kind`` with id ``key`` (a number already checked) exists, and the
+    viewer may read it."""
+    unit = r.alias("ru")
+    if kind is Kind.UNIT:
+        source, where = f"{UNITS} {unit}", f"{unit}.id = {key}"
+    else:
+        thing = r.alias("rx")
+        source = f"{BY_ID[kind]} {thing} JOIN {UNITS} {unit} ON {unit}.id = {thing}.org_unit_id"
+        where = f"{thing}.id = {key}"
+    seen = r.scope(SIGHT[kind], unit)
+    return f"EXISTS (SELECT 1 FROM {source} WHERE {where} AND {seen})"
+
+
+def _named(kind: Kind, value: str, r: Render) -> str:
+    """``audit_view``'s ``named(kind, value)`` on a JSON value: a reference (a path that is
+    a non-empty string; an id that is an integer in 1..2³¹-1) to an object that exists and
+    that the viewer may read."""
+    if r.dialect.postgres:
+        if kind is Kind.PATH:
+            text = f"({value} #>> '{{}}')"
+            return (
+                f"(CASE WHEN jsonb_typeof({value}) = 'string' AND {text} <> ''"
+                f" THEN {_path_named(text, r)} ELSE false END)"
+            )
+        number = f"(({value})::text)::bigint"
+        return (
+            f"(CASE WHEN jsonb_typeof({value}) = 'number' AND ({value})::text ~ '^[0-9]{{1,10}}$'"
+            f" AND {number} BETWEEN 1 AND {MAX_ID - 1} THEN {_id_named(kind, number, r)}"
+            " ELSE false END)"
+        )
+    # SQLite: ``value`` is a json_each row alias (its type and atom).
+    if kind is Kind.PATH:
+        return (
+            f"({value}.type = 'text' AND {value}.atom <> '' AND {_path_named(f'{value}.atom', r)})"
+        )
+    return (
+        f"({value}.type = 'integer' AND {value}.atom BETWEEN 1 AND {MAX_ID - 1}"
+        f" AND {_id_named(kind, f'{value}.atom', r)})"
+    )
+
+
+def _keys_by_kind() -> dict[Kind, list[str]]:
+    grouped: dict[Kind, list[str]] = {}
+    for key, kind in REFERENCES.items():
+        grouped.setdefault(kind, []).append(key)
+    return grouped
+
+
+def _shown_values(column: str, r: Render) -> str:
+    """``before``/``after`` redacted (``audit_view.shown``'s ``redact``) as JSON."""
+    item, element = r.alias("kv"), r.alias("el")
+    hidden = f"'{OUTSIDE_SCOPE}'"
+    if r.dialect.postgres:
+        # One check per kind of reference, over the value's items (a scalar is one item),
+        # so the statement stays small enough to plan quickly.
+        value = f"{item}.value"
+        items = (
+            f"CASE WHEN jsonb_typeof({value}) = 'array' THEN {value}"
+            f" ELSE jsonb_build_array({value}) END"
+        )
+        cases = []
+        for kind, keys in _keys_by_kind().items():
+            checked = (
+                f"SELECT {element}.value, {element}.n, {_named(kind, f'{element}.value', r)} AS ok"
+                f" FROM jsonb_array_elements({items}) WITH ORDINALITY {element}(value, n)"
+            )
+            listed = ", ".join(f"'{key}'" for key in keys)
+            cases.append(
+                f"WHEN {item}.key IN ({listed}) THEN (SELECT CASE"
+                f" WHEN jsonb_typeof({value}) = 'null' THEN {value}"
+                f" WHEN jsonb_typeof({value}) = 'array' THEN coalesce(jsonb_agg(c.value"
+                f" ORDER BY c.n) FILTER (WHERE c.ok), '[]'::jsonb)"
+                f" WHEN bool_or(c.ok) THEN {value}"
+                f" ELSE to_jsonb({hidden}::text) END FROM ({checked}) c)"
+            )
+        shown = f"CASE {' '.join(cases)} ELSE {value} END"
+        body = (
+            f"SELECT coalesce(json_object_agg({item}.key, {shown} ORDER BY {item}.n), '{{}}'::json)"
+            f" FROM jsonb_each({column}) WITH ORDINALITY {item}(key, value, n)"
+        )
+        return f"CASE WHEN {column} IS NULL THEN NULL ELSE ({body}) END"
+    raw = (
+        f"CASE WHEN {item}.type IN ('object', 'array') THEN json({item}.value)"
+        f" WHEN {item}.type = 'true' THEN json('true') WHEN {item}.type = 'false'"
+        f" THEN json('false') ELSE {item}.value END"
+    )
+    cases = []
+    for kind, keys in _keys_by_kind().items():
+        kept = (
+            f"SELECT json_group_array(CASE WHEN {element}.type IN ('object', 'array')"
+            f" THEN json({element}.value) WHEN {element}.type = 'true' THEN json('true')"
+            f" WHEN {element}.type = 'false' THEN json('false') ELSE {element}.value END)"
+            f" FROM json_each({item}.value) {element} WHERE {_named(kind, element, r)}"
+        )
+        listed = ", ".join(f"'{key}'" for key in keys)
+        cases.append(
+            f"WHEN {item}.key IN ({listed}) THEN CASE"
+            f" WHEN {item}.type = 'null' THEN NULL"
+            f" WHEN {item}.type = 'array' THEN json(({kept}))"
+            f" WHEN {_named(kind, item, r)} THEN {raw}"
+            f" ELSE {hidden} END"
+        )
+    shown = f"CASE {' '.join(cases)} ELSE {raw} END"
+    body = f"SELECT json_group_object({item}.key, {shown}) FROM json_each({column}) {item}"
+    return f"CASE WHEN {column} IS NULL THEN NULL ELSE json(({body})) END"
+
+
+def _column(name: str) -> Scalar:
+    return lambda r, row: f"{row.alias}.{name}"
+
+
+AUDIT_EVENT = ObjectType(
+    "AuditEvent",
+    NODE,
+    {
+        "id": lambda r, row: r.dialect.global_id("AuditEvent", f"{row.alias}.seq"),
+        "seq": _column("seq"),
+        "at": lambda r, row: r.dialect.instant(f"{row.alias}.at"),
+        "action": _column("action"),
+        "entityType": _column("entity_type"),
+        "entityId": _entity_id,
+        "orgPath": _org_path,
+        "before": lambda r, row: _shown_values(f"{row.alias}.before", r),
+        "after": lambda r, row: _shown_values(f"{row.alias}.after", r),
+        "requestId": _column("request_id"),
+        "prevHash": _column("prev_hash"),
+        "hash": _column("hash"),
+    },
+    {"actor": Link("User", "actor_id")},
+)
+
+
+@dataclass(frozen=True)
+class Arguments:
+    spec: AuditQuery
+    size: int
+    after: int | None
+
+
+def read_arguments(values: dict[str, Any]) -> Arguments:
+    filter_ = values.get("filter")
+    if filter_ is not None and not isinstance(filter_, AuditFilter):
+        raise NotCompilable("an unexpected filter")
+    try:
+        spec = audit_query(filter_)
+        size = page_size(values.get("first"))
+        after = values.get("after")
+        key = decode_cursor(after, 1, ORDER)[0] if after else None
+    except DomainError as exc:
+        raise NotCompilable("an argument the resolvers refuse") from exc
+    return Arguments(spec, size, key)
+
+
+def _conditions(spec: AuditQuery, r: Render) -> list[str]:
+    """``resolvers.audit_queries.list_events`` in SQL, on ``e`` (the event)."""
+    p = r.params
+    found = scope_for(r.context, AUDIT_READ)
+    where = [f"e.seq >= {FIRST_SEQ}", scope_sql(found, p, "e.org_path", None)]
+    if spec.org_unit_id is not None:
+        seen = r.scope(ORG_READ, "f")
+        if spec.include_descendants:
+            upper = "substr(f.path, 1, length(f.path) - 1) || '0'"
+            within = f"e.org_path >= f.path AND e.org_path < {upper}"
+        else:
+            within = "e.org_path = f.path"
+        where.append(
+            f"EXISTS (SELECT 1 FROM {UNITS} f WHERE f.id = {p(spec.org_unit_id)}"
+            f" AND {seen} AND {within})"
+        )
+    if spec.entity_type is not None:
+        where.append(f"e.entity_type = {p(spec.entity_type)}")
+    if spec.entity_id is not None:
+        where.append(f"e.entity_id = {p(spec.entity_id)}")
+    if spec.actor_id is not None:
+        where.append(f"e.actor_id = {p(spec.actor_id)}")
+    if spec.action is not None:
+        if len(spec.action) > ACTION_LENGTH:
+            where.append("1 = 0")
+        else:
+            where.append(f"e.action = {p(spec.action)}")
+    if spec.since is not None:
+        where.append(f"e.at >= {p(r.dialect.moment(spec.since))}")
+    if spec.until is not None:
+        where.append(f"e.at < {p(r.dialect.moment(spec.until))}")
+    return where
+
+
+async def run_audit(
+    plan: ListPlan,
+    values: dict[str, Any],
+    context: RequestContext,
+    conn: BaseDBAsyncClient,
+    dialect: Dialect,
+) -> str:
+    args = read_arguments(values)
+    r = Render(dialect, Params(dialect.postgres), context, datetime.now(UTC))
+    where = " AND ".join(_conditions(args.spec, r))
+    query = ListQuery(
+        source=f"{EVENTS} e",
+        row=Row("e", ""),
+        table=EVENTS,
+        key="seq",
+        descending=True,
+        where=where,
+        after=args.after,
+        size=args.size,
+    )
+    return await run_list(plan, query, r, conn)

@@ -1,0 +1,85 @@
+"""The one statement of a root list: its count and its page, JSON built by the database.
+
+The page's keys are chosen first (ordered, limited); the JSON is built only for those rows,
+so the planner costs the nodes' expressions over one page, not over the whole list. Rows
+come back ordered by ``o``: the count first (``o = 0``), then the page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from compiled.connection import ListPlan, assemble
+from compiled.objects import Render, Row, render_object
+from resolvers.pagination import encode_cursor
+
+# Typed nulls: PostgreSQL reads a bare NULL in a subquery as text, which a UNION with a number
+# refuses.
+NO_KEY = "CAST(NULL AS bigint)"
+NO_TEXT = "CAST(NULL AS text)"
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """A list as SQL: ``source`` joins the rows (``row`` names their aliases), ``key`` is the
+    unique sort key, ``where`` the conditions and ``after`` the key in the cursor (bound only
+    when the page is read: an unused parameter is an error on both databases)."""
+
+    source: str
+    row: Row
+    table: str  # the table of ``row.alias``, joined again for the page's rows
+    key: str  # the key column, unqualified
+    descending: bool
+    where: str
+    after: int | None
+    size: int
+
+
+async def run_list(plan: ListPlan, query: ListQuery, r: Render, conn: BaseDBAsyncClient) -> str:
+    alias, key = query.row.alias, query.key
+    direction = "DESC" if query.descending else "ASC"
+    branches = []
+    if plan.connection.counts:
+        branches.append(
+            f"SELECT 0 AS o, {NO_KEY} AS k, {NO_TEXT} AS j,"
+            f" (SELECT count(*) FROM {query.source} WHERE {query.where}) AS n"
+        )
+    if plan.connection.needs_rows and query.size > 0:
+        page_where = query.where
+        if query.after is not None:
+            beyond = "<" if query.descending else ">"
+            page_where += f" AND {alias}.{key} {beyond} {r.params(query.after)}"
+        chosen = (
+            f"SELECT {alias}.{key} AS k FROM {query.source} WHERE {page_where}"
+            f" ORDER BY {alias}.{key} {direction} LIMIT {query.size + 1}"
+        )
+        node = (
+            r.dialect.text(render_object(plan.node, query.row, r))
+            if plan.node is not None
+            else NO_TEXT
+        )
+        joined = query.source.replace(
+            f"{query.table} {alias}",
+            f"({chosen}) page JOIN {query.table} {alias} ON {alias}.{key} = page.k",
+            1,
+        )
+        branches.append(
+            f"SELECT row_number() OVER (ORDER BY {alias}.{key} {direction}) AS o,"
+            f" {alias}.{key} AS k, {node} AS j, {NO_KEY} AS n FROM {joined}"
+        )
+    rows: list[dict[str, Any]] = []
+    if branches:
+        sql = " UNION ALL ".join(branches) + " ORDER BY o"
+        rows = list(await conn.execute_query_dict(sql, r.params.values))
+    total = None
+    if plan.connection.counts:
+        total = int(rows[0]["n"])
+        rows = rows[1:]
+    has_next = len(rows) > query.size
+    rows = rows[: query.size]
+    cursors = [encode_cursor([int(row["k"])]) for row in rows]
+    nodes = [str(row["j"]) for row in rows] if plan.node is not None else ["null"] * len(rows)
+    return assemble(plan.connection, cursors, nodes, has_next, total)
