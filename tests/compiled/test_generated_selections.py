@@ -294,6 +294,7 @@ async def _add_awkward_events() -> None:
         seq += 1
         await AuditEvent.create(
             seq=seq,
+            leaf_index=1_000_000 + seq,  # stored straight in, to be listed, never verified
             at=datetime(2026, 12, 1, 8, 30, 15, 250000, tzinfo=UTC),
             action="task.assign",
             entity_type="task",
