@@ -9,11 +9,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest_asyncio
-from tortoise.context import tortoise_test_context
 
 from demo.loader import load_demo
-from models import MODEL_MODULES
-from tests.conftest import TEST_DATABASE_URL
+from tests.conftest import fresh_database
 from tests.http.client import GraphQLClient, app_settings, running_app
 
 ACCOUNTS = (
@@ -69,7 +67,7 @@ def _answer(body: dict[str, Any]) -> Answer:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def services() -> AsyncIterator[Services]:
-    async with tortoise_test_context(MODEL_MODULES, db_url=TEST_DATABASE_URL):
+    async with fresh_database():
         assert await load_demo()
         compiled_settings = replace(app_settings(), debug=True)
         resolved_settings = replace(app_settings(), debug=True, compiled_reads=False)
