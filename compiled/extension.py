@@ -12,6 +12,7 @@ from strawberry.types import ExecutionResult
 from compiled.plan import PlanCache, run_plan
 from compiled.selection import NotCompilable
 from core.context import RequestContext
+from core.errors import database_unavailable
 
 log = logging.getLogger("riverchief.compiled")
 
@@ -39,8 +40,11 @@ class CompiledExecution(SchemaExtension):
                     data = await run_plan(plan, ec.schema, ec.variables, context)
                 except NotCompilable:
                     pass
-                except Exception:  # a plan's own fault: the resolvers still answer
-                    log.exception("compiled plan failed request=%s", context.request_id)
+                except Exception as error:  # the resolvers still answer
+                    if database_unavailable(error):  # as SERVICE_UNAVAILABLE, like any request
+                        log.debug("database unavailable request=%s", context.request_id)
+                    else:  # a plan's own fault
+                        log.exception("compiled plan failed request=%s", context.request_id)
                 else:
                     ec.result = ExecutionResult(data=data, errors=None)
                     context.executor = COMPILED
