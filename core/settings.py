@@ -151,14 +151,36 @@ def _key_bytes(name: str, raw: str) -> bytes:
     return value
 
 
+AUDIT_KEY_CREDENTIAL = "riverchief-audit-key"
+
+
+def _credential(env_vars: Mapping[str, str], name: str) -> str:
+    """A secret handed over as a file in ``$CREDENTIALS_DIRECTORY`` (systemd's
+    ``LoadCredential=``, or any supervisor that does the same), so that it never sits in the
+    environment; empty when there is none."""
+    directory = env_vars.get("CREDENTIALS_DIRECTORY", "")
+    if not directory:
+        return ""
+    path = Path(directory) / name
+    try:
+        return path.read_text(encoding="ascii")
+    except FileNotFoundError:
+        return ""
+    except (OSError, UnicodeError) as exc:
+        raise SettingsError(f"cannot read the credential {path}: {exc}") from exc
+
+
 def _audit_keys(env_vars: Mapping[str, str], production: bool) -> tuple[bytes, tuple[bytes, ...]]:
     """The Ed25519 seed that signs audit checkpoints (b'' for the development key), and the
-    public keys of retired signing keys, still good for verifying what they signed."""
-    raw = env_vars.get("RIVERCHIEF_AUDIT_KEY", "")
+    public keys of retired signing keys, still good for verifying what they signed. The seed
+    comes from ``RIVERCHIEF_AUDIT_KEY``, or else from the credential file
+    ``riverchief-audit-key``."""
+    raw = env_vars.get("RIVERCHIEF_AUDIT_KEY", "") or _credential(env_vars, AUDIT_KEY_CREDENTIAL)
     if not raw.strip() and production:
         raise SettingsError(
-            "RIVERCHIEF_AUDIT_KEY must be set when RIVERCHIEF_ENV=production: the base64 of a "
-            "32-byte Ed25519 seed (docs/audit.md says how to make one)"
+            "RIVERCHIEF_AUDIT_KEY (or the credential file $CREDENTIALS_DIRECTORY/"
+            f"{AUDIT_KEY_CREDENTIAL}) must be set when RIVERCHIEF_ENV=production: the base64 of"
+            " a 32-byte Ed25519 seed (docs/audit.md says how to make one)"
         )
     seed = _key_bytes("RIVERCHIEF_AUDIT_KEY", raw) if raw.strip() else b""
     retired = tuple(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+from pathlib import Path
+
 import pytest
 
 from core.settings import DEFAULT_DATABASE_URL, Settings, SettingsError
@@ -108,8 +111,31 @@ def test_no_proxy_is_trusted_unless_named() -> None:
 
 
 def test_production_refuses_to_start_without_an_audit_key() -> None:
-    with pytest.raises(SettingsError, match="RIVERCHIEF_AUDIT_KEY must be set"):
+    with pytest.raises(
+        SettingsError, match=r"RIVERCHIEF_AUDIT_KEY \(or the credential .*\) must be set"
+    ):
         Settings.from_env({"RIVERCHIEF_ENV": "production", "RIVERCHIEF_SECRET": SECRET})
+
+
+def test_the_audit_key_may_come_as_a_credential_file(tmp_path: Path) -> None:
+    """A supervisor (systemd's LoadCredential=) hands the key over as a file, not in the
+    environment; the environment's key wins when both are given."""
+    (tmp_path / "riverchief-audit-key").write_text(AUDIT_KEY + "\n", encoding="ascii")
+    production = {"RIVERCHIEF_ENV": "production", "RIVERCHIEF_SECRET": SECRET}
+    other = base64.b64encode(bytes(32)).decode()
+
+    from_file = Settings.from_env({**production, "CREDENTIALS_DIRECTORY": str(tmp_path)})
+    from_env = Settings.from_env(
+        {**production, "CREDENTIALS_DIRECTORY": str(tmp_path), "RIVERCHIEF_AUDIT_KEY": other}
+    )
+
+    assert from_file.audit_key == bytes(range(32))
+    assert from_env.audit_key == bytes(32)
+    (tmp_path / "riverchief-audit-key").write_text("not a key", encoding="ascii")
+    with pytest.raises(SettingsError, match="base64 of 32 bytes"):
+        Settings.from_env({**production, "CREDENTIALS_DIRECTORY": str(tmp_path)})
+    with pytest.raises(SettingsError, match="must be set"):
+        Settings.from_env({**production, "CREDENTIALS_DIRECTORY": str(tmp_path / "none")})
 
 
 def test_the_audit_key_and_the_retired_ones_are_read_from_base64() -> None:
