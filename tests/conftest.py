@@ -90,6 +90,10 @@ async def _worker_database() -> AsyncIterator[TortoiseContext]:
                 await _drop(_WORKER_DATABASE)
                 await ctx.init(config=config, _create_db=True)
                 await ctx.generate_schemas(safe=False)
+                # A test's commits need not wait for the disk (the database is thrown away).
+                await connections.get("default").execute_script(
+                    f'ALTER DATABASE "{_WORKER_DATABASE}" SET synchronous_commit = off'
+                )
                 _worker_state["schema"] = True
             else:
                 await ctx.init(config=config)
