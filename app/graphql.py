@@ -25,6 +25,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from app.authentication import AuthenticationError, authenticate
+from app.explorer import Explorer
 from app.request_log import REQUEST_ID_HEADER, request_id_from
 from app.websocket import AuthorityTransportWS, LimitedWebSocketAdapter, connection_token
 from compiled.response import encode_response
@@ -99,6 +100,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         )
         self.settings = settings
+        self.explorer = Explorer.in_checkout(settings.explorer_dir)
         self.signer = TokenSigner(settings.secret, settings.token_ttl_seconds)
         self.log_keys = log_keys(settings.audit_key, settings.audit_old_keys)
 
@@ -107,6 +109,10 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             return await super().run(request, context, root_value)
         except HTTPException as error:
             return http_refusal(error)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Our own GraphiQL page, from the files the checkout installed (``app.explorer``)."""
+        return self.explorer.page()
 
     async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> Any:
         media_type = (request.content_type or "").partition(";")[0].strip().lower()

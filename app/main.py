@@ -22,6 +22,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 from app.authentication import BearerAuthMiddleware
 from app.body_limit import BodySizeLimit
 from app.client_address import ClientAddress
+from app.explorer import ASSET_ROUTE
 from app.graphql import GraphQLApp
 from app.logs import configure as configure_logs
 from app.metrics import metrics_endpoint, metrics_running
@@ -174,6 +175,8 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
     ]
+    if settings.graphiql:
+        routes.append(Route(ASSET_ROUTE, graphql.explorer.asset, methods=["GET"]))
     if settings.metrics:
         routes.append(Route("/metrics", metrics_endpoint(settings), methods=["GET"]))
     return Starlette(

@@ -10,12 +10,14 @@ ALWAYS = {
     "referrer-policy": "no-referrer",
     "cross-origin-opener-policy": "same-origin",
 }
-# Data responses may not be rendered as documents at all. The GraphiQL page (HTML) loads its
-# scripts from a CDN, so it keeps the browser's default policy.
+# Data responses may not be rendered as documents at all.
 FOR_DATA = {
     "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
     "cache-control": "no-store",
 }
+# An HTML document loads nothing unless it says what it needs in a policy of its own: the
+# explorer page admits this origin's scripts, styles and connections (app/explorer.py).
+FOR_DOCUMENTS = {"content-security-policy": "default-src 'none'; frame-ancestors 'none'"}
 HSTS = "max-age=63072000; includeSubDomains"
 
 
@@ -33,7 +35,7 @@ class SecurityHeaders:
         self.app = app
         self.production = production
         hsts = (("strict-transport-security", HSTS),) if production else ()
-        self.for_documents = _encoded({**ALWAYS, **dict(hsts)})
+        self.for_documents = _encoded({**ALWAYS, **FOR_DOCUMENTS, **dict(hsts)})
         self.for_data = _encoded({**ALWAYS, **FOR_DATA, **dict(hsts)})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_DATABASE_URL = "sqlite://data/riverchief.sqlite3"
+DEFAULT_EXPLORER_DIR = "explorer"  # the checkout's npm project; `npm ci --prefix explorer`
 DEV_SECRET_NOTICE = "RIVERCHIEF_SECRET is not set: using a random secret for this process only"  # noqa: S105 - a message, not a secret
 LOG_FORMATS = ("text", "json")
 OTEL_MISSING = (
@@ -227,6 +228,7 @@ class Settings:
     audit_key: bytes = field(default=b"", repr=False)  # b'': the development key
     audit_old_keys: tuple[bytes, ...] = ()
     compiled_reads: bool = True
+    explorer_dir: Path = Path(DEFAULT_EXPLORER_DIR)
 
     @property
     def production(self) -> bool:
@@ -285,6 +287,7 @@ class Settings:
             audit_key=audit_key,
             audit_old_keys=audit_old_keys,
             compiled_reads=_flag(env_vars.get("RIVERCHIEF_COMPILED"), True),
+            explorer_dir=Path(env_vars.get("RIVERCHIEF_EXPLORER_DIR", "") or DEFAULT_EXPLORER_DIR),
         )
 
 

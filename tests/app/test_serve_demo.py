@@ -36,11 +36,13 @@ def test_serve_demo_answers_health_login_and_me(demo_server: Server) -> None:
     assert "RIVERCHIEF_SECRET is not set" in demo_server.output()
 
 
-def test_graphiql_is_served_on_get(demo_server: Server) -> None:
+def test_without_the_npm_step_graphiql_says_how_to_install_it(demo_server: Server) -> None:
+    """The server's folder has no explorer/node_modules (the browser test has the real page)."""
     page = httpx.get(f"{demo_server.base}/graphql", headers={"Accept": "text/html"})
 
-    assert page.status_code == 200
-    assert "graphiql" in page.text.lower()
+    assert page.status_code == 503
+    assert "GraphiQL is not installed" in page.text
+    assert "npm ci --prefix explorer" in page.text
 
 
 def test_several_workers_on_sqlite_are_refused_before_anything_starts(tmp_path: Path) -> None:

@@ -234,13 +234,3 @@ async def test_introspection_is_off_in_production_unless_enabled(tree: Tree) -> 
     assert refused.get("data") is None
     assert "introspection" in refused["errors"][0]["message"].lower()
     assert allowed == {"data": {"__schema": {"queryType": {"name": "Query"}}}}
-
-
-async def test_graphiql_is_off_when_disabled(tree: Tree) -> None:
-    async with running_app(app_settings(graphiql=False)) as client:
-        page = await client.http.get("/graphql", headers={"Accept": "text/html"})
-    async with running_app(app_settings(graphiql=True)) as client:
-        shown = await client.http.get("/graphql", headers={"Accept": "text/html"})
-
-    assert page.status_code == 404
-    assert shown.status_code == 200 and "graphiql" in shown.text.lower()
