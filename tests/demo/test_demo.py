@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import shutil
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from tortoise.context import TortoiseContext
 
 from core.context import RequestContext, Viewer
@@ -37,6 +39,7 @@ from policies.authority import acting_authority, require_correction, require_fil
 from policies.engine import PolicyEngine
 from policies.rights import TASK_MANAGE
 from resolvers.indicators import rollup
+from tests.conftest import fresh_database
 
 DESIGN_ACCOUNTS = (
     "county_admin",
@@ -81,9 +84,16 @@ SUMS = {
 FOREST_COVER = Decimal("50.1")
 
 
-@pytest.fixture
-async def demo(db: TortoiseContext) -> None:
-    assert await load_demo()
+# The tests below read the demo and change nothing: one load serves them all, in the module's
+# event loop (the one the load's database connections belong to).
+in_module_loop = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def demo() -> AsyncIterator[None]:
+    async with fresh_database():
+        assert await load_demo()
+        yield
 
 
 async def _counts() -> dict[str, int]:
@@ -212,6 +222,7 @@ def test_seed_figures_are_the_published_ones() -> None:
 # -- accounts and grants -------------------------------------------------------------------
 
 
+@in_module_loop
 async def test_every_design_account_logs_in_with_demo_pass(demo: None) -> None:
     users = {u.username: u for u in await User.filter(username__in=DESIGN_ACCOUNTS)}
 
@@ -224,6 +235,7 @@ async def test_every_design_account_logs_in_with_demo_pass(demo: None) -> None:
         assert not verify_password(password_hash, "wrong-pass")
 
 
+@in_module_loop
 async def test_each_account_holds_its_role_at_the_right_unit(demo: None) -> None:
     weixin, zhaxi, luobu = (
         await _unit_named("威信县"),
@@ -269,6 +281,7 @@ async def test_each_account_holds_its_role_at_the_right_unit(demo: None) -> None
     assert enterprise.path.startswith(yangzonghai.path)
 
 
+@in_module_loop
 async def test_the_policy_engine_reads_the_grants(demo: None) -> None:
     engine = PolicyEngine()
     await engine.seed_if_empty()
@@ -290,6 +303,7 @@ async def test_the_policy_engine_reads_the_grants(demo: None) -> None:
 # -- tasks and records ---------------------------------------------------------------------
 
 
+@in_module_loop
 async def test_every_category_status_and_record_type_is_present(demo: None) -> None:
     tasks = await Task.all()
     records = await AccountabilityRecord.all()
@@ -299,6 +313,7 @@ async def test_every_category_status_and_record_type_is_present(demo: None) -> N
     assert {r.type for r in records} == set(RecordType)
 
 
+@in_module_loop
 async def test_tasks_sit_at_every_level_and_some_are_overdue(demo: None) -> None:
     now = datetime.now(UTC)
     tasks = await Task.all().prefetch_related("org_unit")
@@ -312,6 +327,7 @@ async def test_tasks_sit_at_every_level_and_some_are_overdue(demo: None) -> None
     assert closed and all(t.closed_at is not None for t in closed)
 
 
+@in_module_loop
 async def test_tasks_are_split_level_by_level_and_issued_from_above(demo: None) -> None:
     tasks = {t.id: t for t in await Task.all().prefetch_related("org_unit", "issuer_unit")}
 
@@ -332,6 +348,7 @@ async def test_tasks_are_split_level_by_level_and_issued_from_above(demo: None) 
     assert [OrgLevel.COUNTY, OrgLevel.TOWNSHIP, OrgLevel.ENTERPRISE] in chains
 
 
+@in_module_loop
 async def test_the_paired_department_has_a_patrol_quota_with_patrols(demo: None) -> None:
     _, department = await _grant("dept_head")
     quota = await Task.get(
@@ -343,6 +360,7 @@ async def test_the_paired_department_has_a_patrol_quota_with_patrols(demo: None)
     assert quota.issuer_unit_id == department.parent_id
 
 
+@in_module_loop
 async def test_records_carry_their_type_specific_details(demo: None) -> None:
     records = await AccountabilityRecord.all()
     by_type = defaultdict(list)
@@ -377,6 +395,7 @@ async def test_records_carry_their_type_specific_details(demo: None) -> None:
     assert all(r.occurred_at < now for r in records)
 
 
+@in_module_loop
 async def test_every_record_is_one_its_author_could_file_under_its_authority(
     demo: None,
 ) -> None:
@@ -457,6 +476,7 @@ def test_a_record_its_author_may_not_file_is_refused(
 # -- Yangzonghai ---------------------------------------------------------------------------
 
 
+@in_module_loop
 async def test_yangzonghai_has_22_enterprise_river_chiefs(demo: None) -> None:
     yangzonghai = await OrgUnit.get(level=OrgLevel.COUNTY, name__contains="阳宗海")
     enterprises = await OrgUnit.filter(
@@ -472,6 +492,7 @@ async def test_yangzonghai_has_22_enterprise_river_chiefs(demo: None) -> None:
         assert await Person.filter(org_unit_id=enterprise.id, title__contains="企业河长").exists()
 
 
+@in_module_loop
 async def test_yangzonghai_has_6_rivers_each_paired_with_a_department(demo: None) -> None:
     yangzonghai = await OrgUnit.get(level=OrgLevel.COUNTY, name__contains="阳宗海")
     rivers = [
@@ -488,6 +509,7 @@ async def test_yangzonghai_has_6_rivers_each_paired_with_a_department(demo: None
     assert all(p.unit.level is OrgLevel.DEPARTMENT for p in pairings)
 
 
+@in_module_loop
 async def test_yangzonghai_has_13_demonstration_villages_on_4_rivers(demo: None) -> None:
     yangzonghai = await OrgUnit.get(level=OrgLevel.COUNTY, name__contains="阳宗海")
     assessments = [
@@ -515,6 +537,7 @@ async def test_yangzonghai_has_13_demonstration_villages_on_4_rivers(demo: None)
 # -- the seed figures ----------------------------------------------------------------------
 
 
+@in_module_loop
 async def test_weixin_rolls_up_to_the_published_figures(demo: None) -> None:
     weixin = await _unit_named("威信县")
     rows = await Observation.filter(
@@ -545,6 +568,7 @@ async def test_weixin_rolls_up_to_the_published_figures(demo: None) -> None:
     assert len(set(townships)) >= 5
 
 
+@in_module_loop
 async def test_the_indicator_rollup_reproduces_the_published_figures(demo: None) -> None:
     engine = PolicyEngine()
     await engine.seed_if_empty()

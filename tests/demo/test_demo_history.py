@@ -5,11 +5,12 @@ load time."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import pytest
-from tortoise.context import TortoiseContext
+import pytest_asyncio
 
 from core.checkpoint import origin_of
 from core.context import RequestContext, Viewer
@@ -64,9 +65,16 @@ ACTING_ACCOUNTS = (
 )
 
 
-@pytest.fixture
-async def demo(db: TortoiseContext) -> None:
-    assert await load_demo(now=NOW)
+# The tests read the demo and change nothing: one load serves the module's tests, which run
+# in the module's event loop, the one the load's database connections belong to.
+in_module_loop = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def demo() -> AsyncIterator[None]:
+    async with fresh_database():
+        assert await load_demo(now=NOW)
+        yield
 
 
 async def _task_events() -> dict[int, list[AuditEvent]]:
@@ -102,6 +110,7 @@ async def _data(username: str, query: str, **variables: Any) -> Any:
 # -- tasks ----------------------------------------------------------------------------------
 
 
+@in_module_loop
 async def test_every_task_has_its_history_from_creation_to_its_status(demo: None) -> None:
     tasks = await Task.all()
     events = await _task_events()
@@ -132,6 +141,7 @@ async def test_every_task_has_its_history_from_creation_to_its_status(demo: None
             assert task.closed_at == history[-1].at
 
 
+@in_module_loop
 async def test_a_verified_task_is_verified_by_another_account_than_its_submitter(
     demo: None,
 ) -> None:
@@ -152,6 +162,7 @@ async def test_a_verified_task_is_verified_by_another_account_than_its_submitter
     assert {"county_admin", "zhaxi_head", "yzh_admin"} <= verifiers
 
 
+@in_module_loop
 async def test_subtasks_come_after_their_parent_and_close_before_it(demo: None) -> None:
     tasks = {t.id: t for t in await Task.all()}
     events = await _task_events()
@@ -168,6 +179,7 @@ async def test_subtasks_come_after_their_parent_and_close_before_it(demo: None) 
     assert decomposed and all(len((e.after or {})["subtask_ids"]) >= 2 for e in decomposed)
 
 
+@in_module_loop
 async def test_tasks_were_issued_before_their_due_date_and_some_are_overdue(demo: None) -> None:
     tasks = await Task.all()
     events = await _task_events()
@@ -183,12 +195,14 @@ async def test_tasks_were_issued_before_their_due_date_and_some_are_overdue(demo
         assert urges and all(e.at > (task.due_at or NOW) for e in urges), task.title
 
 
+@in_module_loop
 async def test_the_workflow_s_every_step_is_in_the_story(demo: None) -> None:
     actions = {e.action for e in await AuditEvent.filter(entity_type="task")}
 
     assert actions == set(LEADS_TO)
 
 
+@in_module_loop
 async def test_the_demo_accounts_are_the_ones_that_act(demo: None) -> None:
     names = await _usernames()
     actors = {names[e.actor_id] for e in await AuditEvent.filter(entity_type="task")}
@@ -199,6 +213,7 @@ async def test_the_demo_accounts_are_the_ones_that_act(demo: None) -> None:
     assert actors <= set(ACTING_ACCOUNTS) | illustrative
 
 
+@in_module_loop
 async def test_a_subtask_is_issued_by_the_holder_of_its_parent(demo: None) -> None:
     tasks = {t.id: t for t in await Task.all()}
     creators = {
@@ -223,6 +238,7 @@ async def test_a_subtask_is_issued_by_the_holder_of_its_parent(demo: None) -> No
 # -- grants and records -----------------------------------------------------------------------
 
 
+@in_module_loop
 async def test_every_grant_has_its_role_grant_event_before_any_task(demo: None) -> None:
     rules = await CasbinRule.filter(ptype="g")
     events = {
@@ -244,6 +260,7 @@ async def test_every_grant_has_its_role_grant_event_before_any_task(demo: None) 
     assert [names[int(e.entity_id)] for e in bootstrap] == ["county_admin"]
 
 
+@in_module_loop
 async def test_records_were_filed_after_they_happened_and_after_their_task(demo: None) -> None:
     records = await AccountabilityRecord.all()
     created = {t.id: t.created_at for t in await Task.all()}
@@ -272,6 +289,7 @@ async def _events_per_origin() -> dict[str, int]:
 
 
 @pytest.mark.parametrize("username", ["inspector", "county_admin"])
+@in_module_loop
 async def test_the_audit_log_checks_every_demo_event_of_the_county(
     demo: None, username: str
 ) -> None:
@@ -287,6 +305,7 @@ async def test_the_audit_log_checks_every_demo_event_of_the_county(
     assert report["checked"] == sum(stored[origin] for origin in logs) > 150
 
 
+@in_module_loop
 async def test_the_demo_s_administrators_between_them_verify_every_county_log(
     demo: None,
 ) -> None:
@@ -304,6 +323,7 @@ async def test_the_demo_s_administrators_between_them_verify_every_county_log(
     assert sum(verified.values()) == await AuditEvent.exclude(jurisdiction=INSTALLATION).count()
 
 
+@in_module_loop
 async def test_every_task_the_inspector_sees_has_its_history(demo: None) -> None:
     data = await _data("inspector", TASK_HISTORY, first=100)
 

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tortoise.context import TortoiseContext
+import pytest_asyncio
 
 from demo.loader import load_demo
 from models.audit import AuditEvent
+from tests.conftest import fresh_database
 from tests.http.client import GraphQLClient, running_app
 from tests.operator_cli import in_process
 
@@ -24,13 +25,20 @@ def operation(name: str) -> str:
     return (QUERIES / f"{name}.graphql").read_text(encoding="utf-8")
 
 
-@pytest.fixture
-async def demo_client(db: TortoiseContext) -> Any:
-    assert await load_demo()  # a fresh installation: the demo seeds the role policy itself
-    async with running_app() as client:
-        yield client
+# The examples read the demo: one load serves the module's tests, which run in the module's
+# event loop (the one the load's database connections belong to).
+in_module_loop = pytest.mark.asyncio(loop_scope="module")
 
 
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def demo_client() -> Any:
+    async with fresh_database():
+        assert await load_demo()  # a fresh installation: the demo seeds the role policy itself
+        async with running_app() as client:
+            yield client
+
+
+@in_module_loop
 async def test_township_dashboard(demo_client: GraphQLClient) -> None:
     token = await demo_client.login("zhaxi_head")
     me = await demo_client.run("{ me { roles { orgUnit { id name } } } }", token=token)
@@ -50,6 +58,7 @@ async def test_township_dashboard(demo_client: GraphQLClient) -> None:
     assert unit["overdue"]["totalCount"] == unit["taskStats"]["overdue"] > 0
 
 
+@in_module_loop
 async def test_inspector_assignment_history(demo_client: GraphQLClient) -> None:
     inspector = await demo_client.login("inspector")
 
@@ -141,6 +150,7 @@ def test_every_example_is_run() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(RUN_AS))
+@in_module_loop
 async def test_every_example_returns_data_for_its_account(
     demo_client: GraphQLClient, name: str
 ) -> None:
@@ -166,6 +176,7 @@ async def test_every_example_returns_data_for_its_account(
     assert _empty_parts(body["data"]) == []
 
 
+@in_module_loop
 async def test_grid_leader_inbox(demo_client: GraphQLClient) -> None:
     token = await demo_client.login("grid_leader")
 
@@ -180,6 +191,7 @@ async def test_grid_leader_inbox(demo_client: GraphQLClient) -> None:
     assert all(t["issuer"] is not None for t in tasks)
 
 
+@in_module_loop
 async def test_inspector_who_could_verify(demo_client: GraphQLClient) -> None:
     token = await demo_client.login("inspector")
     verified = await demo_client.run(
@@ -230,6 +242,7 @@ async def _a_verification_to_prove(client: GraphQLClient, token: str) -> dict[st
     }
 
 
+@in_module_loop
 async def test_inspector_prove_event_verifies_offline_with_the_public_key_alone(
     demo_client: GraphQLClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
