@@ -42,5 +42,10 @@ async def list_units(
     return await paginate(query, first=first, after=after, order=PATH_ORDER)
 
 
+async def get_unit_by_code(context: RequestContext, code: str) -> OrgUnit | None:
+    """The unit with this code, if the viewer may read it: a hidden unit reads as missing."""
+    return visible(context, await OrgUnit.get_or_none(code=code))
+
+
 async def get_unit_by_path(context: RequestContext, path: str) -> OrgUnit | None:
     return visible(context, await OrgUnit.get_or_none(path=path))
