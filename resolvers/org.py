@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.context import RequestContext
 from models.enums import OrgLevel
-from models.org import OrgUnit
+from models.org import CODE_LENGTH, OrgUnit
 from policies.rights import ORG_READ
 from policies.scope import scope, scope_for
 from resolvers.loaders import loaders
@@ -44,6 +44,8 @@ async def list_units(
 
 async def get_unit_by_code(context: RequestContext, code: str) -> OrgUnit | None:
     """The unit with this code, if the viewer may read it: a hidden unit reads as missing."""
+    if len(code) > CODE_LENGTH:  # no unit has it (and the ORM refuses to look)
+        return None
     return visible(context, await OrgUnit.get_or_none(code=code))
 
 
