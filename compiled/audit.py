@@ -197,6 +197,8 @@ AUDIT_EVENT = ObjectType(
         "seq": _column("seq"),
         "at": lambda r, row: r.dialect.instant(f"{row.alias}.at"),
         "action": _column("action"),
+        # AuditAction's value: the stored action in upper case, its dot an underscore.
+        "kind": lambda r, row: f"upper(replace({row.alias}.action, '.', '_'))",
         "entityType": _column("entity_type"),
         "entityId": _entity_id,
         "orgPath": _org_path,

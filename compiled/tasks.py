@@ -81,8 +81,9 @@ def _conditions(spec: TaskQuery, r: Render) -> list[str]:
     if spec.statuses:
         listed = ", ".join(p(s.value) for s in spec.statuses)
         where.append(f"t.status IN ({listed})")
-    if spec.category is not None:
-        where.append(f"t.category = {p(spec.category.value)}")
+    if spec.categories:
+        listed = ", ".join(p(c.value) for c in spec.categories)
+        where.append(f"t.category IN ({listed})")
     if spec.assignee_id is not None:
         where.append(f"t.assignee_id = {p(spec.assignee_id)}")
     if spec.due_after is not None:

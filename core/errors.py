@@ -18,9 +18,10 @@ class ErrorCode(StrEnum):
 class DomainError(Exception):
     """What resolvers raise for anything a client can fix or must be told.
 
-    One channel: a mutation's ``attempt`` turns it into the payload's ``errors``; anywhere
-    else it reaches the client as a top-level error whose ``extensions.code`` is ``code``
-    (``schema.observation``)."""
+    One channel: a mutation's ``attempt`` turns it into the payload's ``errors``, except
+    ``FORBIDDEN``; anywhere else, and ``FORBIDDEN`` always, it reaches the client as a
+    top-level error whose ``extensions.code`` is ``code`` (``schema.observation``; README,
+    "Errors")."""
 
     def __init__(self, code: ErrorCode, message: str, field: str | None = None) -> None:
         super().__init__(message)

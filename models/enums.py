@@ -68,3 +68,44 @@ class Aggregation(StrEnum):
     SUM = "SUM"
     LATEST = "LATEST"
     AVERAGE = "AVERAGE"
+
+
+class AuditAction(StrEnum):
+    """Every action an audit event records, as stored: ``<entity>.<verb>`` in lower case.
+
+    The member's name is the value with its dot as an underscore, upper case
+    (``task.verify`` is ``TASK_VERIFY``): the graph's ``AuditAction`` enum."""
+
+    TASK_CREATE = "task.create"
+    TASK_ASSIGN = "task.assign"
+    TASK_DECOMPOSE = "task.decompose"
+    TASK_START = "task.start"
+    TASK_SUBMIT = "task.submit"
+    TASK_VERIFY = "task.verify"
+    TASK_REJECT = "task.reject"
+    TASK_CANCEL = "task.cancel"
+    TASK_RETURN = "task.return"
+    TASK_URGE = "task.urge"
+    TASK_REPLY = "task.reply"
+    TASK_ESCALATE = "task.escalate"
+    RECORD_CREATE = "record.create"
+    ROLE_GRANT = "role.grant"
+    ROLE_REVOKE = "role.revoke"
+    USER_LOGIN_FAILED = "user.login_failed"
+    USER_LOGIN_THROTTLED = "user.login_throttled"
+    USER_DEACTIVATE = "user.deactivate"
+    ORG_UNIT_CREATE = "org_unit.create"
+    POLICY_ADD = "policy.add"
+    POLICY_REMOVE = "policy.remove"
+    AUDIT_MIGRATE = "audit.migrate"
+
+
+class AuditEntity(StrEnum):
+    """What kind of object an audit event is about, as stored (lower case)."""
+
+    TASK = "task"
+    RECORD = "record"
+    USER = "user"
+    ORG_UNIT = "org_unit"
+    ROLE_POLICY = "role_policy"
+    AUDIT = "audit"

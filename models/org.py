@@ -26,6 +26,10 @@ ALLOWED_PARENTS: dict[OrgLevel, frozenset[OrgLevel | None]] = {
 }
 
 
+# The longest code of a unit or a water body.
+CODE_LENGTH = 64
+
+
 class HierarchyError(ValueError):
     """A unit would break the level rules or the tree (a cycle)."""
 
@@ -40,7 +44,7 @@ class OrgUnit(Model):
     """A party organisation or administrative unit at one level of the tree."""
 
     id = fields.IntField(primary_key=True)
-    code = fields.CharField(max_length=64, unique=True)
+    code = fields.CharField(max_length=CODE_LENGTH, unique=True)
     name = fields.CharField(max_length=200)
     level = fields.CharEnumField(OrgLevel, max_length=16, db_index=True)
     parent: fields.ForeignKeyNullableRelation[OrgUnit] = fields.ForeignKeyField(
@@ -171,7 +175,7 @@ class WaterBody(Model):
     """Basin › river › segment, or a lake, linked to the units it runs through."""
 
     id = fields.IntField(primary_key=True)
-    code = fields.CharField(max_length=64, unique=True)
+    code = fields.CharField(max_length=CODE_LENGTH, unique=True)
     name = fields.CharField(max_length=200)
     kind = fields.CharEnumField(WaterKind, max_length=8)
     parent: fields.ForeignKeyNullableRelation[WaterBody] = fields.ForeignKeyField(

@@ -152,6 +152,8 @@ async def change_role(
     from schema.build import schema
     from schema.node import to_global_id
 
+    if role not in ROLES:  # the mutation's `Role` would refuse it as a malformed document
+        return refused("VALIDATION", f"Unknown role {role!r}.")
     viewer = await acting_as(acting)
     if isinstance(viewer, Outcome):
         return viewer

@@ -8,6 +8,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -33,15 +34,22 @@ POLICY_DIR = Path(__file__).parent
 MODEL_PATH = POLICY_DIR / "model.conf"
 ROLES_PATH = POLICY_DIR / "roles.csv"
 ALL_LEVELS = "*"
-ROLES = (
-    "county_admin",
-    "township_head",
-    "village_secretary",
-    "grid_leader",
-    "department_head",
-    "inspector",
-    "enterprise_chief",
-)
+
+
+class Role(StrEnum):
+    """The roles a grant can give (the contract's names, lower case on the wire)."""
+
+    COUNTY_ADMIN = "county_admin"
+    TOWNSHIP_HEAD = "township_head"
+    VILLAGE_SECRETARY = "village_secretary"
+    GRID_LEADER = "grid_leader"
+    DEPARTMENT_HEAD = "department_head"
+    INSPECTOR = "inspector"
+    ENTERPRISE_CHIEF = "enterprise_chief"
+
+
+ROLES = tuple(role.value for role in Role)
+
 # What the role policy grants: each resource with each action (in the order of the columns of
 # docs/permissions.md). A rule naming anything else is refused when the policy is read.
 RESOURCES = (
@@ -61,7 +69,22 @@ RESOURCES = (
     "audit",
     "grant",
 )
-ACTIONS = ("read", "create", "update", "assign", "transition", "verify", "grant")
+
+
+class PolicyAction(StrEnum):
+    """What a permission line allows on its resource (the policy's own words)."""
+
+    READ = "read"
+    CREATE = "create"
+    UPDATE = "update"
+    ASSIGN = "assign"
+    TRANSITION = "transition"
+    VERIFY = "verify"
+    GRANT = "grant"
+
+
+ACTIONS = tuple(action.value for action in PolicyAction)
+
 # What a pairing (OrgLink) passes on to the partner: reading, and filing patrols and clean-ups.
 # Never issuing or verifying tasks, editing, granting, or any other record there.
 PAIRED_ACTIONS = ("read",)

@@ -104,12 +104,18 @@ NODE_READ = Right("node", "read")  # the label of refusals by ``node`` before th
 # -- the schema directives clients see ---------------------------------------------------------
 
 
+CAN_RIGHTS_DESCRIPTION = (
+    "The rights, any one of which opens the field: `resource:action` pairs of the role policy "
+    "(docs/permissions.md), e.g. `task:verify`."
+)
+
+
 @strawberry.schema_directive(
     locations=[Location.FIELD_DEFINITION],
     name="can",
     description="The field needs one of these rights (`resource:action`, from the role "
-    "policy) somewhere in the viewer's scope; each object is then checked at its own unit, "
-    "as the field's description says.",
+    "policy) somewhere in the viewer's scope, or it is refused with a top-level FORBIDDEN "
+    "error; each object is then checked at its own unit, as the field's description says.",
 )
 class CanDirective:
     rights: list[str]
@@ -118,7 +124,8 @@ class CanDirective:
 @strawberry.schema_directive(
     locations=[Location.FIELD_DEFINITION],
     name="anyone",
-    description="Open to anonymous callers on purpose.",
+    description="Open to anonymous callers on purpose (`login`, `me`); every other field "
+    "needs a signed-in account.",
 )
 class AnyoneDirective:
     pass
@@ -127,7 +134,8 @@ class AnyoneDirective:
 @strawberry.schema_directive(
     locations=[Location.FIELD_DEFINITION],
     name="loggedIn",
-    description="Needs a signed-in account; what it returns is then checked object by object.",
+    description="Needs a signed-in account (`Authorization: Bearer <token>`); what it returns "
+    "is then checked object by object, and what you may not read is null.",
 )
 class LoggedInDirective:
     pass

@@ -20,6 +20,7 @@ from core.errors import DomainError, ErrorCode
 from core.policy import Grant, Policy
 from models.org import OrgUnit
 from models.people import User
+from policies.engine import ACTIONS, RESOURCES
 from policies.explain import explain
 from policies.guard import Site
 from policies.history import Holding, holdings_of, policy_at
@@ -56,6 +57,8 @@ def parse_right(text: str) -> Right:
     resource, colon, action = text.partition(":")
     if not colon or not RIGHT_NAME.fullmatch(resource) or not RIGHT_NAME.fullmatch(action):
         raise DomainError(ErrorCode.VALIDATION, BAD_RIGHT, "action")
+    if resource not in RESOURCES or action not in ACTIONS:
+        raise DomainError(ErrorCode.VALIDATION, f"No right {text!r} in the role policy.", "action")
     return right_named(resource, action)
 
 
@@ -130,6 +133,10 @@ async def explain_access(
     """Whether the account may do ``action`` on ``resource`` at the unit (at the moment
     ``at``, now when None), and the grant and rule that allow it among its grants at units of
     the viewer's scope. None when the unit or the account is not found."""
+    if resource not in RESOURCES:
+        raise DomainError(
+            ErrorCode.VALIDATION, f"No resource {resource!r} in the role policy.", "resource"
+        )
     unit = await get_unit(context, unit_id)
     user = await user_in_scope(context, user_id)
     if unit is None or user is None:

@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 
 from core.context import RequestContext
 from core.errors import DomainError, ErrorCode
+from models.enums import AuditAction, AuditEntity
 from models.people import Person, User
 from resolvers.audit import append_event
 
@@ -46,8 +47,8 @@ async def deactivate_user(context: RequestContext | None, user_id: int) -> User:
         await append_event(
             conn,
             context,
-            action="user.deactivate",
-            entity_type="user",
+            action=AuditAction.USER_DEACTIVATE,
+            entity_type=AuditEntity.USER,
             entity_id=user.id,
             org_path=home,
             before={"is_active": True, "token_version": user.token_version - 1},

@@ -34,6 +34,7 @@ from core import clock
 from core.context import RequestContext, Viewer
 from core.errors import DomainError, ErrorCode
 from core.security import verify_password
+from models.enums import AuditAction, AuditEntity
 from models.people import LoginFailure, Person, User
 from resolvers.audit import append_event
 
@@ -145,8 +146,12 @@ async def _refuse(
         await append_event(
             conn,
             context,
-            action="user.login_failed" if not_before is None else "user.login_throttled",
-            entity_type="user",
+            action=(
+                AuditAction.USER_LOGIN_FAILED
+                if not_before is None
+                else AuditAction.USER_LOGIN_THROTTLED
+            ),
+            entity_type=AuditEntity.USER,
             entity_id=user.id if user else "",
             org_path=await _home_path(user),
             after={**_as_recorded(context, user, username), "address": context.client_address},

@@ -25,6 +25,7 @@ from core.context import RequestContext
 from core.merkle import completed_by, leaf_hash, left_siblings, node_hash
 from core.task_events import TaskEvent, announce
 from models.audit import INSTALLATION, AuditEvent, AuditNode
+from models.enums import AuditAction, AuditEntity
 from models.paths import path_ids
 
 GENESIS_HASH = "0" * 64
@@ -117,8 +118,8 @@ async def append_event(
     conn: BaseDBAsyncClient,
     context: RequestContext | None,
     *,
-    action: str,
-    entity_type: str,
+    action: AuditAction,
+    entity_type: AuditEntity,
     entity_id: int | str,
     org_path: str = "",
     before: dict[str, Any] | None = None,
@@ -139,8 +140,8 @@ async def append_event(
         jurisdiction=jurisdiction,
         leaf_index=index,
         at=clock.now(),
-        action=action,
-        entity_type=entity_type,
+        action=action.value,
+        entity_type=entity_type.value,
         entity_id=str(entity_id),
         actor_id=actor_id
         if actor_id is not None
@@ -157,8 +158,8 @@ async def append_event(
     await event.save(using_db=conn, force_create=True)
     await AuditNode.bulk_create(nodes, using_db=conn)
     telemetry.audit_head(event.seq)  # the highest seq; no query needed to know it
-    if entity_type == "task":
-        await announce(conn, context, TaskEvent(int(entity_id), action, org_path, event.seq))
+    if entity_type is AuditEntity.TASK:
+        await announce(conn, context, TaskEvent(int(entity_id), action.value, org_path, event.seq))
     return event
 
 

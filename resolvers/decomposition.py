@@ -9,7 +9,7 @@ from tortoise.transactions import in_transaction
 
 from core.context import RequestContext
 from core.errors import DomainError, ErrorCode
-from models.enums import CLOSED_STATUSES
+from models.enums import CLOSED_STATUSES, AuditAction, AuditEntity
 from models.task import Task
 from policies.guard import Site, require_action
 from policies.rights import TASK_DECOMPOSE
@@ -75,8 +75,8 @@ async def decompose_task(
         await append_event(
             conn,
             context,
-            action="task.decompose",
-            entity_type="task",
+            action=AuditAction.TASK_DECOMPOSE,
+            entity_type=AuditEntity.TASK,
             entity_id=task.id,
             org_path=unit.path,
             before={"version": task.version},

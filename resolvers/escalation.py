@@ -8,7 +8,7 @@ from tortoise.transactions import in_transaction
 
 from core.context import RequestContext
 from core.errors import DomainError, ErrorCode
-from models.enums import RecordType
+from models.enums import AuditAction, AuditEntity, RecordType
 from models.paths import path_ids
 from models.record import AccountabilityRecord
 from policies.authority import acting_authority
@@ -56,8 +56,8 @@ async def escalate_task(context: RequestContext, task_id: int, note: str) -> Acc
         await append_event(
             conn,
             context,
-            action="record.create",
-            entity_type="record",
+            action=AuditAction.RECORD_CREATE,
+            entity_type=AuditEntity.RECORD,
             entity_id=record.id,
             org_path=unit.path,
             after={
@@ -69,8 +69,8 @@ async def escalate_task(context: RequestContext, task_id: int, note: str) -> Acc
         await append_event(
             conn,
             context,
-            action="task.escalate",
-            entity_type="task",
+            action=AuditAction.TASK_ESCALATE,
+            entity_type=AuditEntity.TASK,
             entity_id=task.id,
             org_path=unit.path,
             after={"record_id": record.id, "note": note.strip()},

@@ -12,7 +12,7 @@ from tortoise.transactions import in_transaction
 from core.context import RequestContext
 from core.errors import DomainError, ErrorCode
 from core.policy import Grant
-from models.enums import OrgLevel
+from models.enums import AuditAction, AuditEntity, OrgLevel
 from models.org import OrgUnit
 from models.people import User
 from models.policy import CasbinRule
@@ -152,8 +152,8 @@ async def _write_grant(
         event = await append_event(
             conn,
             context,
-            action="role.grant",
-            entity_type="user",
+            action=AuditAction.ROLE_GRANT,
+            entity_type=AuditEntity.USER,
             entity_id=user.id,
             org_path=unit.path,
             after={"user_id": user.id, "role": role, "unit": unit.path}
@@ -183,8 +183,8 @@ async def revoke_role(
         event = await append_event(
             conn,
             context,
-            action="role.revoke",
-            entity_type="user",
+            action=AuditAction.ROLE_REVOKE,
+            entity_type=AuditEntity.USER,
             entity_id=user.id,
             org_path=unit.path,
             before={"user_id": user.id, "role": role, "unit": unit.path},

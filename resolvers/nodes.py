@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from core.context import RequestContext
 from models.indicator import Indicator
+from models.org import CODE_LENGTH, WaterBody
 from policies.guard import holds_anywhere
 from policies.rights import INDICATOR_READ, ORG_READ
 from resolvers.audit_queries import get_event
@@ -28,6 +29,13 @@ async def _water_body(context: RequestContext, pk: int) -> object | None:
     if not holds_anywhere(context, ORG_READ):
         return None
     return await loaders(context).water_body.load(pk)
+
+
+async def water_body_by_code(context: RequestContext, code: str) -> WaterBody | None:
+    """The water body with this code, under the rule ``node`` applies to water bodies."""
+    if not holds_anywhere(context, ORG_READ) or len(code) > CODE_LENGTH:
+        return None
+    return await WaterBody.get_or_none(code=code)
 
 
 async def _indicator(context: RequestContext, pk: int) -> object | None:

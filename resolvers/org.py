@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.context import RequestContext
 from models.enums import OrgLevel
-from models.org import OrgUnit
+from models.org import CODE_LENGTH, OrgUnit
 from policies.rights import ORG_READ
 from policies.scope import scope, scope_for
 from resolvers.loaders import loaders
@@ -40,6 +40,13 @@ async def list_units(
     if parent_id is not None:
         query = query.filter(parent_id=parent_id)
     return await paginate(query, first=first, after=after, order=PATH_ORDER)
+
+
+async def get_unit_by_code(context: RequestContext, code: str) -> OrgUnit | None:
+    """The unit with this code, if the viewer may read it: a hidden unit reads as missing."""
+    if len(code) > CODE_LENGTH:  # no unit has it (and the ORM refuses to look)
+        return None
+    return visible(context, await OrgUnit.get_or_none(code=code))
 
 
 async def get_unit_by_path(context: RequestContext, path: str) -> OrgUnit | None:

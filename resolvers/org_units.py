@@ -18,7 +18,7 @@ from tortoise.transactions import in_transaction
 
 from core.context import RequestContext
 from core.errors import DomainError, ErrorCode
-from models.enums import OrgLevel
+from models.enums import AuditAction, AuditEntity, OrgLevel
 from models.org import HierarchyError, OrgUnit
 from resolvers.audit import append_event
 
@@ -92,8 +92,8 @@ async def create_units(
                 event = await append_event(
                     conn,
                     context,
-                    action="org_unit.create",
-                    entity_type="org_unit",
+                    action=AuditAction.ORG_UNIT_CREATE,
+                    entity_type=AuditEntity.ORG_UNIT,
                     entity_id=unit.id,
                     org_path=unit.path,
                     after={

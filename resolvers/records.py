@@ -12,7 +12,7 @@ from tortoise.transactions import in_transaction
 from core import clock
 from core.context import RequestContext
 from core.errors import DomainError, ErrorCode
-from models.enums import RecordType, TaskCategory
+from models.enums import AuditAction, AuditEntity, RecordType, TaskCategory
 from models.org import OrgUnit, WaterBody
 from models.paths import path_ids
 from models.record import AccountabilityRecord
@@ -288,8 +288,8 @@ async def create_record(context: RequestContext, spec: NewRecord) -> Accountabil
         await append_event(
             conn,
             context,
-            action="record.create",
-            entity_type="record",
+            action=AuditAction.RECORD_CREATE,
+            entity_type=AuditEntity.RECORD,
             entity_id=record.id,
             org_path=unit.path,
             after={

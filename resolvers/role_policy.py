@@ -18,13 +18,14 @@ from tortoise.transactions import in_transaction
 
 from core.context import RequestContext
 from core.errors import DomainError, ErrorCode
+from models.enums import AuditAction, AuditEntity
 from policies.engine import ROLES_PATH, Permission, known_permission, read_role_policy
 from policies.store import Line, add_lines, lines_in_force, policy_is_empty, remove_lines
 from resolvers.audit import append_event
 
 log = logging.getLogger("riverchief.policy")
 
-ENTITY = "role_policy"
+ENTITY = AuditEntity.ROLE_POLICY
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ async def seed_role_policy(context: RequestContext | None = None) -> bool:
         if not await policy_is_empty(conn):
             return False
         lines = [rule.line for rule in read_role_policy()]
-        await _record(conn, context, "policy.add", lines, entity_id=ROLES_PATH.name)
+        await _record(conn, context, AuditAction.POLICY_ADD, lines, entity_id=ROLES_PATH.name)
     log.info("seeded the role policy from %s", ROLES_PATH.name)
     return True
 
@@ -70,9 +71,9 @@ async def change_role_policy(
                 ErrorCode.NOT_FOUND, f"Not in the role policy: {_text(missing[0])}.", "rules"
             )
         if add:
-            await _record(conn, context, "policy.add", [r.line for r in add])
+            await _record(conn, context, AuditAction.POLICY_ADD, [r.line for r in add])
         if remove:
-            await _record(conn, context, "policy.remove", [r.line for r in remove])
+            await _record(conn, context, AuditAction.POLICY_REMOVE, [r.line for r in remove])
         await context.policy.announce_change(conn)
     await context.policy.reload()
     return PolicyChange(list(add), list(remove))
@@ -81,13 +82,13 @@ async def change_role_policy(
 async def _record(
     conn: BaseDBAsyncClient,
     context: RequestContext | None,
-    action: str,
+    action: AuditAction,
     lines: list[Line],
     *,
     entity_id: str = "*",
 ) -> None:
     facts = {"rules": [list(line) for line in lines]}
-    adding = action == "policy.add"
+    adding = action == AuditAction.POLICY_ADD
     event = await append_event(
         conn,
         context,

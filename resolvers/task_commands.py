@@ -20,7 +20,14 @@ from core import clock
 from core.context import RequestContext
 from core.errors import DomainError, ErrorCode
 from models.audit import AuditEvent
-from models.enums import CLOSED_STATUSES, RecordType, TaskCategory, TaskStatus
+from models.enums import (
+    CLOSED_STATUSES,
+    AuditAction,
+    AuditEntity,
+    RecordType,
+    TaskCategory,
+    TaskStatus,
+)
 from models.org import OrgUnit
 from models.paths import upper_bound
 from models.people import Person
@@ -202,8 +209,8 @@ async def insert_task(
     await append_event(
         conn,
         context,
-        action="task.create",
-        entity_type="task",
+        action=AuditAction.TASK_CREATE,
+        entity_type=AuditEntity.TASK,
         entity_id=task.id,
         org_path=placed.unit.path,
         after={"title": task.title, "parent_id": task.parent_id, **snapshot(task)},
@@ -242,7 +249,7 @@ async def apply_change(
     task: Task,
     changes: dict[str, Any],
     *,
-    action: str,
+    action: AuditAction,
     path: str,
     note: str | None = None,
     claiming: Task | None = None,
@@ -270,7 +277,7 @@ async def apply_change(
             conn,
             context,
             action=action,
-            entity_type="task",
+            entity_type=AuditEntity.TASK,
             entity_id=task.id,
             org_path=path,
             before=before,
@@ -288,7 +295,7 @@ async def received_at(task: Task) -> datetime:
     event = (
         await AuditEvent.in_chain()
         .filter(
-            entity_type="task",
+            entity_type=AuditEntity.TASK,
             entity_id=str(task.id),
             action__in=["task.create", "task.assign"],
         )
@@ -352,7 +359,12 @@ async def transition_task(
     if rule.target in CLOSED_STATUSES:
         changes["closed_at"] = clock.now()
     return await apply_change(
-        context, task, changes, action=f"task.{action.value.lower()}", path=unit.path, note=note
+        context,
+        task,
+        changes,
+        action=AuditAction(f"task.{action.value.lower()}"),
+        path=unit.path,
+        note=note,
     )
 
 
@@ -420,5 +432,5 @@ async def assign_task(
     if task.status in (TaskStatus.DRAFT, TaskStatus.REJECTED) or target.id != unit.id:
         changes["status"] = TaskStatus.ASSIGNED
     return await apply_change(
-        context, task, changes, action="task.assign", path=target.path, claiming=parent
+        context, task, changes, action=AuditAction.TASK_ASSIGN, path=target.path, claiming=parent
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -26,7 +26,7 @@ class TaskQuery:
     org_unit_id: int | None = None
     include_descendants: bool = False
     statuses: tuple[TaskStatus, ...] = ()
-    category: TaskCategory | None = None
+    categories: tuple[TaskCategory, ...] = ()
     assignee_id: int | None = None
     overdue: bool | None = None
     parent_id: int | None = None
@@ -66,8 +66,8 @@ async def filtered(context: RequestContext, spec: TaskQuery) -> QuerySet[Task] |
         query = query.filter(parent_id=spec.parent_id)
     if spec.statuses:
         query = query.filter(status__in=[s.value for s in spec.statuses])
-    if spec.category is not None:
-        query = query.filter(category=spec.category)
+    if spec.categories:
+        query = query.filter(category__in=[c.value for c in spec.categories])
     if spec.assignee_id is not None:
         query = query.filter(assignee_id=spec.assignee_id)
     if spec.due_after is not None:
@@ -95,6 +95,26 @@ async def list_tasks(
     if order is TaskOrder.NEWEST and query_by_unit_only(spec) and on_postgres():
         within = await newest_page(context, spec, first, after)
     return await paginate(query, first=first, after=after, order=ORDERS[order], within=within)
+
+
+# No person has this id (ids start at 1): the assignee of "nobody's tasks".
+NOBODY = 0
+
+
+async def list_my_tasks(
+    context: RequestContext,
+    spec: TaskQuery,
+    *,
+    first: int | None,
+    after: str | None,
+    order: TaskOrder = TaskOrder.NEWEST,
+) -> Page[Task]:
+    """The tasks assigned to the viewer's own person (``User.person``), read through the same
+    filter and scope as every task list; none for an account without a person."""
+    person = context.viewer.person_id if context.viewer is not None else None
+    mine = person is not None and spec.assignee_id in (None, person)
+    narrowed = replace(spec, assignee_id=person if mine else NOBODY)
+    return await list_tasks(context, narrowed, first=first, after=after, order=order)
 
 
 def query_by_unit_only(spec: TaskQuery) -> bool:

@@ -10,6 +10,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from core.context import RequestContext
+from core.errors import DomainError, ErrorCode
 from models.audit import AuditEvent as AuditEventModel
 from resolvers.audit import GENESIS_HASH, event_leaf_hash
 from resolvers.audit_queries import AuditQuery, AuditReport, ChainReport
@@ -17,6 +18,7 @@ from resolvers.audit_view import OUTSIDE_SCOPE, Shown, shown
 from resolvers.users import user_in_scope
 from schema.audit_changes import FieldChange, changes
 from schema.context import ctx
+from schema.enums import AuditAction, AuditEntity
 from schema.node import Node, NodeType, from_global_id, pk_of, to_global_id
 from schema.people import User
 
@@ -55,9 +57,15 @@ class AuditEvent(Node):
         "`auditInclusionProof` proves is in the log."
     )
     at: datetime = strawberry.field(description="When the change took effect.")
-    action: str = strawberry.field(description="`<entity>.<verb>`, e.g. `task.verify`.")
-    entity_type: str = strawberry.field(
-        description="What kind of object changed: task, record, user, org_unit."
+    action: str = strawberry.field(
+        description="`<entity>.<verb>`, e.g. `task.verify`: the stored action, which the "
+        "hashes cover. `kind` is the same as an enum value."
+    )
+    kind: AuditAction = strawberry.field(
+        description="`action` as an enum value: `task.verify` is TASK_VERIFY."
+    )
+    entity_type: AuditEntity = strawberry.field(
+        description="What kind of object changed (task, record, user, org_unit, …)."
     )
     entity_id: strawberry.ID = strawberry.field(
         description="The global ID of the changed object (or the raw id for other entities)."
@@ -110,7 +118,8 @@ class AuditEvent(Node):
             leaf_hash=event_leaf_hash(event),
             at=event.at,
             action=event.action,
-            entity_type=event.entity_type,
+            kind=AuditAction(event.action),
+            entity_type=AuditEntity(event.entity_type),
             entity_id=entity_id,
             org_path=seen.org_path,
             before=cast(JSON, seen.before),
@@ -140,7 +149,14 @@ class AuditFilter:
     actor_id: strawberry.ID | None = strawberry.field(
         default=None, description="Events made by this user."
     )
-    action: str | None = strawberry.field(default=None, description="e.g. `task.verify`.")
+    action: str | None = strawberry.field(
+        default=None, description="Events of this action, as stored, e.g. `task.verify`."
+    )
+    kind: AuditAction | None = strawberry.field(
+        default=None,
+        description="Events of this action, as an enum value (TASK_VERIFY). With `action` as "
+        "well, both must name the same action.",
+    )
     since: datetime | None = strawberry.field(default=None, description="At or after this time.")
     until: datetime | None = strawberry.field(default=None, description="Before this time.")
     org_unit_id: strawberry.ID | None = strawberry.field(
@@ -149,7 +165,9 @@ class AuditFilter:
         "escalations, its records and grants.",
     )
     include_descendants: bool = strawberry.field(
-        default=False, description="With `orgUnitId`: also the events of every unit below it."
+        default=True,
+        description="With `orgUnitId`: also the events of every unit below it (the default, "
+        "as on every filter); false for the unit's own events only.",
     )
 
 
@@ -166,11 +184,18 @@ def audit_query(spec: AuditFilter | None) -> AuditQuery:
     org_unit_id = None
     if spec.org_unit_id is not None:
         org_unit_id = pk_of(spec.org_unit_id, "OrgUnit") or -1
+    action = spec.action
+    if spec.kind is not None:
+        if action is not None and action != spec.kind.value:
+            raise DomainError(
+                ErrorCode.VALIDATION, "`action` and `kind` name different actions.", "kind"
+            )
+        action = spec.kind.value
     return AuditQuery(
         entity_type=entity_type,
         entity_id=entity_id,
         actor_id=actor_id,
-        action=spec.action,
+        action=action,
         since=spec.since,
         until=spec.until,
         org_unit_id=org_unit_id,

@@ -17,6 +17,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from policies.guard import CAN_RIGHTS_DESCRIPTION
 from schema.limits import QueryLimits, cost_limit, limits_rule
 from schema.mutation import Mutation
 from schema.observation import Observation
@@ -34,6 +35,7 @@ from schema.validation import SuggestionFreeExecution, validation
 from schema.water import Indicator, WaterBody
 
 CACHE_SIZE = 1024
+DIRECTIVE_ARGUMENTS = {"can": {"rights": CAN_RIGHTS_DESCRIPTION}}
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ def build_schema(options: SchemaOptions | None = None) -> RiverchiefSchema:
     extensions.append(OperationTelemetry)
     extensions.extend(options.observers)
     extensions.append(Observation)
-    return RiverchiefSchema(
+    built = RiverchiefSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -89,6 +91,17 @@ def build_schema(options: SchemaOptions | None = None) -> RiverchiefSchema:
         config=StrawberryConfig(scalar_map=SCALARS),
         execution_context_class=SuggestionFreeExecution if private else None,
     )
+    describe_directive_arguments(built)
+    return built
+
+
+def describe_directive_arguments(built: strawberry.Schema) -> None:
+    """Strawberry's schema directives take no argument descriptions: given here, once."""
+    for directive, arguments in DIRECTIVE_ARGUMENTS.items():
+        found = built._schema.get_directive(directive)
+        assert found is not None, directive
+        for name, text in arguments.items():
+            found.args[name].description = text
 
 
 schema = build_schema()

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TypeAlias
-
 import strawberry
 
 from core.errors import DomainError
-from core.errors import ErrorCode as DomainErrorCode
-
-strawberry.enum(DomainErrorCode, description="What kind of problem a `UserError` reports.")
-ErrorCode: TypeAlias = DomainErrorCode
+from schema.enums import ErrorCode
 
 
 @strawberry.type(description="A problem the client can fix: bad input, workflow, conflict.")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import strawberry
 
 from resolvers.indicators import Rollup
+from schema.enums import Aggregation
 from schema.org import OrgUnit
+from schema.water import Indicator
 
 
 @strawberry.type(description="One dimension's share of a rollup, e.g. one fish species.")
@@ -26,9 +28,14 @@ class ChildValue:
 )
 class IndicatorRollup:
     metric: str = strawberry.field(description="The indicator's code, e.g. fish_fry_released.")
+    indicator: Indicator = strawberry.field(
+        description="The indicator rolled up, as `indicators` lists it (its code is `metric`)."
+    )
     name: str = strawberry.field(description="The indicator's name.")
     unit: str = strawberry.field(description="The measurement unit, e.g. `t` or `mu`.")
-    aggregation: str = strawberry.field(description="SUM, LATEST or AVERAGE.")
+    aggregation: Aggregation = strawberry.field(
+        description="How it rolled up: the indicator's own aggregation."
+    )
     total: float = strawberry.field(description="The rolled-up value over the subtree.")
     by_dimension: list[DimensionValue] = strawberry.field(
         description="Per dimension value (e.g. per fish species), where the metric has one."
@@ -43,7 +50,8 @@ class IndicatorRollup:
             metric=rollup.indicator.code,
             name=rollup.indicator.name,
             unit=rollup.indicator.unit,
-            aggregation=rollup.indicator.aggregation.value,
+            aggregation=rollup.indicator.aggregation,
+            indicator=Indicator.of(rollup.indicator),
             total=float(rollup.total),
             by_dimension=[DimensionValue(key=k, value=float(v)) for k, v in rollup.by_dimension],
             by_child=[

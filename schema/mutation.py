@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import strawberry
 from strawberry.types import Info
 
 from core import task_events
-from core.errors import DomainError
+from core.errors import DomainError, ErrorCode
 from policies.authority import RECORD_SENTENCE
+from policies.engine import Role
 from policies.guard import guard, open_to_anyone
 from policies.rights import (
     GRANT_GRANT,
@@ -43,10 +44,14 @@ from schema.task_inputs import (
 )
 
 T = TypeVar("T")
+# A mutation's one argument: ``input: Input[CreateTaskInput]``.
+Input = Annotated[T, strawberry.argument(description="What to do; see the input type.")]
 
 
 async def attempt(info: Info, work: Awaitable[T]) -> tuple[T | None, list[UserError]]:
-    """Run a mutation's work; a domain error becomes the payload's ``errors``.
+    """Run a mutation's work; a domain error becomes the payload's ``errors``, except
+    ``FORBIDDEN``, which refuses the whole operation as a top-level error (README, Errors):
+    the work's transaction has rolled back either way.
 
     Live updates it announced go out only once the work has returned (committed).
     """
@@ -55,6 +60,8 @@ async def attempt(info: Info, work: Awaitable[T]) -> tuple[T | None, list[UserEr
         done = await work
     except DomainError as error:
         task_events.discard(context)
+        if error.code is ErrorCode.FORBIDDEN:
+            raise
         return None, [UserError.of(error)]
     except BaseException:
         task_events.discard(context)
@@ -78,10 +85,7 @@ class GrantRoleInput:
         "people, a grant at a unit in your scope, or a new account placed nowhere yet). Any "
         "other account is `NOT_FOUND`, as is an id of no account."
     )
-    role: str = strawberry.field(
-        description="county_admin, township_head, village_secretary, grid_leader, "
-        "department_head, inspector or enterprise_chief."
-    )
+    role: Role = strawberry.field(description="The role to grant or revoke.")
     org_unit_id: strawberry.ID = strawberry.field(description="The unit at which the role applies.")
 
 
@@ -92,15 +96,26 @@ class RoleGrantPayload:
 
 
 def _grant_args(input: GrantRoleInput) -> tuple[int, str, int]:
-    return pk_of(input.user_id, "User") or -1, input.role, pk_of(input.org_unit_id, "OrgUnit") or -1
+    user, unit = pk_of(input.user_id, "User") or -1, pk_of(input.org_unit_id, "OrgUnit") or -1
+    return user, input.role.value, unit
 
 
-@strawberry.type
+@strawberry.type(
+    description="The write side of the graph. Each mutation returns its object and `errors` "
+    "(validation and workflow problems, and NOT_FOUND for what you cannot see); an operation "
+    "you may not perform is refused as a whole with a top-level FORBIDDEN error, and nothing "
+    "is written."
+)
 class Mutation:
     @strawberry.mutation(
         extensions=open_to_anyone(), description="Exchange a password for a token."
     )
-    async def login(self, info: Info, username: str, password: str) -> LoginPayload:
+    async def login(
+        self,
+        info: Info,
+        username: Annotated[str, strawberry.argument(description="The account's login name.")],
+        password: Annotated[str, strawberry.argument(description="Its password.")],
+    ) -> LoginPayload:
         token, errors = await attempt(info, accounts.login(ctx(info), username, password))
         return LoginPayload(token=token, errors=errors)
 
@@ -109,7 +124,7 @@ class Mutation:
         description="Grant a role at a unit: only inside your scope, only to an account in "
         "your scope and only rights you hold.",
     )
-    async def grant_role(self, info: Info, input: GrantRoleInput) -> RoleGrantPayload:
+    async def grant_role(self, info: Info, input: Input[GrantRoleInput]) -> RoleGrantPayload:
         row, errors = await attempt(info, grants.grant_role(ctx(info), *_grant_args(input)))
         return RoleGrantPayload(grant=RoleGrant.of(row) if row else None, errors=errors)
 
@@ -117,7 +132,7 @@ class Mutation:
         extensions=guard(GRANT_GRANT),
         description="Revoke a role at a unit, under the same rules as granting it.",
     )
-    async def revoke_role(self, info: Info, input: GrantRoleInput) -> RoleGrantPayload:
+    async def revoke_role(self, info: Info, input: Input[GrantRoleInput]) -> RoleGrantPayload:
         row, errors = await attempt(info, grants.revoke_role(ctx(info), *_grant_args(input)))
         return RoleGrantPayload(grant=RoleGrant.of(row) if row else None, errors=errors)
 
@@ -125,7 +140,7 @@ class Mutation:
         extensions=guard(TASK_CREATE),
         description="Hand a task to a unit in your scope; it starts ASSIGNED.",
     )
-    async def create_task(self, info: Info, input: CreateTaskInput) -> TaskPayload:
+    async def create_task(self, info: Info, input: Input[CreateTaskInput]) -> TaskPayload:
         task, errors = await attempt(info, task_commands.create_task(ctx(info), input.to_domain()))
         return TaskPayload(task=Task.maybe(task), errors=errors)
 
@@ -136,7 +151,7 @@ class Mutation:
         "subtree the move is refused (INVALID_TRANSITION on `orgUnitId`; close or move the "
         "subtask first), and a subtask stays at or below its parent task's unit (VALIDATION).",
     )
-    async def assign_task(self, info: Info, input: AssignTaskInput) -> TaskPayload:
+    async def assign_task(self, info: Info, input: Input[AssignTaskInput]) -> TaskPayload:
         task, errors = await attempt(
             info,
             task_commands.assign_task(
@@ -154,7 +169,7 @@ class Mutation:
         description="Move a task through its workflow. Only the issuing side verifies, and "
         "nobody verifies what they submitted.",
     )
-    async def transition_task(self, info: Info, input: TransitionTaskInput) -> TaskPayload:
+    async def transition_task(self, info: Info, input: Input[TransitionTaskInput]) -> TaskPayload:
         task, errors = await attempt(
             info,
             task_commands.transition_task(
@@ -171,7 +186,9 @@ class Mutation:
         extensions=guard(TASK_DECOMPOSE),
         description="Split a task into subtasks for units below it, all or none.",
     )
-    async def decompose_task(self, info: Info, input: DecomposeTaskInput) -> DecomposeTaskPayload:
+    async def decompose_task(
+        self, info: Info, input: Input[DecomposeTaskInput]
+    ) -> DecomposeTaskPayload:
         created, errors = await attempt(
             info,
             decompose_task(
@@ -188,7 +205,7 @@ class Mutation:
         description="Press an overdue task (督办): writes an ESCALATION record against the "
         "responsible unit.",
     )
-    async def escalate_task(self, info: Info, input: EscalateTaskInput) -> RecordPayload:
+    async def escalate_task(self, info: Info, input: Input[EscalateTaskInput]) -> RecordPayload:
         record, errors = await attempt(
             info, escalate_task(ctx(info), optional_pk(input.task_id, "Task") or -1, input.note)
         )
@@ -199,7 +216,7 @@ class Mutation:
         description="File an accountability record. Records are never edited: to correct one, "
         "file a new record with `correctsId`.",
     )
-    async def create_record(self, info: Info, input: CreateRecordInput) -> RecordPayload:
+    async def create_record(self, info: Info, input: Input[CreateRecordInput]) -> RecordPayload:
         spec = NewRecord(
             type=input.type,
             org_unit_id=optional_pk(input.org_unit_id, "OrgUnit") or -1,

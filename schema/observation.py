@@ -46,16 +46,15 @@ def is_expected(error: GraphQLError) -> bool:
 
 
 def coded(error: GraphQLError) -> GraphQLError:
-    """A ``DomainError`` that reached the top level: its message and code, nothing else."""
+    """A ``DomainError`` that reached the top level: its message, code and the input field it
+    names (``extensions.field``, when it names one), nothing else."""
     domain = error.original_error
     if not isinstance(domain, DomainError):
         return error
-    return GraphQLError(
-        domain.message,
-        nodes=error.nodes,
-        path=error.path,
-        extensions={"code": domain.code.value},
-    )
+    extensions = {"code": domain.code.value}
+    if domain.field is not None:
+        extensions["field"] = domain.field
+    return GraphQLError(domain.message, nodes=error.nodes, path=error.path, extensions=extensions)
 
 
 def labelled(error: GraphQLError, parsed: bool) -> GraphQLError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -11,10 +12,11 @@ from models.org import OrgUnit as OrgUnitModel
 from resolvers import org as org_resolvers
 from resolvers.loaders import batches
 from resolvers.pagination import page_size
-from resolvers.tasks import TaskQuery, list_tasks
-from schema.connection import AFTER_DESCRIPTION, FIRST_DESCRIPTION, Connection
+from resolvers.tasks import list_tasks
+from schema.arguments import After, FilterArgument, First, OrderArgument
+from schema.connection import Connection
 from schema.context import ctx
-from schema.enums import OrgLevel, TaskStatus
+from schema.enums import OrgLevel, TaskOrder, TaskStatus
 from schema.lazy import task_type
 from schema.node import Node, to_global_id
 from schema.task_filter import TaskFilter, task_query
@@ -72,8 +74,8 @@ class OrgUnit(Node):
     async def children(
         self,
         info: Info,
-        first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = None,
-        after: Annotated[str | None, strawberry.argument(description=AFTER_DESCRIPTION)] = None,
+        first: First = None,
+        after: After = None,
     ) -> Connection[OrgUnit]:
         context = ctx(info)
         if after is None:
@@ -85,20 +87,28 @@ class OrgUnit(Node):
             )
         return Connection.of(page, [OrgUnit.of(u) for u in page.rows])
 
-    @strawberry.field(description="Tasks assigned to this unit (and, if asked, to those below).")
+    @strawberry.field(
+        description="The tasks of this unit's subtree you can see, as root `tasks` lists them "
+        "with `filter.orgUnitId` set to this unit: the same arguments and defaults, so "
+        "`tasks(filter: {overdue: true}).totalCount` equals `taskStats.overdue`. "
+        "`includeDescendants: false` keeps the unit's own tasks only."
+    )
     async def tasks(
         self,
         info: Info,
-        filter: TaskFilter | None = None,
-        first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = None,
-        after: Annotated[str | None, strawberry.argument(description=AFTER_DESCRIPTION)] = None,
+        filter: FilterArgument = None,
+        order_by: OrderArgument = TaskOrder.NEWEST,
+        first: First = None,
+        after: After = None,
     ) -> Connection[Annotated[Task, strawberry.lazy("schema.task")]]:
-        base = task_query(filter) if filter is not None else TaskQuery()
-        spec = TaskQuery(**{**base.__dict__, "org_unit_id": self._model.id})
-        page = await list_tasks(ctx(info), spec, first=first, after=after)
+        base = task_query(filter or TaskFilter())
+        spec = replace(base, org_unit_id=self._model.id)
+        page = await list_tasks(ctx(info), spec, first=first, after=after, order=order_by)
         return Connection.of(page, [task_type().of(t) for t in page.rows])
 
-    @strawberry.field(description="Task counts over this unit's subtree.")
+    @strawberry.field(
+        description="Task counts over this unit's subtree: what `tasks` lists, by status."
+    )
     async def task_stats(self, info: Info) -> TaskStats:
         by_status, overdue = await batches(ctx(info)).task_stats.load(
             (self._model.id, self._model.path)

@@ -10,6 +10,7 @@ from strawberry.types import Info
 from core.context import Account
 from models.people import Person as PersonModel
 from models.people import User as UserModel
+from policies.engine import Role
 from policies.history import Holding
 from resolvers import org as org_resolvers
 from resolvers.access import HolderRow
@@ -68,7 +69,7 @@ async def _account(info: Info, user_id: int | None) -> User | None:
 
 @strawberry.type(description="A role held at a unit; it covers the unit's whole subtree.")
 class RoleGrant:
-    role: str = strawberry.field(description="One of the seven roles, e.g. township_head.")
+    role: Role = strawberry.field(description="The role granted, e.g. township_head.")
     org_unit: OrgUnit = strawberry.field(description="The unit whose subtree the role covers.")
     granted_at: datetime | None = strawberry.field(
         description="When it was granted. Null only for a grant loaded straight into the "
@@ -83,7 +84,7 @@ class RoleGrant:
     def of(cls, row: RoleGrantRow) -> RoleGrant:
         held = row.holding
         return cls(
-            role=row.role,
+            role=Role(row.role),
             org_unit=OrgUnit.of(row.unit),
             granted_at=held.granted_at if held else None,
             revoked_at=held.revoked_at if held else None,
@@ -107,7 +108,7 @@ class RoleGrant:
 @strawberry.type(description="A grant that allowed a right on an object at the moment asked about.")
 class AccessHolder:
     user: User = strawberry.field(description="The account that held the grant.")
-    role: str = strawberry.field(description="The role granted.")
+    role: Role = strawberry.field(description="The role granted.")
     org_unit: OrgUnit = strawberry.field(description="The unit the role was granted at.")
     granted_at: datetime = strawberry.field(description="When it was granted.")
     revoked_at: datetime | None = strawberry.field(
@@ -118,7 +119,7 @@ class AccessHolder:
     def of(cls, row: HolderRow) -> AccessHolder:
         return cls(
             user=User.of(row.user),
-            role=row.holding.role,
+            role=Role(row.holding.role),
             org_unit=OrgUnit.of(row.unit),
             granted_at=row.holding.granted_at,
             revoked_at=row.holding.revoked_at,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 
 import strawberry
@@ -25,33 +25,26 @@ from resolvers.audit_log import checkpoint_for, event_inclusion, log_consistency
 from resolvers.audit_queries import Anchor, get_event, list_events, verify_logs
 from resolvers.indicators import rollup
 from resolvers.loaders import loaders
-from resolvers.nodes import load_node
+from resolvers.nodes import load_node, water_body_by_code
 from resolvers.records import list_records
-from resolvers.tasks import TaskQuery, get_task, list_tasks
+from resolvers.tasks import get_task, list_my_tasks, list_tasks
+from schema.arguments import After, At, FilterArgument, First, OrderArgument
 from schema.audit import AuditChainReport, AuditEvent, AuditFilter, audit_query
 from schema.audit_log import AuditCheckpoint, InclusionProof
-from schema.connection import AFTER_DESCRIPTION, FIRST_DESCRIPTION, Connection
+from schema.connection import Connection
 from schema.context import ctx
-from schema.enums import OrgLevel
+from schema.enums import OrgLevel, PolicyAction, TaskOrder
 from schema.indicator import IndicatorRollup
 from schema.node import Node, from_global_id, pk_of
 from schema.nodes import as_node
 from schema.org import OrgUnit
 from schema.people import AccessHolder, RoleGrant, User
 from schema.record import Record, RecordFilter, record_query
-from schema.task import Task, TaskOrder
+from schema.task import Task
 from schema.task_filter import TaskFilter, task_query
-from schema.water import Indicator
+from schema.water import Indicator, WaterBody
 
-First = Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)]
-After = Annotated[str | None, strawberry.argument(description=AFTER_DESCRIPTION)]
-At = Annotated[
-    datetime | None,
-    strawberry.argument(
-        description="The moment asked about: decided with the role policy and the grants in "
-        "force then (pairings and the org tree as they are now). Now when omitted."
-    ),
-]
+UnitId = Annotated[strawberry.ID, strawberry.argument(description="The unit's global ID.")]
 
 
 @strawberry.type(description="Whether a user may act, and the grant and rule that allow it.")
@@ -67,7 +60,10 @@ class AccessExplanation:
     )
 
 
-@strawberry.type
+@strawberry.type(
+    description="The read side of the graph. Objects outside your scope read as null (or are "
+    "left out of lists); a field you may not use at all is a top-level FORBIDDEN error."
+)
 class Query:
     @strawberry.field(extensions=open_to_anyone(), description="The logged-in account, or null.")
     async def me(self, info: Info) -> User | None:
@@ -84,21 +80,60 @@ class Query:
         description="Any object by its global ID, or null when it does not exist or you may not "
         "read it (each type's own read right applies).",
     )
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="A global ID from any `id` field.")
+        ],
+    ) -> Node | None:
         type_name, pk = from_global_id(id)
         context = ctx(info)
         return await as_node(context, await load_node(context, type_name, pk))
 
     @strawberry.field(extensions=guard(ORG_READ), description="One unit, or null.")
-    async def org_unit(self, info: Info, id: strawberry.ID) -> OrgUnit | None:
+    async def org_unit(self, info: Info, id: UnitId) -> OrgUnit | None:
         return OrgUnit.maybe(await org_resolvers.get_unit(ctx(info), pk_of(id, "OrgUnit")))
+
+    @strawberry.field(
+        extensions=guard(ORG_READ),
+        description="The unit with this code, or null when there is none or you may not read "
+        "it (as `orgUnit`).",
+    )
+    async def org_unit_by_code(
+        self,
+        info: Info,
+        code: Annotated[
+            str, strawberry.argument(description="The unit's code, e.g. `ZX` (`OrgUnit.code`).")
+        ],
+    ) -> OrgUnit | None:
+        return OrgUnit.maybe(await org_resolvers.get_unit_by_code(ctx(info), code))
+
+    @strawberry.field(
+        extensions=guard(ORG_READ),
+        description="The water body with this code, or null when there is none or you may not "
+        "read it (as `node`: water bodies belong to no unit, whoever reads units reads them).",
+    )
+    async def water_body_by_code(
+        self,
+        info: Info,
+        code: Annotated[
+            str, strawberry.argument(description="The water body's code (`WaterBody.code`).")
+        ],
+    ) -> WaterBody | None:
+        return WaterBody.maybe(await water_body_by_code(ctx(info), code))
 
     @strawberry.field(extensions=guard(ORG_READ), description="Units you can see, in path order.")
     async def org_units(
         self,
         info: Info,
-        level: OrgLevel | None = None,
-        parent_id: strawberry.ID | None = None,
+        level: Annotated[
+            OrgLevel | None, strawberry.argument(description="Only units of this level.")
+        ] = None,
+        parent_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only the units directly below this one."),
+        ] = None,
         first: First = None,
         after: After = None,
     ) -> Connection[OrgUnit]:
@@ -109,22 +144,43 @@ class Query:
         return Connection.of(page, [OrgUnit.of(u) for u in page.rows])
 
     @strawberry.field(extensions=guard(TASK_READ), description="One task, or null.")
-    async def task(self, info: Info, id: strawberry.ID) -> Task | None:
+    async def task(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The task's global ID.")],
+    ) -> Task | None:
         return Task.maybe(await get_task(ctx(info), pk_of(id, "Task")))
 
     @strawberry.field(extensions=guard(TASK_READ), description="Tasks you can see, newest first.")
     async def tasks(
         self,
         info: Info,
-        filter: TaskFilter | None = None,
-        order_by: Annotated[
-            TaskOrder, strawberry.argument(description="NEWEST when omitted.")
-        ] = TaskOrder.NEWEST,
+        filter: FilterArgument = None,
+        order_by: OrderArgument = TaskOrder.NEWEST,
         first: First = None,
         after: After = None,
     ) -> Connection[Task]:
-        spec = task_query(filter) if filter is not None else TaskQuery()
+        spec = task_query(filter or TaskFilter())
         page = await list_tasks(ctx(info), spec, first=first, after=after, order=order_by)
+        return Connection.of(page, [Task.of(t) for t in page.rows])
+
+    @strawberry.field(
+        extensions=guard(TASK_READ),
+        description="The tasks assigned to you: to the person of your account (`me.person`), "
+        "among the tasks you can see, with the arguments and defaults of `tasks` (an "
+        "`assigneeId` other than your person matches nothing). Empty for an account with no "
+        "person.",
+    )
+    async def my_tasks(
+        self,
+        info: Info,
+        filter: FilterArgument = None,
+        order_by: OrderArgument = TaskOrder.NEWEST,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[Task]:
+        spec = task_query(filter or TaskFilter())
+        page = await list_my_tasks(ctx(info), spec, first=first, after=after, order=order_by)
         return Connection.of(page, [Task.of(t) for t in page.rows])
 
     @strawberry.field(
@@ -134,7 +190,10 @@ class Query:
     async def records(
         self,
         info: Info,
-        filter: RecordFilter | None = None,
+        filter: Annotated[
+            RecordFilter | None,
+            strawberry.argument(description="Narrows the list; every condition given must hold."),
+        ] = None,
         first: First = None,
         after: After = None,
     ) -> Connection[Record]:
@@ -148,7 +207,10 @@ class Query:
     async def audit_events(
         self,
         info: Info,
-        filter: AuditFilter | None = None,
+        filter: Annotated[
+            AuditFilter | None,
+            strawberry.argument(description="Narrows the trail; every condition given must hold."),
+        ] = None,
         first: First = None,
         after: After = None,
     ) -> Connection[AuditEvent]:
@@ -169,10 +231,28 @@ class Query:
     async def verify_audit_chain(
         self,
         info: Info,
-        org_unit_id: strawberry.ID | None = None,
-        checkpoint: str | None = None,
-        anchor_seq: int | None = None,
-        anchor_hash: str | None = None,
+        org_unit_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="A unit of the jurisdiction to check; every one you may read "
+                "when omitted."
+            ),
+        ] = None,
+        checkpoint: Annotated[
+            str | None,
+            strawberry.argument(
+                description="A signed note from `auditCheckpoint`, which the log must still "
+                "agree with."
+            ),
+        ] = None,
+        anchor_seq: Annotated[
+            int | None,
+            strawberry.argument(description="An anchor's `headSeq`, given with `anchorHash`."),
+        ] = None,
+        anchor_hash: Annotated[
+            str | None,
+            strawberry.argument(description="An anchor's `headHash`, given with `anchorSeq`."),
+        ] = None,
     ) -> AuditChainReport:
         if (anchor_seq is None) != (anchor_hash is None):
             raise bad_input("Give both anchorSeq and anchorHash, or neither.")
@@ -190,7 +270,11 @@ class Query:
         "that log. Needs `audit:read` at the jurisdiction's top unit.",
     )
     async def audit_checkpoint(
-        self, info: Info, org_unit_id: strawberry.ID
+        self,
+        info: Info,
+        org_unit_id: Annotated[
+            strawberry.ID, strawberry.argument(description="A unit of the jurisdiction.")
+        ],
     ) -> AuditCheckpoint | None:
         row = await checkpoint_for(ctx(info), pk_of(org_unit_id, "OrgUnit"))
         return AuditCheckpoint.of(row) if row is not None else None
@@ -211,7 +295,18 @@ class Query:
         "log.",
     )
     async def audit_inclusion_proof(
-        self, info: Info, event_id: strawberry.ID, tree_size: int | None = None
+        self,
+        info: Info,
+        event_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The audit event's global ID.")
+        ],
+        tree_size: Annotated[
+            int | None,
+            strawberry.argument(
+                description="The log size to prove it at (a checkpoint's `treeSize`); now if "
+                "omitted."
+            ),
+        ] = None,
     ) -> InclusionProof | None:
         seq = pk_of(event_id, "AuditEvent")
         event = await get_event(ctx(info), seq) if seq is not None else None
@@ -227,9 +322,13 @@ class Query:
     async def audit_consistency_proof(
         self,
         info: Info,
-        org_unit_id: strawberry.ID,
-        from_: Annotated[int, strawberry.argument(name="from")],
-        to: int,
+        org_unit_id: Annotated[
+            strawberry.ID, strawberry.argument(description="A unit of the jurisdiction.")
+        ],
+        from_: Annotated[int, strawberry.argument(name="from", description="The older tree size.")],
+        to: Annotated[
+            int, strawberry.argument(description="The newer tree size, at most the log's size now.")
+        ],
     ) -> list[str]:
         unit = pk_of(org_unit_id, "OrgUnit")
         return await log_consistency(ctx(info), unit, from_, to)
@@ -248,8 +347,16 @@ class Query:
     async def indicator_rollup(
         self,
         info: Info,
-        org_unit_id: strawberry.ID,
-        metric: str,
+        org_unit_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The unit whose subtree is rolled up.")
+        ],
+        metric: Annotated[
+            str,
+            strawberry.argument(
+                description="The indicator's code (`Indicator.code`, listed by `indicators`), e.g. "
+                "`fish_fry_released`. The catalogue is data, so the code is a string."
+            ),
+        ],
         since: Annotated[
             date | None, strawberry.argument(name="from", description="First period included.")
         ] = None,
@@ -273,14 +380,31 @@ class Query:
     async def explain_access(
         self,
         info: Info,
-        user_id: strawberry.ID,
-        resource: str,
-        action: str,
-        org_unit_id: strawberry.ID,
+        user_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The account asked about.")
+        ],
+        resource: Annotated[
+            str,
+            strawberry.argument(
+                description="The resource, as the role policy names it: org, person, "
+                "person_pii, task, record, record.patrol, record.cleanup, record.pledge, "
+                "record.assessment, record.reward, record.penalty, record.finding, indicator, "
+                "audit or grant (a string: `record.patrol` is not a GraphQL name)."
+            ),
+        ],
+        action: Annotated[PolicyAction, strawberry.argument(description="The action on it.")],
+        org_unit_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The unit at which it is asked.")
+        ],
         at: At = None,
     ) -> AccessExplanation | None:
         found = await access_resolvers.explain_access(
-            ctx(info), pk_of(user_id, "User"), resource, action, pk_of(org_unit_id, "OrgUnit"), at
+            ctx(info),
+            pk_of(user_id, "User"),
+            resource,
+            action.value,
+            pk_of(org_unit_id, "OrgUnit"),
+            at,
         )
         if found is None:
             return None
@@ -303,7 +427,21 @@ class Query:
         "NOT_FOUND.",
     )
     async def access_holders(
-        self, info: Info, object_id: strawberry.ID, action: str, at: At = None
+        self,
+        info: Info,
+        object_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="A task's, an org unit's or a record's global ID."),
+        ],
+        action: Annotated[
+            str,
+            strawberry.argument(
+                description="The right as `<resource>:<action>` (e.g. `task:verify`): a "
+                "resource and a `PolicyAction` of the role policy, as `explainAccess` takes "
+                "them. Anything else is VALIDATION."
+            ),
+        ],
+        at: At = None,
     ) -> list[AccessHolder]:
         type_name, pk = from_global_id(object_id)
         rows = await access_resolvers.access_holders(ctx(info), type_name, pk, action, at)

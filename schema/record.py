@@ -28,7 +28,6 @@ from schema.water import WaterBody
 if TYPE_CHECKING:
     from schema.task import Task
 
-strawberry.enum(enums.RecordType, description="What an accountability record attests.")
 RecordType: TypeAlias = enums.RecordType
 
 

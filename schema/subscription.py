@@ -10,6 +10,7 @@ from the grants held at that moment.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError
@@ -22,6 +23,7 @@ from resolvers import org as org_resolvers
 from resolvers.accounts import still_signed_in
 from resolvers.tasks import get_task
 from schema.context import ctx
+from schema.enums import AuditAction
 from schema.node import pk_of
 from schema.task import Task
 
@@ -31,11 +33,12 @@ SIGNED_OUT = "The account was deactivated or its tokens revoked. Log in again."
 @strawberry.type(description="A task that changed, and how.")
 class TaskChange:
     action: str = strawberry.field(description="The audit action, e.g. `task.verify`.")
+    kind: AuditAction = strawberry.field(description="`action` as an enum value: TASK_VERIFY.")
     seq: int = strawberry.field(description="The audit event's position in the chain.")
     task: Task = strawberry.field(description="The task as it is now.")
 
 
-@strawberry.type
+@strawberry.type(description="Live updates over graphql-transport-ws on `/graphql`.")
 class Subscription:
     @strawberry.subscription(
         extensions=guard(TASK_READ),
@@ -43,7 +46,14 @@ class Subscription:
         'Authenticate with `connection_params: { authorization: "Bearer <token>" }`.',
     )
     async def task_changed(
-        self, info: Info, org_unit_id: strawberry.ID | None = None
+        self,
+        info: Info,
+        org_unit_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Only changes to tasks of this unit and the units below it."
+            ),
+        ] = None,
     ) -> AsyncGenerator[TaskChange, None]:
         context = ctx(info)
         hub = context.task_events
@@ -66,4 +76,9 @@ class Subscription:
                 task = await get_task(context, event.task_id)
                 if task is None:
                     continue
-                yield TaskChange(action=event.action, seq=event.seq, task=Task.of(task))
+                yield TaskChange(
+                    action=event.action,
+                    kind=AuditAction(event.action),
+                    seq=event.seq,
+                    task=Task.of(task),
+                )

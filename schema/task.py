@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, TypeAlias
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -15,7 +15,6 @@ from resolvers.pagination import page_size
 from resolvers.people import visible_person
 from resolvers.progress import subtask_share
 from resolvers.records import RecordQuery, list_records
-from resolvers.tasks import TaskOrder as DomainTaskOrder
 from resolvers.tasks import TaskQuery, get_task, list_tasks
 from schema.audit import AuditEvent
 from schema.connection import AFTER_DESCRIPTION, FIRST_DESCRIPTION, Connection
@@ -25,13 +24,6 @@ from schema.node import Node, to_global_id
 from schema.org import OrgUnit
 from schema.people import Person
 from schema.record import Record, RecordType
-
-strawberry.enum(
-    DomainTaskOrder,
-    description="How a task list is sorted: NEWEST first (the default), OLDEST first, "
-    "DUE_SOONEST (tasks without a due date last), or RECENTLY_CHANGED.",
-)
-TaskOrder: TypeAlias = DomainTaskOrder
 
 
 @strawberry.type(description="A quota and how much of it the records filed so far fulfil.")

@@ -15,16 +15,23 @@ from schema.node import optional_pk
 @strawberry.input(description="Narrows a task list. Every condition given must hold.")
 class TaskFilter:
     org_unit_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Only tasks assigned to this unit."
+        default=None,
+        description="Only tasks of this unit and, by default, of the units below it. "
+        "`OrgUnit.tasks` sets it to its own unit.",
     )
     include_descendants: bool = strawberry.field(
-        default=False, description="With `orgUnitId`: also the tasks of every unit below it."
+        default=True,
+        description="With `orgUnitId` (or on `OrgUnit.tasks`): also the tasks of every unit "
+        "below it, as `taskStats` counts them (the default); false for the unit's own tasks "
+        "only.",
     )
     status: list[TaskStatus] | None = strawberry.field(
         default=None, description="Only tasks in one of these statuses (at most 7)."
     )
-    category: TaskCategory | None = strawberry.field(
-        default=None, description="Only tasks of this category."
+    category: list[TaskCategory] | None = strawberry.field(
+        default=None,
+        description="Only tasks in one of these categories (at most 10). A single value is "
+        "read as a list of one.",
     )
     assignee_id: strawberry.ID | None = strawberry.field(
         default=None, description="Only tasks assigned to this person."
@@ -40,19 +47,22 @@ class TaskFilter:
     )
 
 
-# Every status once: a longer list asks nothing more, and each entry would be a bound
-# parameter of the query (half a million of them exceed what the database takes).
+# Every status (category) once: a longer list asks nothing more, and each entry would be a
+# bound parameter of the query (half a million of them exceed what the database takes).
 MAX_STATUSES = len(TaskStatus)
+MAX_CATEGORIES = len(TaskCategory)
 
 
 def task_query(spec: TaskFilter) -> TaskQuery:
     if spec.status is not None and len(spec.status) > MAX_STATUSES:
         raise bad_input(f"A task filter names at most {MAX_STATUSES} statuses.")
+    if spec.category is not None and len(spec.category) > MAX_CATEGORIES:
+        raise bad_input(f"A task filter names at most {MAX_CATEGORIES} categories.")
     return TaskQuery(
         org_unit_id=optional_pk(spec.org_unit_id, "OrgUnit"),
         include_descendants=spec.include_descendants,
         statuses=tuple(dict.fromkeys(spec.status or ())),
-        category=spec.category,
+        categories=tuple(dict.fromkeys(spec.category or ())),
         assignee_id=optional_pk(spec.assignee_id, "Person"),
         overdue=spec.overdue,
         due_after=spec.due_after,

@@ -8,19 +8,11 @@ import strawberry
 
 from resolvers.decomposition import Part
 from resolvers.task_commands import NewTask
-from resolvers.workflow import TaskAction as DomainTaskAction
-from schema.enums import TaskCategory
+from schema.enums import TaskAction, TaskCategory
 from schema.errors import UserError
 from schema.node import optional_pk
 from schema.record import Record, RecordType
 from schema.task import Task
-
-strawberry.enum(
-    DomainTaskAction,
-    description="START, SUBMIT (assignee side); VERIFY, REJECT, CANCEL, URGE (issuing side); "
-    "RETURN (the assignee hands the task back within 24 hours); REPLY (answers an urge).",
-)
-TaskAction = DomainTaskAction
 
 
 @strawberry.input(description="A new task. It starts ASSIGNED, issued by the unit above.")

@@ -5,21 +5,19 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from models import enums
 from models.indicator import Indicator as IndicatorModel
 from models.org import WaterBody as WaterBodyModel
 from resolvers.loaders import loaders
 from schema.context import ctx
+from schema.enums import Aggregation, WaterKind
 from schema.node import Node, to_global_id
-
-strawberry.enum(enums.WaterKind, description="Basin, river, river segment or lake.")
 
 
 @strawberry.type(description="A basin, river, river segment or lake that units are paired with.")
 class WaterBody(Node):
     code: str = strawberry.field(description="A stable code, unique across the system.")
     name: str = strawberry.field(description="The water body's name, e.g. 倒流河罗布段.")
-    kind: enums.WaterKind = strawberry.field(description="Basin, river, segment or lake.")
+    kind: WaterKind = strawberry.field(description="Basin, river, segment or lake.")
     length_km: float | None = strawberry.field(description="Length along the bank, if known.")
     _model: strawberry.Private[WaterBodyModel]
 
@@ -50,7 +48,7 @@ class Indicator(Node):
     code: str = strawberry.field(description="The code `indicatorRollup` takes as `metric`.")
     name: str = strawberry.field(description="What it measures.")
     unit: str = strawberry.field(description="The measurement unit, e.g. `t` or `mu`.")
-    aggregation: str = strawberry.field(description="SUM, LATEST or AVERAGE over a subtree.")
+    aggregation: Aggregation = strawberry.field(description="How it rolls up over a subtree.")
     dimension_name: str = strawberry.field(
         description="What `byDimension` splits by (e.g. species); empty if nothing."
     )
@@ -62,6 +60,6 @@ class Indicator(Node):
             code=row.code,
             name=row.name,
             unit=row.unit,
-            aggregation=row.aggregation.value,
+            aggregation=row.aggregation,
             dimension_name=row.dimension_name,
         )

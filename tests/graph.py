@@ -48,11 +48,58 @@ def codes(result: ExecutionResult) -> list[str | None]:
     return [(e.extensions or {}).get("code") for e in result.errors or []]
 
 
-async def payload(tree: Tree, username: str, mutation: str, **input: Any) -> Any:
-    """The single mutation field's payload for ``input``."""
-    found = await data(tree, username, mutation, input=input)
-    (value,) = found.values()
+def refusals(result: ExecutionResult) -> list[tuple[str | None, str | None]]:
+    """The top-level errors as (``extensions.field``, ``extensions.code``) pairs, after
+    checking that they refused the whole operation (``data`` is null)."""
+    assert result.data is None, result.data
+    return [
+        ((e.extensions or {}).get("field"), (e.extensions or {}).get("code"))
+        for e in result.errors or []
+    ]
+
+
+def mutation_errors(result: ExecutionResult) -> list[tuple[str | None, str | None]]:
+    """A single-mutation operation's errors as (field, code) pairs, by the README's rule:
+    FORBIDDEN refuses the whole operation at the top level (``data`` null, the field in
+    ``extensions.field``); every other error a client can fix is in the payload's ``errors``."""
+    if result.errors:
+        found = refusals(result)
+        assert {code for _, code in found} == {"FORBIDDEN"}, result.errors
+        return found
+    assert result.data is not None
+    (value,) = result.data.values()
+    found = [(e["field"], e["code"]) for e in value["errors"]]
+    assert "FORBIDDEN" not in {code for _, code in found}, found
+    return found
+
+
+async def refused(tree: Tree, username: str, mutation: str, **input: Any) -> Any:
+    """The refusal of a single mutation field for ``input``, as ``refusals`` gives it."""
+    return refusals(await run(tree, username, mutation, input=input))
+
+
+class Refused(dict[str, Any]):
+    """A mutation refused at the top level, read as a payload: no object (every other key is
+    None) and the refusal as its one error, so a table of outcomes reads one way."""
+
+    def __missing__(self, key: str) -> None:
+        return None
+
+
+def as_payload(result: ExecutionResult) -> Any:
+    """The single mutation field's payload, or its top-level refusal as a ``Refused`` payload;
+    either way checked against the README's rule (``mutation_errors``)."""
+    errors = mutation_errors(result)
+    if result.errors:
+        return Refused(errors=[{"field": field, "code": code} for field, code in errors])
+    assert result.data is not None
+    (value,) = result.data.values()
     return value
+
+
+async def payload(tree: Tree, username: str, mutation: str, **input: Any) -> Any:
+    """The single mutation field's payload for ``input`` (``as_payload``)."""
+    return as_payload(await run(tree, username, mutation, input=input))
 
 
 async def transition(

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bench.queries import ASSIGNMENT_HISTORY, COUNTY_DASHBOARD, ME, TASK_INBOX, indicator_rollups
+from models.enums import OrgLevel
 from models.indicator import Indicator
 from models.org import OrgUnit
 from models.task import Task
@@ -25,8 +26,10 @@ async def _variables() -> dict[str, Any]:
     county = await OrgUnit.get(name="威信县")
     township = await OrgUnit.get(name="扎西镇")
     task = await Task.all().order_by("id").first()
-    assert task is not None
+    grid = await OrgUnit.filter(level=OrgLevel.GRID).order_by("path").first()
+    assert task is not None and grid is not None
     return {
+        "grid": grid.code,
         "county": to_global_id("OrgUnit", county.id),
         "township": to_global_id("OrgUnit", township.id),
         "unit": to_global_id("OrgUnit", township.id),

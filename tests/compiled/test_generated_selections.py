@@ -44,6 +44,7 @@ SCALARS = {
         "seq",
         "at",
         "action",
+        "kind",
         "entityType",
         "entityId",
         "orgPath",

@@ -166,7 +166,7 @@ async def test_nul_written_as_an_escape_in_the_document_is_refused(
             f'mutation {{ createTask(input: {{ title: "{literal}", category: OTHER,'
             f' orgUnitId: "{tree.unit_gid("shilong")}" }}) {{ errors {{ code }} }} }}',
             f'{{ auditEvents(filter: {{ action: "{literal}" }}) {{ totalCount }} }}',
-            f'{{ explainAccess(userId: "x", resource: "{literal}", action: "read",'
+            f'{{ explainAccess(userId: "x", resource: "{literal}", action: read,'
             f' orgUnitId: "y") {{ allowed }} }}',
         ]
         for document in documents:
@@ -360,7 +360,7 @@ async def test_explain_access_takes_resource_and_action_literally(
 ) -> None:
     token = token_for(tree, "county_admin")
     query = (
-        "query($r: String!, $a: String!, $u: ID!, $o: ID!) { explainAccess(userId: $u,"
+        "query($r: String!, $a: PolicyAction!, $u: ID!, $o: ID!) { explainAccess(userId: $u,"
         " resource: $r, action: $a, orgUnitId: $o) { allowed rule } }"
     )
     variables = {"u": tree.user_gid("zhaxi_head"), "o": tree.unit_gid("shilong")}
@@ -368,13 +368,17 @@ async def test_explain_access_takes_resource_and_action_literally(
     real = await client.run(query, {**variables, "r": "task", "a": "read"}, token)
     assert real["data"]["explainAccess"]["allowed"] is True
 
-    for resource, action in [
-        ("tas_", "read"),
-        ("%", "%"),
-        ("task", "rea_"),
-        ("*", "*"),
-        (".*", ".*"),
-        ("task", "read%"),
+    # A pattern is no resource of the role policy (VALIDATION), and no PolicyAction: the
+    # action is refused with the variables, before anything runs.
+    for resource, action, code in [
+        ("tas_", "read", "VALIDATION"),
+        ("%", "read", "VALIDATION"),
+        ("*", "read", "VALIDATION"),
+        (".*", "read", "VALIDATION"),
+        ("task", "rea_", "GRAPHQL_VALIDATION_FAILED"),
+        ("task", "read%", "GRAPHQL_VALIDATION_FAILED"),
+        ("%", "%", "GRAPHQL_VALIDATION_FAILED"),
     ]:
         body = await client.run(query, {**variables, "r": resource, "a": action}, token)
-        assert body["data"]["explainAccess"] == {"allowed": False, "rule": None}, resource
+        assert not any((body["data"] or {}).values()), (resource, action)
+        assert [e["extensions"]["code"] for e in body["errors"]] == [code], (resource, action)

@@ -199,7 +199,7 @@ async def test_each_error_code_counts_where_it_is_sent(client: GraphQLClient, tr
         forged.json()["errors"][0]["extensions"]["code"],
         not_json.json()["errors"][0]["extensions"]["code"],
         bad_id["errors"][0]["extensions"]["code"],
-        verify_own["data"]["transitionTask"]["errors"][0]["code"],
+        verify_own["errors"][0]["extensions"]["code"],  # FORBIDDEN: at the top level
     ]
     assert sent[:3] == ["UNAUTHENTICATED", "UNAUTHENTICATED", "BAD_REQUEST"]
     assert (forged.status_code, not_json.status_code) == (401, 400)

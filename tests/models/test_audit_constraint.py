@@ -19,6 +19,7 @@ from tortoise.transactions import in_transaction
 
 from core.db import apply_migrations, tortoise_config
 from models.audit import INSTALLATION, AuditEvent
+from models.enums import AuditAction, AuditEntity
 from resolvers.audit import GENESIS_HASH, append_event
 from resolvers.audit_log import Log
 from resolvers.audit_queries import verify_log
@@ -51,7 +52,11 @@ async def append(count: int) -> None:
     for i in range(count):
         async with in_transaction() as conn:
             await append_event(
-                conn, None, action="org_unit.create", entity_type="org_unit", entity_id=i + 1
+                conn,
+                None,
+                action=AuditAction.ORG_UNIT_CREATE,
+                entity_type=AuditEntity.ORG_UNIT,
+                entity_id=i + 1,
             )
 
 
@@ -80,7 +85,7 @@ async def forge(seq: int) -> None:
         seq=seq,
         at=datetime.now(UTC),
         action="task.verify",
-        entity_type="task",
+        entity_type=AuditEntity.TASK,
         entity_id="1",
         request_id="forged",
         prev_hash=GENESIS_HASH,

@@ -14,6 +14,7 @@ from tortoise.transactions import in_transaction
 
 from core.db import apply_migrations, tortoise_config
 from models.audit import AuditEvent, AuditNode
+from models.enums import AuditAction, AuditEntity
 from resolvers.audit import append_event
 from resolvers.audit_log import log_named, root_at
 from resolvers.audit_queries import verify_log
@@ -69,7 +70,12 @@ async def test_the_old_chain_becomes_one_verifiable_log_per_jurisdiction(
         ]
         async with in_transaction() as conn:
             appended = await append_event(
-                conn, None, action="task.urge", entity_type="task", entity_id=1, org_path="/2/"
+                conn,
+                None,
+                action=AuditAction.TASK_URGE,
+                entity_type=AuditEntity.TASK,
+                entity_id=1,
+                org_path="/2/",
             )
         after = await verify_log(await log_named(2), None)
         root = await root_at(1, 4)

@@ -18,7 +18,7 @@ import pytest
 from tortoise.transactions import in_transaction
 
 from models.audit import AuditEvent
-from models.enums import OrgLevel
+from models.enums import AuditAction, AuditEntity, OrgLevel
 from models.org import OrgUnit
 from ops.audit_export import (
     ChainBroken,
@@ -53,8 +53,8 @@ async def record(count: int) -> list[AuditEvent]:
                 await append_event(
                     conn,
                     None,
-                    action="task.create",
-                    entity_type="task",
+                    action=AuditAction.TASK_CREATE,
+                    entity_type=AuditEntity.TASK,
                     entity_id=i,
                     org_path=path,
                     after={"title": f"巡河 {i}", "share": i / 3, "parts": [1, {"二": None}]},

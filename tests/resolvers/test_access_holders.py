@@ -26,7 +26,7 @@ query Holders($object: ID!, $action: String!, $at: DateTime) {
 }
 """
 EXPLAIN = """
-query Explain($user: ID!, $resource: String!, $action: String!, $unit: ID!, $at: DateTime) {
+query Explain($user: ID!, $resource: String!, $action: PolicyAction!, $unit: ID!, $at: DateTime) {
   explainAccess(userId: $user, resource: $resource, action: $action, orgUnitId: $unit, at: $at) {
     allowed rule grant { role orgUnit { name } grantedAt revokedAt }
   }

@@ -473,10 +473,10 @@ async def test_a_units_history_for_inspectors(tree: Tree) -> None:
         return [(e["action"], e["entityId"]) for e in found]
 
     grid = await events(tree, "inspector", orgUnitId=tree.unit_gid("grid_a"))
-    village = await events(tree, "inspector", orgUnitId=tree.unit_gid("shilong"))
-    subtree = await events(
-        tree, "inspector", orgUnitId=tree.unit_gid("shilong"), includeDescendants=True
+    village = await events(
+        tree, "inspector", orgUnitId=tree.unit_gid("shilong"), includeDescendants=False
     )
+    subtree = await events(tree, "inspector", orgUnitId=tree.unit_gid("shilong"))
     hidden = await events(tree, "zhaxi_head", orgUnitId=tree.unit_gid("luobu_village"))
 
     assert summary(grid) == [("task.start", grid_a), ("task.urge", grid_a)]

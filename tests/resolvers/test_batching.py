@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from core.instrumentation import counting_statements
-from models.enums import OrgLevel, TaskCategory, TaskStatus
+from models.enums import AuditAction, AuditEntity, OrgLevel, TaskCategory, TaskStatus
 from models.org import OrgUnit
 from models.task import Task
 from resolvers.audit import append_event
@@ -78,8 +78,8 @@ async def add_tasks(tree: Tree, count: int) -> None:
             await append_event(
                 conn,
                 None,
-                action="task.create",
-                entity_type="task",
+                action=AuditAction.TASK_CREATE,
+                entity_type=AuditEntity.TASK,
                 entity_id=task.id,
                 org_path=unit.path,
                 actor_id=tree.users["zhaxi_head"].id,

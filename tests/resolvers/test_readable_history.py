@@ -15,7 +15,7 @@ from tortoise.transactions import in_transaction
 
 from core.instrumentation import counting_statements
 from models.audit import AuditEvent, AuditNode
-from models.enums import RecordType, TaskStatus
+from models.enums import AuditAction, AuditEntity, RecordType, TaskStatus
 from models.record import AccountabilityRecord
 from models.task import Task
 from resolvers.audit import append_event
@@ -441,8 +441,8 @@ async def test_a_page_of_actors_costs_the_same_statements_for_2_and_7_accounts(
                 await append_event(
                     conn,
                     None,
-                    action="task.urge",
-                    entity_type="task",
+                    action=AuditAction.TASK_URGE,
+                    entity_type=AuditEntity.TASK,
                     entity_id=tree.tasks["shilong"].id,
                     org_path=tree.units["shilong"].path,
                     after={"org_unit_id": tree.units["shilong"].id},

@@ -274,3 +274,23 @@ async def test_inspector_prove_event_verifies_offline_with_the_public_key_alone(
         f" at size {checkpoint['treeSize']}"
     ) in good.out
     assert forged.status == 1, forged
+
+
+async def test_grid_leader_my_tasks(demo_client: GraphQLClient) -> None:
+    token = await demo_client.login("grid_leader")
+    me = await demo_client.run("{ me { roles { orgUnit { code name } } } }", token=token)
+    grid = me["data"]["me"]["roles"][0]["orgUnit"]
+
+    body = await demo_client.run(
+        operation("grid_leader_my_tasks"), {"grid": grid["code"]}, token=token
+    )
+
+    assert "errors" not in body, body
+    tasks = [e["node"] for e in body["data"]["myTasks"]["edges"]]
+    assert tasks and len(tasks) == body["data"]["myTasks"]["totalCount"]
+    assert {t["status"] for t in tasks} <= {"ASSIGNED", "IN_PROGRESS", "REJECTED", "SUBMITTED"}
+    due = [t["dueAt"] for t in tasks if t["dueAt"] is not None]
+    assert due == sorted(due)
+    unit = body["data"]["orgUnitByCode"]
+    assert unit["name"] == grid["name"] and unit["level"] == "GRID"
+    assert unit["tasks"]["totalCount"] == unit["taskStats"]["overdue"]
