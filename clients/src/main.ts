@@ -39,6 +39,7 @@ interface Account {
   client: Client;
   socket: SocketClient;
   units: string[]; // the units of the account's roles, as global IDs
+  unitCodes: string[]; // the same units' codes
 }
 
 function clientFor(token: string | null): { client: Client; socket: SocketClient } {
@@ -96,7 +97,13 @@ async function accountFor(username: string): Promise<Account> {
   const { client, socket } = clientFor(token);
   const me = dataOf(await client.query(documents.ClientMyUnitsDocument, {}).toPromise(), "ClientMyUnits").me;
   if (me?.username !== username) fail(`me is ${JSON.stringify(me)}, not ${username}`);
-  const account = { username, client, socket, units: me.roles.map((grant) => grant.orgUnit.id) };
+  const account = {
+    username,
+    client,
+    socket,
+    units: me.roles.map((grant) => grant.orgUnit.id),
+    unitCodes: me.roles.map((grant) => grant.orgUnit.code),
+  };
   accounts.set(username, account);
   return account;
 }
@@ -114,6 +121,7 @@ const VARIABLES: {
   [Name in ExampleName]: (account: Account) => Promise<VariablesOf<ExampleDocument<Name>>>;
 } = {
   GridLeaderInbox: async () => ({}),
+  GridLeaderMyTasks: async (account) => ({ grid: first(account.unitCodes, "unit code") }),
   InspectorAssignmentHistory: async () => ({ first: 50 }),
   InspectorProveEvent: async (account) => {
     const found = dataOf(
