@@ -108,6 +108,7 @@ RUN_AS = {
     "grid_leader_inbox": "grid_leader",
     "inspector_who_could_verify": "inspector",
     "inspector_prove_event": "inspector",
+    "grid_leader_my_tasks": "grid_leader",
 }
 
 
@@ -155,9 +156,12 @@ async def test_every_example_returns_data_for_its_account(
     demo_client: GraphQLClient, name: str
 ) -> None:
     token = await demo_client.login(RUN_AS[name])
-    me = await demo_client.run("{ me { roles { orgUnit { id } } } }", token=token)
-    variables = {"township": me["data"]["me"]["roles"][0]["orgUnit"]["id"]}
-    if name == "inspector_who_could_verify":
+    me = await demo_client.run("{ me { roles { orgUnit { id code } } } }", token=token)
+    unit = me["data"]["me"]["roles"][0]["orgUnit"]
+    variables = {"township": unit["id"]}
+    if name == "grid_leader_my_tasks":
+        variables = {"grid": unit["code"]}
+    elif name == "inspector_who_could_verify":
         verified = await demo_client.run(
             "{ tasks(filter: { status: [VERIFIED] }, first: 1)"
             " { edges { node { id createdAt } } } }",
@@ -276,6 +280,7 @@ async def test_inspector_prove_event_verifies_offline_with_the_public_key_alone(
     assert forged.status == 1, forged
 
 
+@in_module_loop
 async def test_grid_leader_my_tasks(demo_client: GraphQLClient) -> None:
     token = await demo_client.login("grid_leader")
     me = await demo_client.run("{ me { roles { orgUnit { code name } } } }", token=token)
@@ -293,4 +298,4 @@ async def test_grid_leader_my_tasks(demo_client: GraphQLClient) -> None:
     assert due == sorted(due)
     unit = body["data"]["orgUnitByCode"]
     assert unit["name"] == grid["name"] and unit["level"] == "GRID"
-    assert unit["tasks"]["totalCount"] == unit["taskStats"]["overdue"]
+    assert unit["tasks"]["totalCount"] == unit["taskStats"]["total"] > 0
