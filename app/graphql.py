@@ -32,6 +32,7 @@ from core import telemetry
 from core.checkpoint import log_keys
 from core.context import RequestContext, Viewer
 from core.instrumentation import StatementCount
+from core.json_text import dumps
 from core.security import TokenClaims, TokenSigner
 from core.settings import Settings
 
@@ -129,12 +130,13 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         return await super().process_result(request, result)
 
     def encode_json(self, data: object) -> str | bytes:
-        """A compiled operation's data goes out as the database wrote it."""
+        """A response or WebSocket message as UTF-8 JSON text, unescaped (``core.json_text``);
+        a compiled operation's data as the database wrote it."""
         if isinstance(data, dict):
             compiled = encode_response(data)
             if compiled is not None:
                 return compiled
-        return super().encode_json(data)
+        return dumps(data)
 
     def refuse_unnamed_choice(self, query: str, operation_name: str | None) -> None:
         """For a WebSocket operation: the same rule as for a request's body."""
