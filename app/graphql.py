@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -188,6 +189,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             debug=self.settings.debug,
             task_events=getattr(request.app.state, "task_events", None),
             request_statements=statements,
+            clock_skew=timedelta(seconds=self.settings.clock_skew_seconds),
         )
         return context
 
