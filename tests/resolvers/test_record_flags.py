@@ -227,5 +227,20 @@ async def test_anonymous_viewers_read_no_flags(tree: Tree) -> None:
     node = await run(tree, None, NODE, id=ids[0])
 
     assert listed.data is None
-    assert [(e.extensions or {}).get("code") for e in listed.errors or []] == ["UNAUTHENTICATED"]
-    assert node.data in (None, {"node": None})
+    assert node.data == {"node": None}
+    for result in (listed, node):
+        assert [(e.extensions or {}).get("code") for e in result.errors or []] == [
+            "UNAUTHENTICATED"
+        ]
+
+
+async def test_over_http_the_flags_are_those_of_the_schema(tree: Tree) -> None:
+    """The transport (compiled reads on) answers as the schema does, viewer by viewer."""
+    await some_records(tree)
+    async with running_app() as client:
+        for viewer in ("zhaxi_head", "luobu_head", "inspector", "yzh_admin"):
+            body = await client.run(RECORDS, None, await client.login(viewer))
+            assert body == {"data": await data(tree, viewer, RECORDS)}, viewer
+        anonymous = await client.run(RECORDS)
+    assert anonymous["data"] is None
+    assert [e["extensions"]["code"] for e in anonymous["errors"]] == ["UNAUTHENTICATED"]
