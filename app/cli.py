@@ -19,7 +19,8 @@ from app.logs import configure as configure_logs
 from core.db import is_postgres
 from core.settings import Settings, SettingsError
 from ops import accounts, audit_export, audit_proof, counters, org_import, policy_check, runtime
-from ops.runtime import positive_int
+from ops.help_text import CommandParser
+from ops.runtime import CommandError, positive_int
 from resolvers.role_policy import seed_role_policy
 
 log = logging.getLogger("riverchief")
@@ -27,7 +28,13 @@ log = logging.getLogger("riverchief")
 DESCRIPTION = (
     "riverchief: serve, migrate, export the schema, create accounts, load benchmark data, and "
     "the operator's commands (accounts, grants, org import, audit export and checks, policy "
-    "check, counters)."
+    "check, counters). Settings come from the environment (DATABASE_URL, RIVERCHIEF_SECRET, "
+    "…: see the README); `riverchief COMMAND --help` describes each command."
+)
+EXIT_STATUS = (
+    "Exit status: 0 done; 1 refused, or a check found problems; 2 the command could not run "
+    "(bad arguments, settings, a DATABASE_URL it cannot use, the database unreachable or not "
+    "migrated), said in one line on stderr; 130 interrupted."
 )
 
 # Each module's ``register(subparsers)`` adds its commands (docs/operations.md).
@@ -96,43 +103,79 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
 def cmd_export_schema(_settings: Settings | None, args: argparse.Namespace) -> int:
     from schema.build import schema
 
-    Path(args.output).write_text(schema.as_str() + "\n", encoding="utf-8")
+    sdl = schema.as_str() + "\n"
+    if args.output is None:
+        sys.stdout.write(sdl)
+        return 0
+    try:
+        Path(args.output).write_text(sdl, encoding="utf-8")
+    except OSError as error:
+        raise CommandError(f"cannot write {args.output}: {error.strerror or error}") from None
     print(f"wrote {args.output}")
     return 0
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="riverchief", description=DESCRIPTION)
-    commands = root.add_subparsers(dest="command", required=True)
+    root = CommandParser(prog="riverchief", description=DESCRIPTION, epilog=EXIT_STATUS)
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="run the service (migrating the database first)")
+    serve = commands.add_parser(
+        "serve",
+        help="run the service (migrating the database first)",
+        description="Migrate the database on DATABASE_URL (seeding the role policy on first "
+        "start), then serve GraphQL on http://HOST:PORT/graphql with /healthz, /readyz and "
+        "/metrics. Each request is logged once, by the service's own request line "
+        "(docs/observability.md). On SIGTERM it stops accepting connections and lets "
+        "requests in flight finish.",
+        epilog=EXIT_STATUS,
+    )
     serve.add_argument(
         "--demo", action="store_true", help="load the demo data into an empty database"
     )
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="the port to listen on")
     serve.add_argument(
-        "--workers", type=int, default=1, help="worker processes (each a full server)"
+        "--workers",
+        type=positive_int,
+        default=1,
+        help="worker processes, each a full server (more than one needs PostgreSQL)",
     )
     serve.add_argument(
-        "--no-access-log",
-        dest="access_log",
-        action="store_false",
-        help="leave out uvicorn's line per request",
+        "--access-log",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="also write uvicorn's access line for each request, beside the service's own "
+        "request line (default: off)",
     )
     serve.add_argument(
         "--graceful-timeout",
         type=positive_int,
         default=30,
-        help="seconds a SIGTERM waits for requests in flight before closing (default 30)",
+        metavar="SECONDS",
+        help="how long a SIGTERM waits for requests in flight before closing what is left",
     )
     serve.set_defaults(func=cmd_serve)
 
-    migrate = commands.add_parser("migrate", help="apply pending schema migrations")
+    migrate = commands.add_parser(
+        "migrate",
+        help="apply pending schema migrations",
+        description="Bring the database on DATABASE_URL up to the latest schema migration "
+        "and seed the role policy on first start; `serve` does this too. Safe to run from "
+        "several processes at once on PostgreSQL (one migrates, the others wait).",
+        epilog=EXIT_STATUS,
+    )
     migrate.set_defaults(func=cmd_migrate)
 
-    export = commands.add_parser("export-schema", help="write the GraphQL SDL")
-    export.add_argument("--output", default="schema.graphql")
+    export = commands.add_parser(
+        "export-schema",
+        help="print the GraphQL schema (SDL)",
+        description="Print the service's GraphQL schema as SDL, as schema.graphql holds it. "
+        "Needs no database.",
+        epilog=EXIT_STATUS,
+    )
+    export.add_argument(
+        "--output", metavar="FILE", help="write the SDL to FILE (default: standard output)"
+    )
     export.set_defaults(func=cmd_export_schema, no_settings=True)
 
     for module in OPERATOR_COMMANDS:
@@ -159,7 +202,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if settings is not None:  # the command's own lines in the configured format, too
         configure_logs(settings.log_format)
-    return int(args.func(settings, args))
+    database_url = settings.database_url if settings is not None else None
+    return runtime.reported(lambda: int(args.func(settings, args)), database_url)
 
 
 if __name__ == "__main__":

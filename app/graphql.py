@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -33,6 +34,7 @@ from core import telemetry
 from core.checkpoint import log_keys
 from core.context import RequestContext, Viewer
 from core.instrumentation import StatementCount
+from core.json_text import dumps
 from core.security import TokenClaims, TokenSigner
 from core.settings import Settings
 
@@ -135,12 +137,13 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         return await super().process_result(request, result)
 
     def encode_json(self, data: object) -> str | bytes:
-        """A compiled operation's data goes out as the database wrote it."""
+        """A response or WebSocket message as UTF-8 JSON text, unescaped (``core.json_text``);
+        a compiled operation's data as the database wrote it."""
         if isinstance(data, dict):
             compiled = encode_response(data)
             if compiled is not None:
                 return compiled
-        return super().encode_json(data)
+        return dumps(data)
 
     def refuse_unnamed_choice(self, query: str, operation_name: str | None) -> None:
         """For a WebSocket operation: the same rule as for a request's body."""
@@ -192,6 +195,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             debug=self.settings.debug,
             task_events=getattr(request.app.state, "task_events", None),
             request_statements=statements,
+            clock_skew=timedelta(seconds=self.settings.clock_skew_seconds),
         )
         return context
 

@@ -11,10 +11,11 @@ from typing import Any
 
 from bench.data import BenchDataError, build_bench_data
 from core.settings import Settings
-from ops.runtime import positive_int
+from ops.runtime import check_database_url, positive_int
 
 
 def cmd_bench_data(settings: Settings, args: argparse.Namespace) -> int:
+    check_database_url(settings.database_url)  # said as every command says it
     try:
         summary = asyncio.run(
             build_bench_data(settings.database_url, args.tasks, seed=args.seed, grants=args.grants)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from core.json_text import dumps
+
 
 class CompiledData(dict[str, object]):
     """An operation's ``data`` held as JSON text (``raw``).
@@ -30,5 +32,5 @@ def encode_response(response: dict[str, Any]) -> str | None:
     if not isinstance(data, CompiledData):
         return None
     rest = {key: value for key, value in response.items() if key != "data"}
-    tail = json.dumps(rest, separators=(",", ":"))[1:] if rest else "}"
+    tail = dumps(rest)[1:] if rest else "}"
     return '{"data":' + data.raw + ("," + tail if rest else tail)

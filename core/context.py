@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
 from core.instrumentation import StatementCount
+from core.settings import DEFAULT_CLOCK_SKEW_SECONDS
 
 if TYPE_CHECKING:
     from core.checkpoint import LogKeys
@@ -92,3 +94,6 @@ class RequestContext:
     # it ran: "compiled" or "resolved" (reported under ``extensions.debug.executor``).
     compiled_reads: bool = False
     executor: str = "resolved"
+    # How far a record's time may run ahead of the server's clock before it reads as
+    # IN_FUTURE (a phone's clock and the server's disagree a little): RIVERCHIEF_CLOCK_SKEW.
+    clock_skew: timedelta = timedelta(seconds=DEFAULT_CLOCK_SKEW_SECONDS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -35,6 +36,16 @@ async def keep_session(connection: Any) -> None:
 
 def is_postgres(database_url: str) -> bool:
     return database_url.startswith(("postgres://", "postgresql://", "asyncpg://"))
+
+
+def check_sqlite_opens(database_url: str) -> None:
+    """Open an SQLite database once, plainly, before Tortoise does (creating the file if it is
+    not there). Raises ``sqlite3.OperationalError`` if it cannot be opened: Tortoise's SQLite
+    client keeps its connection lock when opening fails, and its next statement would wait
+    for ever."""
+    if not database_url.startswith("sqlite://") or ":memory:" in database_url:
+        return
+    sqlite3.connect(database_url[len("sqlite://") :].split("?", 1)[0]).close()
 
 
 def connection_config(database_url: str) -> str | dict[str, Any]:
@@ -85,6 +96,7 @@ async def migration_lock(database_url: str) -> AsyncIterator[None]:
 
 async def apply_migrations(database_url: str) -> None:
     """Bring the database schema up to the latest migration, then release the connections."""
+    check_sqlite_opens(database_url)
     async with migration_lock(database_url):
         try:
             await migrate(config=tortoise_config(database_url))

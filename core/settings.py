@@ -16,6 +16,7 @@ from pathlib import Path
 
 DEFAULT_DATABASE_URL = "sqlite://data/riverchief.sqlite3"
 DEFAULT_EXPLORER_DIR = "explorer"  # the checkout's npm project; `npm ci --prefix explorer`
+DEFAULT_CLOCK_SKEW_SECONDS = 300  # a record may be dated this far past the server's clock
 DEV_SECRET_NOTICE = "RIVERCHIEF_SECRET is not set: using a random secret for this process only"  # noqa: S105 - a message, not a secret
 LOG_FORMATS = ("text", "json")
 OTEL_MISSING = (
@@ -57,6 +58,19 @@ def _positive(env_vars: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be a whole number") from exc
     if value <= 0:
         raise SettingsError(f"{name} must be positive")
+    return value
+
+
+def _seconds(env_vars: Mapping[str, str], name: str, default: int) -> int:
+    raw = env_vars.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a whole number of seconds") from exc
+    if value < 0:
+        raise SettingsError(f"{name} must not be negative")
     return value
 
 
@@ -229,6 +243,7 @@ class Settings:
     audit_old_keys: tuple[bytes, ...] = ()
     compiled_reads: bool = True
     explorer_dir: Path = Path(DEFAULT_EXPLORER_DIR)
+    clock_skew_seconds: int = DEFAULT_CLOCK_SKEW_SECONDS
 
     @property
     def production(self) -> bool:
@@ -288,6 +303,9 @@ class Settings:
             audit_old_keys=audit_old_keys,
             compiled_reads=_flag(env_vars.get("RIVERCHIEF_COMPILED"), True),
             explorer_dir=Path(env_vars.get("RIVERCHIEF_EXPLORER_DIR", "") or DEFAULT_EXPLORER_DIR),
+            clock_skew_seconds=_seconds(
+                env_vars, "RIVERCHIEF_CLOCK_SKEW", DEFAULT_CLOCK_SKEW_SECONDS
+            ),
         )
 
 

@@ -13,7 +13,8 @@
 #   RIVERCHIEF_PORT              port to listen on                 (default 8000)
 #   RIVERCHIEF_WORKERS           server processes                  (default 2)
 #   RIVERCHIEF_GRACEFUL_TIMEOUT  seconds a SIGTERM waits for requests in flight (default 30)
-#   RIVERCHIEF_ACCESS_LOG        0 leaves out the line per request (default 1)
+#   RIVERCHIEF_ACCESS_LOG        1 adds uvicorn's access line per request, beside the
+#                                service's own request line (default 0)
 #   RIVERCHIEF_DB_WAIT           seconds to wait for PostgreSQL to accept connections
 #                                (default 60; 0 does not wait)
 set -eu
@@ -88,8 +89,8 @@ set -- serve \
     --port "${RIVERCHIEF_PORT:-8000}" \
     --workers "${RIVERCHIEF_WORKERS:-2}" \
     --graceful-timeout "${RIVERCHIEF_GRACEFUL_TIMEOUT:-30}"
-case "${RIVERCHIEF_ACCESS_LOG:-1}" in
-    0 | false | no | off) set -- "$@" --no-access-log ;;
+case "${RIVERCHIEF_ACCESS_LOG:-0}" in
+    1 | true | yes | on) set -- "$@" --access-log ;;
 esac
 # exec: the server becomes this process, so the SIGTERM a container stop sends reaches it.
 exec riverchief "$@"

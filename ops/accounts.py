@@ -12,7 +12,6 @@ acting account: they are the operator's own power.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import sys
 from dataclasses import dataclass
@@ -28,6 +27,9 @@ from models.policy import CasbinRule
 from ops.runtime import (
     EXIT_FAILED,
     EXIT_OK,
+    EXIT_UNUSABLE,
+    CommandError,
+    check_database_url,
     cli_context,
     complain,
     opened,
@@ -77,20 +79,25 @@ async def create_user(settings: Settings, username: str, password: str) -> int:
     """Create the account (migrating the database first); its id."""
     async with opened(settings, migrate=True):
         if await User.exists(username=username):
-            raise SystemExit(f"a user named {username!r} already exists")
+            raise CommandError(f"a user named {username!r} already exists", EXIT_FAILED)
         user = await User.create(username=username, password_hash=hash_password(password))
         return int(user.id)
 
 
 def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
+    check_database_url(settings.database_url)  # before asking for a password in vain
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass()
     problem = password_problem(password, args.username)
     if problem is not None:
-        print(f"riverchief: {problem}", file=sys.stderr)
-        return 2
-    user_id = asyncio.run(create_user(settings, args.username, password))
-    print(f"created user {args.username} (id {user_id})")
-    return 0
+        complain(problem)
+        return EXIT_UNUSABLE
+
+    async def work() -> int:
+        user_id = await create_user(settings, args.username, password)
+        say(f"created user {args.username} (id {user_id})")
+        return EXIT_OK
+
+    return run(work)
 
 
 # -- deactivate-user ------------------------------------------------------------------------
@@ -240,10 +247,20 @@ EXIT_CODES = "Exit status: 0 done, 1 refused (the code and message are printed),
 
 
 def register(commands: Any) -> None:
-    create = commands.add_parser("create-user", help="create a login account")
-    create.add_argument("username")
+    create = commands.add_parser(
+        "create-user",
+        help="create a login account",
+        description="Create a login account named USERNAME, migrating the database first. "
+        "The password is asked for at the terminal (or read from stdin) and must be at least "
+        "10 characters, not easily guessed, and not contain the username. The account holds "
+        "no role until `bootstrap-admin` or `grant` gives it one.",
+        epilog=EXIT_CODES,
+    )
+    create.add_argument("username", help="the new account's login name")
     create.add_argument(
-        "--password-stdin", action="store_true", help="read the password from stdin"
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of stdin instead of asking for it",
     )
     create.set_defaults(func=cmd_create_user)
 
@@ -255,7 +272,7 @@ def register(commands: Any) -> None:
         "`riverchief policy check` lists them, and `riverchief revoke` removes them.",
         epilog=EXIT_CODES,
     )
-    deactivate_parser.add_argument("username")
+    deactivate_parser.add_argument("username", help="the account to deactivate")
     deactivate_parser.set_defaults(func=cmd_deactivate_user)
 
     first = commands.add_parser(
@@ -269,7 +286,7 @@ def register(commands: Any) -> None:
     )
     first.add_argument("username", help="the account that gets the role")
     first.add_argument("unit_code", metavar="UNIT_CODE", help="the org unit's code")
-    first.add_argument("--role", default="county_admin", help="the role (default county_admin)")
+    first.add_argument("--role", default="county_admin", help="the role to grant")
     first.set_defaults(func=cmd_bootstrap)
 
     for name, verb in (("grant", "grant"), ("revoke", "revoke")):

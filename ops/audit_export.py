@@ -47,6 +47,7 @@ from core.checkpoint import LogKeys, log_keys
 from core.merkle import CompactRange, cover
 from core.settings import Settings
 from models.audit import AuditEvent
+from ops.help_text import RawHelpFormatter
 from ops.runtime import (
     EXIT_FAILED,
     EXIT_OK,
@@ -521,7 +522,7 @@ def register(commands: Any) -> None:
         "each with its chain hash, followed by a signature over the whole export. The "
         "date-times state their UTC offset. Needs RIVERCHIEF_SECRET.",
         epilog=EXPORT_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=RawHelpFormatter,
     )
     export.add_argument(
         "--log",
@@ -529,8 +530,22 @@ def register(commands: Any) -> None:
         metavar="CODE",
         help="the jurisdiction: a top-level unit's code, or `installation`",
     )
-    export.add_argument("--from", dest="since", type=moment, required=True, metavar="DATETIME")
-    export.add_argument("--to", dest="until", type=moment, required=True, metavar="DATETIME")
+    export.add_argument(
+        "--from",
+        dest="since",
+        type=moment,
+        required=True,
+        metavar="DATETIME",
+        help="the first moment exported (inclusive), with its UTC offset",
+    )
+    export.add_argument(
+        "--to",
+        dest="until",
+        type=moment,
+        required=True,
+        metavar="DATETIME",
+        help="the moment the export stops (exclusive), with its UTC offset",
+    )
     export.add_argument("--output", metavar="FILE", help="write here (default: stdout)")
     export.set_defaults(func=cmd_export_audit)
 
@@ -543,7 +558,7 @@ def register(commands: Any) -> None:
         epilog="Exit status: 0 valid, 1 it does not verify (every problem is listed), "
         "2 the command could not run.",
     )
-    verify.add_argument("file", metavar="FILE")
+    verify.add_argument("file", metavar="FILE", help="the export to check")
     verify.set_defaults(func=cmd_verify_export)
 
     chain = commands.add_parser(

@@ -96,9 +96,12 @@ def cmd_counters_rebuild(settings: Settings, args: argparse.Namespace) -> int:
 
 def register(commands: Any) -> None:
     counters = commands.add_parser(
-        "counters", help="check or rebuild the dashboards' task counters and indicator sums"
+        "counters",
+        help="check or rebuild the dashboards' task counters and indicator sums",
+        description="Check the dashboards' task counters and indicator sums against a "
+        "recount (`counters check`), or replace them with one (`counters rebuild`).",
     )
-    actions = counters.add_subparsers(dest="counters_command", required=True)
+    actions = counters.add_subparsers(dest="counters_command", required=True, metavar="ACTION")
     description = (__doc__ or "").split("\n\n", 1)[1]
     check = actions.add_parser(
         "check",

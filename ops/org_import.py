@@ -25,6 +25,7 @@ from core.errors import DomainError
 from core.settings import Settings
 from models.enums import OrgLevel
 from models.org import ALLOWED_PARENTS, HierarchyError, OrgUnit, check_parent
+from ops.help_text import RawHelpFormatter
 from ops.runtime import (
     EXIT_OK,
     EXIT_UNUSABLE,
@@ -455,12 +456,10 @@ def register(commands: Any) -> None:
         "none. Then every unit is created in one transaction, each with an org_unit.create "
         "audit event.",
         epilog=COLUMN_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=RawHelpFormatter,
     )
     command.add_argument("file", metavar="FILE.csv", help="the CSV file, or - for stdin")
-    command.add_argument(
-        "--encoding", type=_encoding, default="utf-8", help="the file's encoding (default UTF-8)"
-    )
+    command.add_argument("--encoding", type=_encoding, default="utf-8", help="the file's encoding")
     command.add_argument(
         "--dry-run", action="store_true", help="check the file against the database only"
     )

@@ -39,6 +39,7 @@ from models.audit import AuditEvent
 from models.org import OrgUnit
 from models.people import User
 from models.policy import CasbinRule
+from ops.help_text import RawHelpFormatter
 from ops.runtime import EXIT_FAILED, EXIT_OK, cli_context, opened, run, say
 from policies.engine import PolicyEngine, grant_prefix
 from resolvers.grants import authorize_grant
@@ -251,13 +252,17 @@ def cmd_policy_check(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def register(commands: Any) -> None:
-    policy = commands.add_parser("policy", help="inspect the authorization policy")
-    checks = policy.add_subparsers(dest="policy_command", required=True)
+    policy = commands.add_parser(
+        "policy",
+        help="inspect the authorization policy",
+        description="Inspect the authorization policy: `riverchief policy check`.",
+    )
+    checks = policy.add_subparsers(dest="policy_command", required=True, metavar="ACTION")
     check = checks.add_parser(
         "check",
         help="list grants that reach outside their granter's scope or name missing things",
         description=(__doc__ or "").split("\n\n", 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=RawHelpFormatter,
         epilog="Exit status: 0 clean, 1 findings, 2 the command could not run.",
     )
     check.add_argument("--json", action="store_true", help="print the report as JSON")

@@ -2,9 +2,10 @@
 work, a request context for the account a command acts as, and failures told in one clear
 line.
 
-Exit codes, the same for every operator command: 0 done (or clean), 1 refused, or a check
-found problems, 2 the command could not run (bad arguments or input, configuration, the
-database unreachable or not migrated).
+Exit codes, the same for every command (``reported`` gives them): 0 done (or clean), 1
+refused, or a check found problems, 2 the command could not run (bad arguments or input,
+configuration, a ``DATABASE_URL`` it cannot use, the database unreachable or not migrated:
+``ops.failures`` says which, in one line), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -14,23 +15,24 @@ import asyncio
 import logging
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from tortoise import Tortoise
-from tortoise.exceptions import BaseORMException
 
 from core.context import RequestContext, Viewer
-from core.db import apply_migrations, tortoise_config
-from core.errors import database_unavailable
+from core.db import apply_migrations, check_sqlite_opens, tortoise_config
 from core.settings import Settings, ensure_sqlite_directory
+from ops.failures import explain, url_problem
 from policies.engine import PolicyEngine
 from resolvers.role_policy import seed_role_policy
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_UNUSABLE = 2
+EXIT_INTERRUPTED = 130
 
 # Libraries that narrate their start-up at INFO: an operator wants the command's answer.
 CHATTY_LOGGERS = ("casbin", "casbin.policy", "casbin.role", "tortoise")
@@ -71,6 +73,7 @@ def sqlite_file(database_url: str) -> Path | None:
 async def prepare_database(settings: Settings, *, seed: bool = True) -> None:
     """Bring the schema up to date, and seed the role policy on first start (an audit event
     records it) unless the caller seeds it (the demo, at the start of its past)."""
+    check_database_url(settings.database_url)
     ensure_sqlite_directory(settings.database_url)
     await apply_migrations(settings.database_url)
     await Tortoise.init(config=tortoise_config(settings.database_url))
@@ -91,16 +94,25 @@ async def opened(settings: Settings, *, migrate: bool = False) -> AsyncIterator[
     if migrate:
         await prepare_database(settings)
     else:
+        check_database_url(settings.database_url)
         path = sqlite_file(settings.database_url)
         if path is not None and not path.exists():
             raise CommandError(
                 f"no database at {path}: check DATABASE_URL, or run `riverchief migrate`"
             )
+        check_sqlite_opens(settings.database_url)
     await Tortoise.init(config=tortoise_config(settings.database_url))
     try:
         yield
     finally:
         await Tortoise.close_connections()
+
+
+def check_database_url(database_url: str) -> None:
+    """Refuse an address no connection could come of, before trying one."""
+    problem = url_problem(database_url)
+    if problem is not None:
+        raise CommandError(problem)
 
 
 def positive_int(raw: str) -> int:
@@ -127,33 +139,28 @@ def complain(message: str) -> None:
     print(f"riverchief: {message}", file=sys.stderr, flush=True)
 
 
-def run(work: Callable[[], Awaitable[int]]) -> int:
-    """Run a command's coroutine; a ``CommandError`` or a database failure becomes one line
-    on stderr and its exit code, never a traceback."""
-    quiet_libraries()
-
-    async def main() -> int:
-        return await work()
-
+def reported(command: Callable[[], int], database_url: str | None) -> int:
+    """Run a command; a ``CommandError``, an interruption or a failure to use the database
+    (``ops.failures``) becomes one line on stderr and its exit code, never a traceback.
+    Anything else is a fault of ours and keeps its traceback."""
     try:
-        return asyncio.run(main())
+        return command()
     except CommandError as error:
         complain(error.message)
         return error.exit_code
     except KeyboardInterrupt:
         complain("interrupted: nothing was committed that had not finished")
-        return 130
-    except (BaseORMException, OSError, ConnectionError) as error:
-        if database_unavailable(error):
-            complain(f"cannot reach the database ({type(error).__name__}: {error})")
-        else:
-            complain(
-                f"database error ({type(error).__name__}: {error}); if the schema is out of "
-                "date, run `riverchief migrate`"
-            )
-        return EXIT_UNUSABLE
+        return EXIT_INTERRUPTED
     except Exception as error:
-        if not database_unavailable(error):
+        line = explain(error, database_url)
+        if line is None:
             raise
-        complain(f"cannot reach the database ({type(error).__name__}: {error})")
+        complain(line)
         return EXIT_UNUSABLE
+
+
+def run(work: Callable[[], Coroutine[Any, Any, int]]) -> int:
+    """Run a command's coroutine, without the libraries' start-up chatter. What stops it
+    reaches ``reported`` (``app.cli.main``), which says it in one line."""
+    quiet_libraries()
+    return asyncio.run(work())

@@ -1,4 +1,5 @@
-"""Accountability records: append-only, validated per type, implausible patrols flagged."""
+"""Accountability records: append-only, validated per type, implausible ones flagged
+(``resolvers.record_flags``)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from resolvers.audit import append_event
 from resolvers.loaders import loaders
 from resolvers.org import get_unit
 from resolvers.pagination import OrderKey, Page, paginate
+from resolvers.record_flags import RecordFlag, RecordFlagCode, flag, in_future, reason_of
 from resolvers.task_commands import NewTask, insert_task, place_task
 from resolvers.tasks import get_task
 
@@ -160,20 +162,23 @@ async def _check_evidence(context: RequestContext, spec: NewRecord) -> None:
                 )
 
 
-async def _implausibility(spec: NewRecord, author_id: int | None, segment: WaterBody | None) -> str:
-    """Why an inspector should look at this patrol, or '' if nothing stands out."""
+async def _implausibility(
+    spec: NewRecord, author_id: int | None, segment: WaterBody | None
+) -> list[RecordFlag]:
+    """What an inspector should look at in this patrol: every check it fails, in order."""
     if spec.type is not RecordType.PATROL or spec.ended_at is None:
-        return ""
+        return []
+    found = []
     duration = spec.ended_at - spec.occurred_at
     hours = duration.total_seconds() / 3600
     distance = float(spec.details.get("distance_km", 0))
     if duration > MAX_PATROL_DURATION:
-        return "duration longer than a day's patrol"
+        found.append(flag(RecordFlagCode.TOO_LONG))
     if hours <= 0 or distance / hours > MAX_PATROL_SPEED_KMH:
-        return "distance impossible in the time given"
+        found.append(flag(RecordFlagCode.TOO_FAST))
     length = float(segment.length_km) if segment and segment.length_km is not None else None
     if length is not None and distance > MAX_SEGMENT_LAPS * length:
-        return "distance longer than the segment allows"
+        found.append(flag(RecordFlagCode.BEYOND_SEGMENT))
     if author_id is not None:
         # Only the current version of each patrol counts: a correction does not overlap the
         # record it corrects, nor anything that record's own corrections replaced.
@@ -185,8 +190,8 @@ async def _implausibility(spec: NewRecord, author_id: int | None, segment: Water
         if spec.corrects_id is not None:
             others = others.exclude(id=spec.corrects_id)
         if await others.exists():
-            return "overlaps another patrol by the same person"
-    return ""
+            found.append(flag(RecordFlagCode.OVERLAPPING))
+    return found
 
 
 async def _person_unit_path(context: RequestContext) -> str | None:
@@ -262,13 +267,17 @@ async def create_record(context: RequestContext, spec: NewRecord) -> Accountabil
         )
         placed_task = (raised, await place_task(context, raised))
     author_id = context.viewer.id if context.viewer else None
-    reason = await _implausibility(spec, author_id, segment)
+    flags = await _implausibility(spec, author_id, segment)
+    filed_at = clock.now()
+    if in_future(spec.occurred_at, spec.ended_at, filed_at, context.clock_skew):
+        flags.append(flag(RecordFlagCode.IN_FUTURE))
+    reason = reason_of(flags)
     async with in_transaction() as conn:
         task_id = spec.task_id
         if placed_task is not None:
             task_id = (await insert_task(conn, context, *placed_task)).id
         record = await AccountabilityRecord.create(
-            created_at=clock.now(),
+            created_at=filed_at,
             type=spec.type,
             org_unit_id=unit.id,
             author_id=author_id,

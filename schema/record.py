@@ -23,6 +23,7 @@ from schema.naming import camel
 from schema.node import Node, NodeType, optional_pk, to_global_id
 from schema.org import OrgUnit
 from schema.people import User
+from schema.record_flag import RecordFlag, flags_of
 from schema.water import WaterBody
 
 if TYPE_CHECKING:
@@ -84,8 +85,14 @@ class Record(Node):
         "`evidenceIds` (records' global IDs); a reward's or penalty's `amount`; an "
         "escalation's `dueAt`, `daysOverdue`, `status` and `issuerUnitId` (a global ID)."
     )
-    flagged: bool = strawberry.field(description="Implausible: for an inspector to look at.")
-    flag_reason: str = strawberry.field(description="Why it was flagged; empty when it was not.")
+    flagged: bool = strawberry.field(
+        description="Implausible: for an inspector to look at. True exactly when `flags` is "
+        "not empty."
+    )
+    flag_reason: str = strawberry.field(
+        description="Why it was flagged: the messages of `flags`, joined by `; `; empty when "
+        "it was not."
+    )
     created_at: datetime = strawberry.field(description="When it was filed.")
     _model: strawberry.Private[AccountabilityRecord]
 
@@ -107,6 +114,13 @@ class Record(Node):
     @classmethod
     def maybe(cls, record: AccountabilityRecord | None) -> Record | None:
         return cls.of(record) if record is not None else None
+
+    @strawberry.field(
+        description="Why it is flagged, one entry per reason, in the order they were found; "
+        "empty when it is not. Decided when the record was filed."
+    )
+    def flags(self) -> list[RecordFlag]:
+        return flags_of(self._model.flag_reason)
 
     @strawberry.field(description="The unit the record is about.")
     async def org_unit(self, info: Info) -> OrgUnit | None:

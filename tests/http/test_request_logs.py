@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ from core.security import issue_token
 from core.settings import Settings, SettingsError
 from tests.fixtures import TEST_AUDIT_KEY, TEST_SECRET, Tree
 from tests.http.client import GraphQLClient, app_settings, running_app
-from tests.servers import Server, running_server
+from tests.servers import SECRET, Server, free_port, running_server, server_process
 
 FIELDS = {
     "request_id",
@@ -208,6 +210,63 @@ async def test_a_real_server_writes_one_json_line_per_request(
     assert (query["operation"], query["status"], query["outcome"]) == ("Whoami", 200, "ok")
     assert (query["viewer_id"], query["sql_statements"]) == (None, 0)
     assert (refused["operation"], refused["outcome"]) == ("Tasks", "UNAUTHENTICATED")
-    assert any(entry["logger"] == "uvicorn.access" for entry in written)
+    # One line per request: ours. uvicorn's access line is only there when asked for.
+    assert [e for e in written if e["logger"] == "uvicorn.access"] == []
+    request_lines = [e for e in written if e["logger"] == "riverchief.request"]
+    assert [e["request_id"] for e in request_lines] == ids
     denial = [e for e in written if e["logger"] == "riverchief.access"]
     assert denial and denial[0]["request_id"] == ids[1]  # lines during a request carry its id
+
+
+# ----- a real server, as `riverchief serve` starts by default -----
+
+ONE_REQUEST_ID = "one-request-0001"
+
+
+def one_request(server: Server) -> None:
+    response = httpx.post(
+        f"{server.base}/graphql",
+        json={"query": "query Whoami { me { username } }"},
+        headers={"x-request-id": ONE_REQUEST_ID},
+        timeout=30,
+    )
+    assert response.json() == {"data": {"me": None}}
+
+
+async def test_a_served_request_is_logged_in_one_line(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    with running_server(empty_database_url, tmp_path) as server:
+        lines_before = len(server.output().splitlines())
+        await asyncio.to_thread(one_request, server)
+        await asyncio.sleep(0.2)  # the line is written once the response has gone
+        during = server.output().splitlines()[lines_before:]
+
+    assert len(during) == 1, during
+    assert re.fullmatch(
+        r"\S+ \S+ INFO riverchief\.request: request POST /graphql 200 op=Whoami \(query\)"
+        rf" viewer=- [0-9.]+ms sql=0 outcome=ok id={ONE_REQUEST_ID}",
+        during[0],
+    ), during[0]
+
+
+async def test_uvicorn_access_line_is_there_when_asked_for(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--access-log"]
+    environ = {
+        **os.environ,
+        "DATABASE_URL": empty_database_url,
+        "RIVERCHIEF_SECRET": SECRET,
+        "RIVERCHIEF_ENV": "development",
+    }
+    with server_process(command, port, environ, tmp_path) as server:
+        lines_before = len(server.output().splitlines())
+        await asyncio.to_thread(one_request, server)
+        await asyncio.sleep(0.2)
+        during = server.output().splitlines()[lines_before:]
+
+    assert len(during) == 2, during
+    assert sum("riverchief.request" in line for line in during) == 1
+    assert sum('"POST /graphql HTTP/1.1" 200' in line for line in during) == 1

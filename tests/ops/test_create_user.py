@@ -56,5 +56,5 @@ def test_create_user_stores_a_verifiable_hash_once(
     assert verify_password(stored, "Chishui-river-2026")
 
     monkeypatch.setattr("sys.stdin", io.StringIO("Chishui-river-2026\n"))
-    with pytest.raises(SystemExit, match="already exists"):
-        main(["create-user", "operator", "--password-stdin"])
+    assert main(["create-user", "operator", "--password-stdin"]) == 1
+    assert capsys.readouterr().err == "riverchief: a user named 'operator' already exists\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import get_args
 
+import pytest
 from graphql import GraphQLEnumType, GraphQLInterfaceType, GraphQLObjectType
 
 from app.cli import main
@@ -18,16 +19,42 @@ def test_committed_schema_matches_the_code() -> None:
     committed = SCHEMA_FILE.read_text(encoding="utf-8")
 
     assert committed == schema.as_str() + "\n", (
-        "schema.graphql is stale: run `riverchief export-schema`"
+        "schema.graphql is stale: run `riverchief export-schema --output schema.graphql`"
     )
 
 
-def test_export_schema_writes_the_sdl(tmp_path: Path) -> None:
+def test_export_schema_prints_the_sdl_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    assert main(["export-schema"]) == 0
+
+    assert capsys.readouterr().out == schema.as_str() + "\n"
+    assert list(tmp_path.iterdir()) == []  # no ./schema.graphql overwritten
+
+
+def test_export_schema_writes_the_sdl_to_the_file_asked_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     target = tmp_path / "out.graphql"
 
     assert main(["export-schema", "--output", str(target)]) == 0
 
     assert target.read_text(encoding="utf-8") == schema.as_str() + "\n"
+    assert capsys.readouterr().out == f"wrote {target}\n"
+
+
+def test_export_schema_says_in_one_line_when_it_cannot_write(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "no-such-folder" / "out.graphql"
+
+    assert main(["export-schema", "--output", str(target)]) == 2
+
+    assert capsys.readouterr().err == (
+        f"riverchief: cannot write {target}: No such file or directory\n"
+    )
 
 
 def signature(root: str, field: str) -> str:

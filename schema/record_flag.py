@@ -1,0 +1,51 @@
+"""``Record.flags``: why a record is flagged, as codes a client can act on
+(``resolvers.record_flags`` decides them)."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+from resolvers import record_flags
+
+
+@strawberry.enum(description="Why a record is flagged for an inspector to look at.")
+class RecordFlagCode(Enum):
+    TOO_FAST = strawberry.enum_value(
+        "TOO_FAST",
+        description="A patrol's distance is impossible in its time (over 12 km/h), or it took "
+        "no time.",
+    )
+    TOO_LONG = strawberry.enum_value(
+        "TOO_LONG", description="A patrol lasted longer than a day's patrol (16 hours)."
+    )
+    BEYOND_SEGMENT = strawberry.enum_value(
+        "BEYOND_SEGMENT",
+        description="A patrol's distance is longer than its river segment allows (four "
+        "lengths: both banks, there and back).",
+    )
+    OVERLAPPING = strawberry.enum_value(
+        "OVERLAPPING", description="A patrol overlaps another patrol by the same person."
+    )
+    IN_FUTURE = strawberry.enum_value(
+        "IN_FUTURE",
+        description="The record is dated (it happened or ended) after it was filed, by more "
+        "than the allowed clock skew (`RIVERCHIEF_CLOCK_SKEW`, 5 minutes by default).",
+    )
+    OTHER = strawberry.enum_value(
+        "OTHER", description="A reason stored without a code: the message says it."
+    )
+
+
+@strawberry.type(description="One reason a record is flagged.")
+class RecordFlag:
+    code: RecordFlagCode = strawberry.field(description="The reason, for a client to act on.")
+    message: str = strawberry.field(description="The reason, for an inspector to read.")
+
+
+def flags_of(stored_reason: str) -> list[RecordFlag]:
+    return [
+        RecordFlag(code=RecordFlagCode(found.code.value), message=found.message)
+        for found in record_flags.flags_of(stored_reason)
+    ]
