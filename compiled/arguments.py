@@ -8,9 +8,9 @@ argument the schema gains later (given, or defaulted into the values) makes the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from graphql import FieldNode, GraphQLError, GraphQLObjectType
 from graphql.execution.values import VariableValues, get_argument_values
@@ -60,6 +60,24 @@ class ArgumentReader:
         if not set(values) <= {python_name(name) for name in known}:
             raise NotCompilable(f"an argument of {type_name}.{field_name} the plan does not read")
         return values
+
+
+Filter = TypeVar("Filter")
+Spec = TypeVar("Spec")
+
+
+def read_filter(
+    values: dict[str, Any], kind: type[Filter], convert: Callable[[Filter | None], Spec]
+) -> Spec:
+    """The ``filter`` argument (an input of ``kind``, or none) as the resolver converts it;
+    one it refuses is not ours."""
+    given = values.get("filter")
+    if given is not None and not isinstance(given, kind):
+        raise NotCompilable("an unexpected filter")
+    try:
+        return convert(given)
+    except DomainError as exc:
+        raise NotCompilable("a filter the resolvers refuse") from exc
 
 
 def python_name(name: str) -> str:

@@ -11,12 +11,10 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from compiled.arguments import page_arguments
+from compiled.arguments import page_arguments, read_filter
 from compiled.connection import ListPlan
 from compiled.objects import UNITS, Link, ObjectType, Render, Row, column, subtree_end
-from compiled.selection import NotCompilable
 from compiled.statement import ListQuery, run_list
-from core.errors import DomainError
 from models.audit import FIRST_SEQ, AuditEvent
 from models.people import Person
 from models.record import AccountabilityRecord
@@ -195,16 +193,6 @@ AUDIT_EVENT = ObjectType(
 )
 
 
-def read_filter(values: dict[str, Any]) -> AuditQuery:
-    filter_ = values.get("filter")
-    if filter_ is not None and not isinstance(filter_, AuditFilter):
-        raise NotCompilable("an unexpected filter")
-    try:
-        return audit_query(filter_)
-    except DomainError as exc:
-        raise NotCompilable("a filter the resolvers refuse") from exc
-
-
 def _conditions(spec: AuditQuery, r: Render) -> list[str]:
     """``resolvers.audit_queries.list_events`` in SQL, on ``e`` (the event)."""
     p = r.params
@@ -247,7 +235,7 @@ async def run_audit(
         table=EVENTS,
         key="seq",
         descending=True,
-        where=" AND ".join(_conditions(read_filter(values), r)),
+        where=" AND ".join(_conditions(read_filter(values, AuditFilter, audit_query), r)),
         page=page_arguments(values, ORDER),
     )
     return await run_list(plan, query, r, conn)

@@ -8,7 +8,7 @@ Personal data is masked with ``resolvers.people.mask``'s rule, decided by the
 from __future__ import annotations
 
 from compiled.audit import AUDIT_EVENT
-from compiled.nested import ListField
+from compiled.nested import ListField, owned_by
 from compiled.objects import (
     Link,
     ObjectType,
@@ -20,15 +20,17 @@ from compiled.objects import (
     global_id,
     instant,
 )
-from compiled.records import RECORD, WATER_BODY, task_records
+from compiled.records import RECORD, WATER_BODY
 from compiled.stats import TaskStatsField
-from compiled.tasks import subtasks, unit_tasks
-from compiled.units import children
+from compiled.tasks import unit_tasks
 from models.task import overdue_sql
-from policies.rights import PERSON_PII_READ
+from policies.rights import ORG_READ, PERSON_PII_READ, RECORD_READ, TASK_READ
+from resolvers.org import PATH_ORDER
+from resolvers.pagination import OrderKey
 
 NODE = frozenset({"Node"})
 PAGE = frozenset({"first", "after"})
+NEWEST = OrderKey(descending=True)
 
 
 def _masked(name: str, keep_start: int, keep_end: int) -> Scalar:
@@ -66,8 +68,8 @@ TASK = ObjectType(
         "parent": Link("Task", "parent_id"),
     },
     {
-        "subtasks": ListField("Task", PAGE, subtasks),
-        "records": ListField("Record", PAGE, task_records),
+        "subtasks": ListField("Task", PAGE, owned_by("Task", TASK_READ, "parent_id", NEWEST)),
+        "records": ListField("Record", PAGE, owned_by("Record", RECORD_READ, "task_id", NEWEST)),
     },
 )
 
@@ -83,7 +85,9 @@ ORG_UNIT = ObjectType(
     },
     {"parent": Link("OrgUnit", "parent_id")},
     {
-        "children": ListField("OrgUnit", PAGE, children),
+        "children": ListField(
+            "OrgUnit", PAGE, owned_by("OrgUnit", ORG_READ, "parent_id", PATH_ORDER)
+        ),
         "tasks": ListField("Task", PAGE | {"filter"}, unit_tasks),
         "taskStats": TaskStatsField(),
     },

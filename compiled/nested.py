@@ -14,11 +14,13 @@ from typing import Any
 
 from graphql import FieldNode
 
-from compiled.arguments import given_only
+from compiled.arguments import given_only, page_arguments
 from compiled.connection import ConnectionPlan, plan_connection
 from compiled.objects import Fragments, ObjectPlan, Render, Row, Types, plan_object
 from compiled.pages import PageSpec, page_select
 from compiled.selection import Field, merged
+from policies.rights import Right
+from resolvers.pagination import OrderKey
 
 # The page of one parent: from its row and the field's arguments (by Python name).
 Lister = Callable[[Row, dict[str, Any], Render], PageSpec]
@@ -33,6 +35,24 @@ def plan_list(
     if connection.node_selection is not None:
         node = plan_object(types[node_type], connection.node_selection, fragments, types)
     return connection, node
+
+
+def owned_by(type_name: str, right: Right, column: str, order: OrderKey) -> Lister:
+    """The rows of ``type_name`` whose ``column`` holds the parent's id and whose unit the
+    viewer holds ``right`` on, in ``order``: a connection that ``resolvers.batches`` answers
+    for a level of parents at once when there is no ``after`` (its first page says
+    ``hasNextPage`` even for ``first: 0``) and ``paginate`` otherwise."""
+
+    def lister(owner: Row, values: dict[str, Any], r: Render) -> PageSpec:
+        return PageSpec(
+            type_name,
+            lambda row, r: [r.scope(right, row.unit), f"{row.alias}.{column} = {owner.alias}.id"],
+            order,
+            page_arguments(values, order),
+            fetch_at_zero=values.get("after") is None,
+        )
+
+    return lister
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from resolvers.pagination import OrderKey
 # Sort keys that are text: their JSON in a cursor is the text in quotes, which holds only for
 # text JSON never escapes (a path is digits and slashes).
 PLAIN_TEXT_KEYS = frozenset({"path"})
+ROW_PAGE_INFO = frozenset({"hasNextPage", "startCursor", "endCursor"})
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,12 @@ def page_select(
     """A ``SELECT`` of one row and one column: the connection's JSON (as text in the column
     ``j``, for a root)."""
     size = spec.page.size
-    read_rows = connection.needs_rows and (size > 0 or spec.fetch_at_zero)
+    # Rows are read when something is built from them (always by an aggregate, so that the
+    # statement keeps its one row): edges, or a page info field other than the constants.
+    wanted = any(name == "edges" for _, name in connection.entries) or any(
+        name in ROW_PAGE_INFO for _, name in connection.page_info
+    )
+    read_rows = wanted and (size > 0 or spec.fetch_at_zero)
     d = r.dialect
     q = r.alias("q")
     pairs = []

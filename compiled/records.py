@@ -1,5 +1,5 @@
-"""Accountability records and water bodies: their types, ``Query.records`` and
-``Task.records``, read as ``resolvers.records`` reads them.
+"""Accountability records and water bodies: their types and ``Query.records``, read as
+``resolvers.records`` reads them.
 
 A record's ``details`` is left to the resolvers (its keys are renamed at every depth and
 its ids made global, ``schema.record.shown_details``): an operation that asks for it runs
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiled.arguments import page_arguments
+from compiled.arguments import page_arguments, read_filter
 from compiled.objects import (
     UNITS,
     Link,
@@ -23,8 +23,6 @@ from compiled.objects import (
     instant,
 )
 from compiled.pages import PageSpec
-from compiled.selection import NotCompilable
-from core.errors import DomainError
 from policies.rights import ORG_READ, RECORD_READ
 from resolvers.pagination import OrderKey
 from resolvers.records import RecordQuery
@@ -97,31 +95,10 @@ def record_conditions(spec: RecordQuery, row: Row, r: Render) -> list[str]:
 
 def all_records(values: dict[str, Any], r: Render) -> PageSpec:
     """``Query.records``."""
-    filter_ = values.get("filter")
-    if filter_ is not None and not isinstance(filter_, RecordFilter):
-        raise NotCompilable("an unexpected filter")
-    try:
-        spec = record_query(filter_)
-    except DomainError as exc:
-        raise NotCompilable("a filter the resolvers refuse") from exc
+    spec = read_filter(values, RecordFilter, record_query)
     return PageSpec(
         "Record",
         lambda row, r: record_conditions(spec, row, r),
         NEWEST,
         page_arguments(values, NEWEST),
-    )
-
-
-def task_records(owner: Row, values: dict[str, Any], r: Render) -> PageSpec:
-    """``Task.records``: the readable records filed against the task, newest first; without
-    ``after``, the batched first page (``resolvers.batches.task_records``)."""
-    return PageSpec(
-        "Record",
-        lambda row, r: [
-            r.scope(RECORD_READ, row.unit),
-            f"{row.alias}.task_id = {owner.alias}.id",
-        ],
-        NEWEST,
-        page_arguments(values, NEWEST),
-        fetch_at_zero=values.get("after") is None,
     )

@@ -1,5 +1,5 @@
-"""Task lists: ``Query.tasks`` as one statement, ``OrgUnit.tasks`` and ``Task.subtasks`` as
-subqueries of their parent's row.
+"""Task lists: ``Query.tasks`` as one statement, ``OrgUnit.tasks`` as a subquery of its
+unit's row.
 
 The filter, the order, ``first`` and ``after`` are read exactly as the resolvers read them
 (``schema.task_filter.task_query``, ``resolvers.pagination``); a value they refuse raises
@@ -13,13 +13,12 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from compiled.arguments import PageArguments, page_arguments
+from compiled.arguments import PageArguments, page_arguments, read_filter
 from compiled.connection import ListPlan
 from compiled.objects import TASKS, UNITS, Render, Row, subtree_end
 from compiled.pages import PageSpec
 from compiled.selection import NotCompilable
 from compiled.statement import ListQuery, run_list
-from core.errors import DomainError
 from models.task import overdue_sql
 from policies.rights import ORG_READ, TASK_READ
 from resolvers.tasks import ORDERS, TaskOrder, TaskQuery
@@ -30,15 +29,8 @@ ID_ORDERS = {TaskOrder.NEWEST: "DESC", TaskOrder.OLDEST: "ASC"}
 NEWEST = ORDERS[TaskOrder.NEWEST]
 
 
-def read_filter(values: dict[str, Any]) -> TaskQuery:
-    """The ``filter`` argument as ``task_query`` reads it."""
-    filter_ = values.get("filter")
-    if filter_ is not None and not isinstance(filter_, TaskFilter):
-        raise NotCompilable("an unexpected filter")
-    try:
-        return task_query(filter_) if filter_ is not None else TaskQuery()
-    except DomainError as exc:
-        raise NotCompilable("a filter the resolvers refuse") from exc
+def _task_query(given: TaskFilter | None) -> TaskQuery:
+    return task_query(given) if given is not None else TaskQuery()
 
 
 def task_conditions(spec: TaskQuery, row: Row, r: Render, unit: str | None = None) -> list[str]:
@@ -92,7 +84,7 @@ def read_arguments(values: dict[str, Any]) -> Arguments:
     order = values.get("order_by", TaskOrder.NEWEST)
     if order not in ID_ORDERS:
         raise NotCompilable("an order by instant")
-    spec = read_filter(values)
+    spec = read_filter(values, TaskFilter, _task_query)
     return Arguments(spec, ID_ORDERS[order], page_arguments(values, ORDERS[order]))
 
 
@@ -116,22 +108,10 @@ async def run_tasks(
 def unit_tasks(owner: Row, values: dict[str, Any], r: Render) -> PageSpec:
     """``OrgUnit.tasks``: ``list_tasks`` with the filter given and the unit itself (visible,
     as every unit the plan shows) in place of the filter's ``orgUnitId``, newest first."""
-    spec = replace(read_filter(values), org_unit_id=None)
+    spec = replace(read_filter(values, TaskFilter, _task_query), org_unit_id=None)
     return PageSpec(
         "Task",
         lambda row, r: task_conditions(spec, row, r, unit=owner.unit),
         NEWEST,
         page_arguments(values, NEWEST),
-    )
-
-
-def subtasks(owner: Row, values: dict[str, Any], r: Render) -> PageSpec:
-    """``Task.subtasks``: the readable tasks split from this one, newest first; without
-    ``after``, the batched first page (``resolvers.batches.subtasks``)."""
-    return PageSpec(
-        "Task",
-        lambda row, r: [r.scope(TASK_READ, row.unit), f"{row.alias}.parent_id = {owner.alias}.id"],
-        NEWEST,
-        page_arguments(values, NEWEST),
-        fetch_at_zero=values.get("after") is None,
     )

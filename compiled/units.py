@@ -1,6 +1,5 @@
-"""Unit lists: ``Query.orgUnits`` and ``OrgUnit.children``, in path order, read as
-``resolvers.org.list_units`` and ``resolvers.batches.child_units`` read them (the units the
-viewer's ``org:read`` scope holds, the ones seen from below included)."""
+"""``Query.orgUnits`` in path order, read as ``resolvers.org.list_units`` reads it (the units
+the viewer's ``org:read`` scope holds, the ones seen from below included)."""
 
 from __future__ import annotations
 
@@ -33,14 +32,3 @@ def all_units(values: dict[str, Any], r: Render) -> PageSpec:
         return found
 
     return PageSpec("OrgUnit", where, PATH_ORDER, page_arguments(values, PATH_ORDER))
-
-
-def children(owner: Row, values: dict[str, Any], r: Render) -> PageSpec:
-    """``OrgUnit.children``; without ``after``, the batched first page."""
-    return PageSpec(
-        "OrgUnit",
-        lambda row, r: [f"{row.alias}.parent_id = {owner.alias}.id", r.scope(ORG_READ, row.unit)],
-        PATH_ORDER,
-        page_arguments(values, PATH_ORDER),
-        fetch_at_zero=values.get("after") is None,
-    )
