@@ -37,8 +37,15 @@ class Dialect:
         return f"json_build_object({args})" if self.postgres else f"json_object({args})"
 
     def nested(self, subquery: str) -> str:
-        """A subquery's one JSON value (null when it finds no row) inside another object."""
-        return f"({subquery})" if self.postgres else f"json(({subquery}))"
+        """A subquery's one JSON value (null when it finds no row) inside another object.
+        (SQLite: ``-> '$'`` reads the subquery's text as JSON, as ``json()`` would, at a
+        shallower depth of its parser, whose stack deep plans reach.)"""
+        return f"({subquery})" if self.postgres else f"({subquery}) -> '$'"
+
+    def integer(self, value: str) -> str:
+        """A count or a sum of counts as a JSON integer (PostgreSQL sums bigints as
+        numeric)."""
+        return f"CAST({value} AS bigint)" if self.postgres else value
 
     def text(self, value: str) -> str:
         """A JSON column as text, the way the driver hands it back."""

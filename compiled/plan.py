@@ -24,6 +24,7 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 from strawberry import Schema
+from tortoise.exceptions import OperationalError
 
 from compiled.arguments import ArgumentReader, given_only
 from compiled.dialect import connection_for_plans
@@ -37,6 +38,9 @@ from policies.guard import holds_anywhere
 from policies.scope import Params
 
 CACHE_SIZE = 1024
+# What SQLite and PostgreSQL say of a statement nested deeper than they parse or plan: an
+# operation deep enough is left to the resolvers.
+TOO_DEEP = ("parser stack overflow", "stack depth limit exceeded")
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,11 @@ async def run_plan(
             continue
         values = reader.read(query_type.name, root.name, root.node, ROOTS[root.name].arguments)
         r = Render(dialect, Params(dialect.postgres), context, moment, reader)
-        text = await root.plan.run(values, r, conn)
+        try:
+            text = await root.plan.run(values, r, conn)
+        except OperationalError as exc:
+            if not any(sign in str(exc) for sign in TOO_DEEP):
+                raise
+            raise NotCompilable("a statement nested deeper than the database parses") from exc
         parts.append(f'"{root.key}":{text}')
     return CompiledData("{" + ",".join(parts) + "}")

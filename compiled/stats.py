@@ -65,7 +65,7 @@ class PlannedStats:
         pairs = []
         for key, name in self.fields:
             if name == "total":
-                value = f"CAST(coalesce(sum({status}.n), 0) AS bigint)"
+                value = d.integer(f"coalesce(sum({status}.n), 0)")
             elif name == "overdue":
                 value = _overdue(row, r)
             elif name == "byStatus":
@@ -84,7 +84,7 @@ def _statuses(row: Row, r: Render) -> str:
     """The subtree's counts by status (``status``, ``n``, workflow ``place``), in order."""
     counter, unit = r.alias("c"), r.alias("su")
     return (
-        f"SELECT {counter}.status AS status, CAST(sum({counter}.n) AS bigint) AS n,"
+        f"SELECT {counter}.status AS status, {r.dialect.integer(f'sum({counter}.n)')} AS n,"
         f" {_place(f'{counter}.status')} AS place FROM {COUNTS} {counter}"
         f" {_in_subtree(counter, unit, row, r)} AND {counter}.n <> 0"
         f" GROUP BY {counter}.status ORDER BY place"
@@ -118,7 +118,7 @@ def _overdue(row: Row, r: Render) -> str:
         f"SELECT count(*) FROM {TASKS} {task} {_in_subtree(task, r.alias('su'), row, r)}"
         f" AND {task}.due_at >= {since} AND {overdue_sql(task, r.now)}"
     )
-    return f"CAST(({late_days}) + ({late_today}) AS bigint)"
+    return d.integer(f"({late_days}) + ({late_today})")
 
 
 def _place(status: str) -> str:

@@ -12,6 +12,7 @@ from bench.queries import COUNTY_DASHBOARD
 from models.org import OrgUnit
 from schema.node import to_global_id
 from tests.compiled.conftest import Services
+from tests.conftest import ON_POSTGRES
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -101,3 +102,23 @@ async def test_a_second_page_of_children_agrees(services: Services) -> None:
     assert compiled.executor == "compiled"
     assert compiled.body == resolved.body
     assert compiled.body["data"]["orgUnit"]["children"]["edges"][0]["cursor"] != after
+
+
+async def test_an_operation_nested_deeper_than_sqlite_parses_runs_resolved_without_error(
+    services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    county = await OrgUnit.get(name="威信县")
+    deepest = await OrgUnit.filter(path__startswith=county.path).order_by("-depth").first()
+    assert deepest is not None
+    parents = "parent { " * 12 + "taskStats { overdue } " + "} " * 12
+    query = f"query Deep($unit: ID!) {{ orgUnit(id: $unit) {{ {parents} }} }}"
+    variables = {"unit": to_global_id("OrgUnit", deepest.id)}
+
+    compiled, resolved = await services.both(query, variables, "county_admin")
+
+    assert compiled.body == resolved.body
+    assert "errors" not in resolved.body
+    # SQLite's parser refuses a statement this deep: the resolvers answer, and nothing is
+    # logged as a plan's fault. PostgreSQL takes it.
+    assert compiled.executor == ("compiled" if ON_POSTGRES else "resolved")
+    assert not [r for r in caplog.records if r.name == "riverchief.compiled"]
