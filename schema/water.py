@@ -10,6 +10,7 @@ from models.org import WaterBody as WaterBodyModel
 from resolvers.loaders import loaders
 from schema.context import ctx
 from schema.enums import Aggregation, WaterKind
+from schema.geojson import GeoJSON
 from schema.node import Node, to_global_id
 
 
@@ -19,6 +20,11 @@ class WaterBody(Node):
     name: str = strawberry.field(description="The water body's name, e.g. 倒流河罗布段.")
     kind: WaterKind = strawberry.field(description="Basin, river, segment or lake.")
     length_km: float | None = strawberry.field(description="Length along the bank, if known.")
+    geometry: GeoJSON | None = strawberry.field(  # type: ignore[valid-type]
+        description="Where the water runs (a river's line, a lake's outline); a patrol's track "
+        "is measured against it (`OFF_WATER`). Null where it is not known; illustrative in the "
+        "demo."
+    )
     _model: strawberry.Private[WaterBodyModel]
 
     @classmethod
@@ -29,6 +35,7 @@ class WaterBody(Node):
             name=body.name,
             kind=body.kind,
             length_km=float(body.length_km) if body.length_km is not None else None,
+            geometry=body.geometry,
             _model=body,
         )
 

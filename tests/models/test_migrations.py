@@ -21,6 +21,7 @@ from models.audit import AuditEvent
 from models.enums import OrgLevel, TaskStatus
 from models.indicator import Indicator, IndicatorSum, Observation
 from models.org import OrgUnit
+from models.paths import child_path
 from models.people import User
 from models.policy import CasbinRule, GrantHistory, RolePolicyHistory
 from models.task import Task, TaskCount, TaskDueCount
@@ -156,6 +157,20 @@ async def test_a_policy_seeded_from_roles_csv_is_left_as_it_is(db: TortoiseConte
     assert seeded == {(r.role, r.level, r.resource, r.action) for r in read_role_policy()}
 
 
+async def county_before_geometry() -> OrgUnit:
+    """A county written as the schema before 0011_geometry holds it: ``OrgUnit.place`` would
+    write the ``geometry`` column that schema does not have yet."""
+    conn = connections.get("default")
+    await conn.execute_query(
+        "INSERT INTO org_unit (code, name, level, path, depth, created_at)"
+        " VALUES ('c', 'county', 'COUNTY', '', 0, CURRENT_TIMESTAMP)"
+    )
+    [row] = await conn.execute_query_dict("SELECT id FROM org_unit WHERE code = 'c'")
+    path = child_path(None, row["id"])
+    await conn.execute_query(f"UPDATE org_unit SET path = '{path}' WHERE id = {row['id']}")
+    return OrgUnit(id=row["id"], code="c", name="county", level=OrgLevel.COUNTY, path=path)
+
+
 async def test_the_grants_and_lines_in_force_are_recorded_as_held_from_their_event_or_from_then(
     empty_database_url: str,
 ) -> None:
@@ -167,7 +182,7 @@ async def test_the_grants_and_lines_in_force_are_recorded_as_held_from_their_eve
     granted = datetime(2024, 1, 2, 9, tzinfo=UTC)
     await Tortoise.init(config=config)
     try:
-        county = await OrgUnit.place(code="c", name="county", level=OrgLevel.COUNTY)
+        county = await county_before_geometry()
         admin, kept, restored, loaded = [
             await User.create(username=name, password_hash="x")
             for name in ("admin", "kept", "restored", "loaded")
