@@ -7,6 +7,7 @@ from typing import Any, NewType
 
 import strawberry
 from strawberry.exceptions import StrawberryInputCoercionError
+from strawberry.types.scalar import ScalarDefinition
 
 from core.geojson import GeometryError, validate_geometry
 
@@ -18,8 +19,10 @@ def parse_geometry(value: object) -> dict[str, Any]:
         raise StrawberryInputCoercionError(f"Value cannot represent GeoJSON: {error}") from None
 
 
-GeoJSON = strawberry.scalar(
-    NewType("GeoJSON", dict),
+# The Python type of a ``GeoJSON`` field; ``schema.scalars`` maps it to ``GEOJSON``.
+GeoJSON = NewType("GeoJSON", dict)
+
+GEOJSON: ScalarDefinition = strawberry.scalar(
     name="GeoJSON",
     description="An RFC 7946 geometry object (Point, LineString, Polygon, their Multi forms "
     "or a GeometryCollection) in WGS 84 longitude and latitude, as a JSON object.",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 from strawberry.types import Info
@@ -50,7 +50,7 @@ class OrgUnit(Node):
     name: str = strawberry.field(description="The unit's name, e.g. 扎西镇.")
     level: OrgLevel = strawberry.field(description="Where the unit sits in the hierarchy.")
     path: str = strawberry.field(description="The ids from the root down to this unit.")
-    geometry: GeoJSON | None = strawberry.field(  # type: ignore[valid-type]
+    geometry: GeoJSON | None = strawberry.field(
         description="Where the unit lies (its outline or seat); null where it is not known; "
         "illustrative in the demo."
     )
@@ -64,7 +64,7 @@ class OrgUnit(Node):
             name=unit.name,
             level=unit.level,
             path=unit.path,
-            geometry=unit.geometry,
+            geometry=cast("GeoJSON | None", unit.geometry),
             _model=unit,
         )
 
