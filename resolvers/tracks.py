@@ -8,6 +8,7 @@ it, points far from the water patrolled) is decided here too (``resolvers.record
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -64,7 +65,7 @@ def check_track(
             _refuse("A track point's lon and lat are finite numbers.")
         if not (-180 <= point.lon <= 180 and -90 <= point.lat <= 90):
             _refuse("A track point has lon within ±180 and lat within ±90 degrees.")
-    for before, after in zip(track, track[1:], strict=False):
+    for before, after in itertools.pairwise(track):
         if after.at <= before.at:
             _refuse("A track's points are in strictly increasing time.")
     if track[0].at < started - skew or (ended is not None and track[-1].at > ended + skew):
@@ -84,7 +85,7 @@ def measure(track: tuple[TrackPoint, ...]) -> Measured:
 
 def has_gap(track: tuple[TrackPoint, ...]) -> bool:
     """Whether two consecutive points lie more than ``MAX_TRACK_GAP`` apart in time."""
-    return any(b.at - a.at > MAX_TRACK_GAP for a, b in zip(track, track[1:], strict=False))
+    return any(b.at - a.at > MAX_TRACK_GAP for a, b in itertools.pairwise(track))
 
 
 def off_water(track: tuple[TrackPoint, ...], geometry: dict[str, Any]) -> bool:

@@ -20,7 +20,7 @@ def parse_geometry(value: object) -> dict[str, Any]:
 
 
 # The Python type of a ``GeoJSON`` field; ``schema.scalars`` maps it to ``GEOJSON``.
-GeoJSON = NewType("GeoJSON", dict)
+GeoJSON = NewType("GeoJSON", dict[str, Any])
 
 GEOJSON: ScalarDefinition = strawberry.scalar(
     name="GeoJSON",

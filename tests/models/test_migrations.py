@@ -167,7 +167,7 @@ async def county_before_geometry() -> OrgUnit:
     )
     [row] = await conn.execute_query_dict("SELECT id FROM org_unit WHERE code = 'c'")
     path = child_path(None, row["id"])
-    await conn.execute_query(f"UPDATE org_unit SET path = '{path}' WHERE id = {row['id']}")
+    await OrgUnit.filter(code="c").update(path=path)
     return OrgUnit(id=row["id"], code="c", name="county", level=OrgLevel.COUNTY, path=path)
 
 
