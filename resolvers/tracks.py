@@ -23,9 +23,10 @@ from core.errors import DomainError, ErrorCode
 
 # Two points make the shortest line that has a length and a duration.
 MIN_TRACK_POINTS = 2
-# A point every 10 seconds over a 14-hour patrol; more would be a logger's raw stream, which a
-# phone should thin before sending.
-MAX_TRACK_POINTS = 5000
+# A point every 15 seconds over a 12-hour patrol, and it fits the default request body
+# (`RIVERCHIEF_MAX_BODY_BYTES`, 256 KiB); more is a logger's raw stream, which a phone should
+# thin before sending.
+MAX_TRACK_POINTS = 3000
 # A phone logging a track records a point at least every minute or two; ten minutes without
 # one means the logging stopped, and the line drawn across the gap is a guess.
 MAX_TRACK_GAP = timedelta(minutes=10)
@@ -55,7 +56,7 @@ class Measured:
 def check_track(
     track: tuple[TrackPoint, ...], started: datetime, ended: datetime | None, skew: timedelta
 ) -> None:
-    """A ``VALIDATION`` error unless the track has 2 to 5000 points, each a real position, in
+    """A ``VALIDATION`` error unless the track has 2 to 3000 points, each a real position, in
     strictly increasing time, all within the patrol's start and end (give or take the clocks'
     ``skew``)."""
     if not MIN_TRACK_POINTS <= len(track) <= MAX_TRACK_POINTS:

@@ -81,7 +81,8 @@ class Record(Node):
     summary: str = strawberry.field(description="A line saying what happened.")
     details: JSON = strawberry.field(
         description="Type-specific facts, with camelCase keys as in `CreateRecordInput`: a "
-        "patrol's `distanceKm`, `findings` and `photos`; a clean-up's `participants` and "
+        "patrol's `distanceKm`, `findings` and `photos` (and with a track, its `track` and the "
+        "`durationMin` measured from it); a clean-up's `participants` and "
         "`garbageKg`; an assessment's `criteria`, each with `name`, `maxScore`, `awarded` and "
         "`evidenceIds` (records' global IDs); a reward's or penalty's `amount`; an "
         "escalation's `dueAt`, `daysOverdue`, `status` and `issuerUnitId` (a global ID)."
@@ -209,7 +210,7 @@ class PatrolInput:
     )
     track: list[TrackPointInput] | None = strawberry.field(
         default=None,
-        description="The patrol's GPS track: 2 to 5000 points in strictly increasing time, "
+        description="The patrol's GPS track: 2 to 3000 points in strictly increasing time, "
         "between `occurredAt` and `endedAt` (give or take the allowed clock skew). Its "
         "geodesic length (WGS 84) and its duration are stored as `details.distanceKm` and "
         "`details.durationMin`, the points as `details.track`. A patrol without one is "

@@ -14,6 +14,7 @@ from models.audit import AuditEvent
 from models.enums import LinkKind, WaterKind
 from models.org import OrgLink, WaterBody
 from models.record import AccountabilityRecord
+from resolvers.tracks import MAX_TRACK_POINTS
 from schema.node import to_global_id
 from tests.fixtures import ACCOUNTS, Tree
 from tests.http.client import GraphQLClient, running_app
@@ -190,3 +191,28 @@ async def test_geometry_is_read_exactly_where_its_object_is(tree: Tree) -> None:
     assert [e["extensions"]["code"] for e in anonymous["errors"]] == ["UNAUTHENTICATED"] * 2
     assert {u for u, (unit, _) in seen.items() if unit} == SEES_SHILONG
     assert {u for u, (_, water) in seen.items() if water} == READS_UNITS
+
+
+async def test_the_longest_track_fits_the_default_request_body(tree: Tree) -> None:
+    """3000 points, as a phone sends them (six decimals), pass the 256 KiB body limit."""
+    lon, lat = WEIXIN
+    track = [
+        {
+            "lon": lon,
+            "lat": round(lat + i * 1e-5, 6),
+            "at": (START + timedelta(seconds=14 * i)).isoformat(),
+        }
+        for i in range(MAX_TRACK_POINTS)
+    ]
+    given = {
+        "type": "PATROL",
+        "orgUnitId": tree.unit_gid("shilong"),
+        "occurredAt": START.isoformat(),
+        "endedAt": (START + timedelta(hours=12)).isoformat(),
+        "patrol": {"track": track},
+    }
+    async with running_app() as client:
+        result, codes = await file_over_http(client, "village_sec", given)
+
+    assert (codes, result["errors"], result["record"]["flags"]) == ([], [], [])
+    assert len(result["record"]["details"]["track"]) == MAX_TRACK_POINTS
