@@ -216,3 +216,21 @@ async def test_the_longest_track_fits_the_default_request_body(tree: Tree) -> No
 
     assert (codes, result["errors"], result["record"]["flags"]) == ([], [], [])
     assert len(result["record"]["details"]["track"]) == MAX_TRACK_POINTS
+
+
+async def test_geometry_under_a_compiled_root_is_answered_in_full(tree: Tree) -> None:
+    """``tasks`` is a compiled root; a selection that reaches ``geometry`` is answered all the
+    same, for exactly the units the viewer reads."""
+    shilong = tree.units["shilong"]
+    shilong.geometry = SHILONG_OUTLINE
+    await shilong.save(update_fields=["geometry"])
+    query = "{ tasks(first: 50) { edges { node { orgUnit { name geometry } } } } }"
+    async with running_app() as client:
+        body = await client.run(query, None, await client.login("zhaxi_head"))
+
+    units = {
+        e["node"]["orgUnit"]["name"]: e["node"]["orgUnit"]["geometry"]
+        for e in body["data"]["tasks"]["edges"]
+    }
+    assert units["shilong"] == SHILONG_OUTLINE
+    assert {name for name, geometry in units.items() if geometry is not None} == {"shilong"}
