@@ -48,19 +48,37 @@ async def _statements(services: Services, query: str, variables: dict[str, Any])
     return count
 
 
-async def test_the_county_dashboard_is_compiled(services: Services) -> None:
+UNIT_WITH_STATS = """
+query UnitStats($county: ID!) {
+  orgUnit(id: $county) {
+    name
+    taskStats { total overdue byStatus { status count } }
+    children(first: 50) { totalCount edges { node { id name level } } }
+  }
+}
+"""
+
+
+async def test_a_unit_s_task_stats_are_compiled_and_per_row_stats_are_not(
+    services: Services,
+) -> None:
+    """A unit's own taskStats is one subquery of the statement; taskStats on every unit of a
+    list would add up each unit's subtree again, so that operation runs resolved (one grouped
+    statement for the page), with the same answer."""
     county = await OrgUnit.get(name="威信县")
     variables = {"county": to_global_id("OrgUnit", county.id)}
 
-    compiled, resolved = await services.both(COUNTY_DASHBOARD, variables, "county_admin")
+    own, own_resolved = await services.both(UNIT_WITH_STATS, variables, "county_admin")
+    dashboard, dashboard_resolved = await services.both(COUNTY_DASHBOARD, variables, "county_admin")
 
-    assert compiled.executor == "compiled"
-    assert compiled.body == resolved.body
-    townships = compiled.body["data"]["orgUnit"]["children"]["edges"]
-    assert len(townships) > 1
-    assert compiled.body["data"]["orgUnit"]["taskStats"]["total"] > 0
-    # One statement for the token's account, one for the whole dashboard.
-    assert await _statements(services, COUNTY_DASHBOARD, variables) == 2
+    assert own.executor == "compiled"
+    assert own.body == own_resolved.body
+    assert own.body["data"]["orgUnit"]["taskStats"]["total"] > 0
+    assert len(own.body["data"]["orgUnit"]["children"]["edges"]) > 1
+    # One statement for the token's account, one for the unit, its stats and its children.
+    assert await _statements(services, UNIT_WITH_STATS, variables) == 2
+    assert dashboard.executor == "resolved"
+    assert dashboard.body == dashboard_resolved.body
 
 
 async def test_nested_connections_are_one_statement_whatever_the_page_size(
