@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import strawberry
 
 from resolvers.indicators import Rollup
@@ -19,7 +21,10 @@ class DimensionValue:
 @strawberry.type(description="One child unit's share of a rollup.")
 class ChildValue:
     org_unit: OrgUnit = strawberry.field(description="A child unit.")
-    value: float = strawberry.field(description="Its share of the rollup.")
+    value: float | None = strawberry.field(
+        description="Its share of the rollup; null when nothing was observed in its subtree in "
+        "the range."
+    )
 
 
 @strawberry.type(
@@ -36,12 +41,16 @@ class IndicatorRollup:
     aggregation: Aggregation = strawberry.field(
         description="How it rolled up: the indicator's own aggregation."
     )
-    total: float = strawberry.field(description="The rolled-up value over the subtree.")
+    total: float | None = strawberry.field(
+        description="The rolled-up value over the subtree; null when nothing was observed in "
+        "the range (no data is not zero)."
+    )
     by_dimension: list[DimensionValue] = strawberry.field(
         description="Per dimension value (e.g. per fish species), where the metric has one."
     )
     by_child: list[ChildValue] = strawberry.field(
-        description="Each child unit you can see that has observations."
+        description="Each child unit you can see, in path order, with null for a child without "
+        "observations in the range."
     )
 
     @classmethod
@@ -52,9 +61,13 @@ class IndicatorRollup:
             unit=rollup.indicator.unit,
             aggregation=rollup.indicator.aggregation,
             indicator=Indicator.of(rollup.indicator),
-            total=float(rollup.total),
+            total=_number(rollup.total),
             by_dimension=[DimensionValue(key=k, value=float(v)) for k, v in rollup.by_dimension],
             by_child=[
-                ChildValue(org_unit=OrgUnit.of(c), value=float(v)) for c, v in rollup.by_child
+                ChildValue(org_unit=OrgUnit.of(c), value=_number(v)) for c, v in rollup.by_child
             ],
         )
+
+
+def _number(value: Decimal | None) -> float | None:
+    return float(value) if value is not None else None
