@@ -1,5 +1,5 @@
 """Accountability records: append-only, validated per type, implausible ones flagged
-(``resolvers.record_flags``)."""
+(``resolvers.record_flags``); a clean-up feeds its metrics (``resolvers.observations``)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from policies.rights import JUDGEMENTS, RECORD_READ
 from policies.scope import scope, scope_for
 from resolvers.audit import append_event
 from resolvers.loaders import loaders
+from resolvers.observations import cleanup_observations
 from resolvers.org import get_unit
 from resolvers.pagination import OrderKey, Page, paginate
 from resolvers.record_flags import RecordFlag, RecordFlagCode, flag, in_future, reason_of
@@ -310,6 +311,8 @@ async def create_record(context: RequestContext, spec: NewRecord) -> Accountabil
                 "task_id": task_id,
             },
         )
+        if spec.type is RecordType.CLEANUP:
+            await cleanup_observations(conn, context, unit, record)
     return record
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import strawberry
 
+from models.indicator import Indicator as IndicatorModel
+from models.indicator import Observation as ObservationModel
+from models.org import OrgUnit as OrgUnitModel
 from resolvers.indicators import Rollup
 from schema.enums import Aggregation
+from schema.errors import UserError
 from schema.org import OrgUnit
 from schema.water import Indicator
 
@@ -71,3 +76,57 @@ class IndicatorRollup:
 
 def _number(value: Decimal | None) -> float | None:
     return float(value) if value is not None else None
+
+
+@strawberry.type(description="One reported value of a metric at a unit for a period.")
+class Observation:
+    indicator: Indicator = strawberry.field(description="The metric observed.")
+    org_unit: OrgUnit = strawberry.field(description="The unit it was observed at.")
+    period_start: date = strawberry.field(description="The period's first day.")
+    period_end: date | None = strawberry.field(
+        description="The period's last day; null for figures stored before periods had ends."
+    )
+    value: float = strawberry.field(description="The value, in the indicator's `unit`.")
+    dimension: str = strawberry.field(
+        description="The dimension's value (e.g. a species); empty for a metric without one."
+    )
+
+    @classmethod
+    def of(
+        cls, row: ObservationModel, indicator: IndicatorModel, unit: OrgUnitModel
+    ) -> Observation:
+        return cls(
+            indicator=Indicator.of(indicator),
+            org_unit=OrgUnit.of(unit),
+            period_start=row.period,
+            period_end=row.period_end,
+            value=float(row.value),
+            dimension=row.dimension,
+        )
+
+
+@strawberry.input(description="A figure a unit reports for a period.")
+class ReportObservationInput:
+    metric: str = strawberry.field(
+        description="The indicator's code (`Indicator.code`), e.g. `fish_fry_released`."
+    )
+    org_unit_id: strawberry.ID = strawberry.field(description="The unit the figure is for.")
+    period_start: date = strawberry.field(description="The period's first day.")
+    period_end: date = strawberry.field(description="The period's last day (not before it).")
+    value: float = strawberry.field(
+        description="The value in the indicator's `unit`: from 0, at most 100 for a percentage, "
+        "kept to four decimal places."
+    )
+    dimension: str = strawberry.field(
+        default="",
+        description="The dimension's value (e.g. a species): required exactly when the "
+        "indicator has a `dimensionName`.",
+    )
+
+
+@strawberry.type(description="The observation stored, or why not.")
+class ReportObservationPayload:
+    observation: Observation | None = strawberry.field(
+        description="The observation stored; null when refused."
+    )
+    errors: list[UserError] = strawberry.field(description="Empty on success.")
