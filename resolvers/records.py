@@ -29,6 +29,7 @@ from resolvers.pagination import OrderKey, Page, paginate
 from resolvers.record_flags import RecordFlag, RecordFlagCode, flag, in_future, reason_of
 from resolvers.task_commands import NewTask, insert_task, place_task
 from resolvers.tasks import get_task
+from resolvers.water import get_water_body
 
 MAX_PATROL_SPEED_KMH = 12.0  # faster than a brisk walk along a river bank is implausible
 MAX_PATROL_DURATION = timedelta(hours=16)
@@ -244,8 +245,8 @@ async def create_record(context: RequestContext, spec: NewRecord) -> Accountabil
         raise DomainError(ErrorCode.NOT_FOUND, "No such task.", "taskId")
     segment = None
     if spec.water_body_id is not None:
-        segment = await WaterBody.get_or_none(id=spec.water_body_id)
-        if segment is None:
+        segment = await get_water_body(context, spec.water_body_id)
+        if segment is None:  # none, or one the filer may not read
             raise DomainError(ErrorCode.NOT_FOUND, "No such water body.", "waterBodyId")
     await _check_correction(context, spec, unit)
     await _check_evidence(context, spec)
