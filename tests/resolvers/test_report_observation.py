@@ -118,6 +118,22 @@ async def test_a_reported_figure_is_stored_rolled_up_and_audited(catalogue: Tree
         "dimension": None,
         "record_id": None,
     }
+    trail = await data(
+        tree,
+        "zhaxi_head",
+        '{ auditEvents(filter: { action: "observation.report" }) '
+        "{ edges { node { kind entityType orgPath after } } } }",
+    )
+    assert trail["auditEvents"]["edges"] == [
+        {
+            "node": {
+                "kind": "OBSERVATION_REPORT",
+                "entityType": "observation",
+                "orgPath": tree.units["shilong"].path,
+                "after": event.after,
+            }
+        }
+    ]
     assert await drift() == []
 
 
