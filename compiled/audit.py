@@ -7,36 +7,23 @@ tables (``REFERENCES``, ``SIGHT``); each check is the one scope filter in SQL.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from compiled.arguments import page_arguments, read_filter
 from compiled.connection import ListPlan
-from compiled.dialect import Dialect
-from compiled.objects import (
-    NODE,
-    UNITS,
-    Link,
-    ObjectType,
-    Render,
-    Row,
-    Scalar,
-)
-from compiled.selection import NotCompilable
+from compiled.objects import UNITS, Link, ObjectType, Render, Row, column, subtree_end
 from compiled.statement import ListQuery, run_list
-from core.context import RequestContext
-from core.errors import DomainError
 from models.audit import FIRST_SEQ, AuditEvent
 from models.people import Person
 from models.record import AccountabilityRecord
 from models.task import Task
 from policies.rights import AUDIT_READ, ORG_READ
-from policies.scope import Params, scope_for, scope_sql
+from policies.scope import scope_for, scope_sql
 from resolvers.audit_queries import ACTION_LENGTH, AuditQuery
 from resolvers.audit_view import MAX_ID, OUTSIDE_SCOPE, REFERENCES, SIGHT, Kind
-from resolvers.pagination import OrderKey, decode_cursor, page_size
+from resolvers.pagination import OrderKey
 from schema.audit import ENTITY_TYPES, AuditFilter, audit_query
 
 EVENTS = AuditEvent._meta.db_table
@@ -185,52 +172,27 @@ def _shown_values(column: str, r: Render) -> str:
     return f"CASE WHEN {column} IS NULL THEN NULL ELSE json(({body})) END"
 
 
-def _column(name: str) -> Scalar:
-    return lambda r, row: f"{row.alias}.{name}"
-
-
 AUDIT_EVENT = ObjectType(
     "AuditEvent",
-    NODE,
+    frozenset({"Node"}),
     {
         "id": lambda r, row: r.dialect.global_id("AuditEvent", f"{row.alias}.seq"),
-        "seq": _column("seq"),
+        "seq": column("seq"),
         "at": lambda r, row: r.dialect.instant(f"{row.alias}.at"),
-        "action": _column("action"),
+        "action": column("action"),
         # AuditAction's value: the stored action in upper case, its dot an underscore.
         "kind": lambda r, row: f"upper(replace({row.alias}.action, '.', '_'))",
-        "entityType": _column("entity_type"),
+        "entityType": column("entity_type"),
         "entityId": _entity_id,
         "orgPath": _org_path,
         "before": lambda r, row: _shown_values(f"{row.alias}.before", r),
         "after": lambda r, row: _shown_values(f"{row.alias}.after", r),
-        "requestId": _column("request_id"),
-        "prevHash": _column("prev_hash"),
-        "hash": _column("hash"),
+        "requestId": column("request_id"),
+        "prevHash": column("prev_hash"),
+        "hash": column("hash"),
     },
     {"actor": Link("User", "actor_id")},
 )
-
-
-@dataclass(frozen=True)
-class Arguments:
-    spec: AuditQuery
-    size: int
-    after: int | None
-
-
-def read_arguments(values: dict[str, Any]) -> Arguments:
-    filter_ = values.get("filter")
-    if filter_ is not None and not isinstance(filter_, AuditFilter):
-        raise NotCompilable("an unexpected filter")
-    try:
-        spec = audit_query(filter_)
-        size = page_size(values.get("first"))
-        after = values.get("after")
-        key = decode_cursor(after, 1, ORDER)[0] if after else None
-    except DomainError as exc:
-        raise NotCompilable("an argument the resolvers refuse") from exc
-    return Arguments(spec, size, key)
 
 
 def _conditions(spec: AuditQuery, r: Render) -> list[str]:
@@ -241,8 +203,7 @@ def _conditions(spec: AuditQuery, r: Render) -> list[str]:
     if spec.org_unit_id is not None:
         seen = r.scope(ORG_READ, "f")
         if spec.include_descendants:
-            upper = "substr(f.path, 1, length(f.path) - 1) || '0'"
-            within = f"e.org_path >= f.path AND e.org_path < {upper}"
+            within = f"e.org_path >= f.path AND e.org_path < {subtree_end('f.path')}"
         else:
             within = "e.org_path = f.path"
         where.append(
@@ -268,23 +229,15 @@ def _conditions(spec: AuditQuery, r: Render) -> list[str]:
 
 
 async def run_audit(
-    plan: ListPlan,
-    values: dict[str, Any],
-    context: RequestContext,
-    conn: BaseDBAsyncClient,
-    dialect: Dialect,
+    plan: ListPlan, values: dict[str, Any], r: Render, conn: BaseDBAsyncClient
 ) -> str:
-    args = read_arguments(values)
-    r = Render(dialect, Params(dialect.postgres), context, datetime.now(UTC))
-    where = " AND ".join(_conditions(args.spec, r))
     query = ListQuery(
         source=f"{EVENTS} e",
         row=Row("e", ""),
         table=EVENTS,
         key="seq",
         descending=True,
-        where=where,
-        after=args.after,
-        size=args.size,
+        where=" AND ".join(_conditions(read_filter(values, AuditFilter, audit_query), r)),
+        page=page_arguments(values, ORDER),
     )
     return await run_list(plan, query, r, conn)

@@ -9,13 +9,20 @@ from typing import Any
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-# SQLite has no base64: global IDs come from this function, registered on each connection.
+# SQLite has no base64: global IDs and cursors come from these functions, registered on each
+# connection.
 GLOBAL_ID_FUNCTION = "rc_global_id"
+BASE64_FUNCTION = "rc_base64"
 
 
 def global_id(type_name: str, pk: int | str) -> str:
     """``schema.node.to_global_id``'s encoding (kept equal by the differential test)."""
-    return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode()
+    return urlsafe_base64(f"{type_name}:{pk}")
+
+
+def urlsafe_base64(text: str) -> str:
+    """``resolvers.pagination.encode_cursor``'s encoding of a cursor's JSON text."""
+    return base64.urlsafe_b64encode(text.encode()).decode()
 
 
 @dataclass(frozen=True)
@@ -30,8 +37,15 @@ class Dialect:
         return f"json_build_object({args})" if self.postgres else f"json_object({args})"
 
     def nested(self, subquery: str) -> str:
-        """A subquery's one JSON value (null when it finds no row) inside another object."""
-        return f"({subquery})" if self.postgres else f"json(({subquery}))"
+        """A subquery's one JSON value (null when it finds no row) inside another object.
+        (SQLite: ``-> '$'`` reads the subquery's text as JSON, as ``json()`` would, at a
+        shallower depth of its parser, whose stack deep plans reach.)"""
+        return f"({subquery})" if self.postgres else f"({subquery}) -> '$'"
+
+    def integer(self, value: str) -> str:
+        """A count or a sum of counts as a JSON integer (PostgreSQL sums bigints as
+        numeric)."""
+        return f"CAST({value} AS bigint)" if self.postgres else value
 
     def text(self, value: str) -> str:
         """A JSON column as text, the way the driver hands it back."""
@@ -48,9 +62,34 @@ class Dialect:
 
     def global_id(self, type_name: str, column: str) -> str:
         if self.postgres:
-            raw = f"convert_to('{type_name}:' || {column}::text, 'UTF8')"
-            return f"translate(encode({raw}, 'base64'), '+/', '-_')"
+            return self.base64(f"'{type_name}:' || {column}::text")
         return f"{GLOBAL_ID_FUNCTION}('{type_name}', {column})"
+
+    def base64(self, text: str) -> str:
+        """URL-safe base64 of ``text`` (PostgreSQL breaks its base64 into lines of 76
+        characters: the line breaks are dropped)."""
+        if self.postgres:
+            raw = f"encode(convert_to({text}, 'UTF8'), 'base64')"
+            return f"translate({raw}, '+/' || chr(10), '-_')"
+        return f"{BASE64_FUNCTION}({text})"
+
+    def empty_array(self) -> str:
+        return "'[]'::json" if self.postgres else "json('[]')"
+
+    def json_column(self, column: str) -> str:
+        """A subquery's JSON column inside another JSON value (SQLite hands it back as text)."""
+        return column if self.postgres else f"json({column})"
+
+    def array_agg(self, value: str, order: str, condition: str | None = None) -> str:
+        """The JSON array of ``value`` over the rows (where ``condition`` holds), in ``order``
+        (SQLite aggregates in the order of its subquery's rows, which the caller orders)."""
+        kept = f" FILTER (WHERE {condition})" if condition else ""
+        if self.postgres:
+            return f"coalesce(json_agg({value} ORDER BY {order}){kept}, '[]'::json)"
+        return f"json_group_array({value}){kept}"
+
+    def least(self, first: str, second: str) -> str:
+        return f"least({first}, {second})" if self.postgres else f"min({first}, {second})"
 
     def instant(self, column: str) -> str:
         """A timestamp as ``datetime.isoformat()`` writes it in UTC (microseconds only when
@@ -108,5 +147,6 @@ async def connection_for_plans() -> tuple[BaseDBAsyncClient, Dialect]:
         raw = getattr(conn, "_connection", None)
         if raw is not None and not getattr(raw, MARK, False):
             await raw.create_function(GLOBAL_ID_FUNCTION, 2, global_id, deterministic=True)
+            await raw.create_function(BASE64_FUNCTION, 1, urlsafe_base64, deterministic=True)
             setattr(raw, MARK, True)
     return conn, Dialect(postgres)

@@ -1,29 +1,34 @@
-"""The object types the plan can build in SQL, each field as an SQL expression.
+"""Objects as the plan builds them in SQL: each field an SQL expression of the object's row.
 
 Each to-one field is a correlated subquery that applies the same read check the resolver
 does (``resolvers.org.get_unit``, ``resolvers.people.visible_person``,
-``resolvers.tasks.get_task``): the one scope filter, rendered by ``policies.scope.scope_sql``,
-so an object out of the viewer's scope reads as null on both paths. Personal data is masked
-with ``resolvers.people.mask``'s rule, decided by the ``person_pii:read`` scope.
+``resolvers.tasks.get_task``, ``resolvers.records.get_record``): the one scope filter,
+rendered by ``policies.scope.scope_sql``, so an object out of the viewer's scope reads as null
+on both paths. The types themselves are listed in ``compiled.graph``; a field holding a list
+or a computed object (a connection, ``taskStats``) is a ``Composite``, planned and rendered by
+its own module.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from graphql import FragmentDefinitionNode, SelectionSetNode
 
+from compiled.arguments import ArgumentReader
 from compiled.dialect import Dialect
-from compiled.selection import NotCompilable, collect, merged
+from compiled.selection import Field, NotCompilable, collect, merged
 from core.context import RequestContext
-from models.org import OrgUnit
+from models.org import OrgUnit, WaterBody
 from models.people import Person, User
 from models.policy import CasbinRule
-from models.task import Task, overdue_sql
-from policies.rights import ORG_READ, PERSON_PII_READ, PERSON_READ, TASK_READ, Right
+from models.record import AccountabilityRecord
+from models.task import Task
+from policies.rights import ORG_READ, PERSON_READ, RECORD_READ, TASK_READ, Right
 from policies.scope import Params, Scope, scope_for, scope_sql
 
 RULES = CasbinRule._meta.db_table
@@ -31,16 +36,21 @@ USERS = User._meta.db_table
 UNITS = OrgUnit._meta.db_table
 PEOPLE = Person._meta.db_table
 TASKS = Task._meta.db_table
+RECORDS = AccountabilityRecord._meta.db_table
+WATER_BODIES = WaterBody._meta.db_table
+
+Fragments = dict[str, FragmentDefinitionNode]
 
 
 @dataclass
 class Render:
-    """One request's rendering of a plan: its parameters, its scopes and its moment."""
+    """One statement's rendering: its parameters, the request's scopes, arguments and moment."""
 
     dialect: Dialect
     params: Params
     context: RequestContext
     moment: datetime
+    arguments: ArgumentReader
     _names: itertools.count[int] = field(default_factory=itertools.count)
     _now: str | None = None
 
@@ -55,6 +65,13 @@ class Render:
     def alias(self, stem: str) -> str:
         return f"{stem}{next(self._names)}"
 
+    def dry(self) -> Render:
+        """A rendering whose text is thrown away: it reads every argument of what it renders
+        (``NotCompilable`` for one the resolvers would refuse), binding nothing for real."""
+        return Render(
+            self.dialect, Params(self.dialect.postgres), self.context, self.moment, self.arguments
+        )
+
     def scope(self, right: Right, unit: str) -> str:
         """The rows whose unit (aliased ``unit``) the viewer holds ``right`` on."""
         found = scope_for(self.context, right)
@@ -63,7 +80,8 @@ class Render:
 
 @dataclass(frozen=True)
 class Row:
-    """An object's row and its unit's row, by alias."""
+    """An object's row and its unit's row, by alias (the same for a unit; empty for an object
+    that belongs to no unit)."""
 
     alias: str
     unit: str
@@ -80,16 +98,33 @@ class Link:
     key: str
 
 
+class Nested(Protocol):
+    """A planned composite field: renders its JSON for the object in ``row``."""
+
+    def render(self, row: Row, r: Render) -> str: ...
+
+
+class Composite(Protocol):
+    """A field whose value is a list or an object computed from the row (a connection,
+    ``taskStats``): it plans its own selection and arguments."""
+
+    def plan(self, owner: str, entry: Field, fragments: Fragments, types: Types) -> Nested: ...
+
+
 @dataclass(frozen=True)
 class ObjectType:
     name: str
     interfaces: frozenset[str]
     scalars: dict[str, Scalar]
     links: dict[str, Link]
+    composites: dict[str, Composite] = field(default_factory=dict)
 
     @property
     def names(self) -> frozenset[str]:
         return self.interfaces | {self.name}
+
+
+Types = Mapping[str, ObjectType]
 
 
 @dataclass(frozen=True)
@@ -97,6 +132,7 @@ class Entry:
     key: str
     name: str
     child: ObjectPlan | None = None
+    nested: Nested | None = None
 
 
 @dataclass(frozen=True)
@@ -107,98 +143,37 @@ class ObjectPlan:
     entries: tuple[Entry, ...]
 
 
-def _column(name: str) -> Scalar:
+def column(name: str) -> Scalar:
     return lambda r, row: f"{row.alias}.{name}"
 
 
-def _instant(name: str) -> Scalar:
+def instant(name: str) -> Scalar:
     return lambda r, row: r.dialect.instant(f"{row.alias}.{name}")
 
 
-def _id(type_name: str) -> Scalar:
+def global_id(type_name: str) -> Scalar:
     return lambda r, row: r.dialect.global_id(type_name, f"{row.alias}.id")
 
 
-def _masked(name: str, keep_start: int, keep_end: int) -> Scalar:
-    def render(r: Render, row: Row) -> str:
-        column = f"{row.alias}.{name}"
-        shown = r.scope(PERSON_PII_READ, row.unit)
-        hidden = r.dialect.mask(column, keep_start, keep_end)
-        return f"CASE WHEN {shown} THEN {column} ELSE {hidden} END"
-
-    return render
+def flag(name: str) -> Scalar:
+    return lambda r, row: r.dialect.flag(f"{row.alias}.{name}")
 
 
-def _overdue(r: Render, row: Row) -> str:
-    return r.dialect.boolean(overdue_sql(row.alias, r.now))
-
-
-NODE = frozenset({"Node"})
-
-TYPES: dict[str, ObjectType] = {
-    "Task": ObjectType(
-        "Task",
-        NODE,
-        {
-            "id": _id("Task"),
-            "title": _column("title"),
-            "description": _column("description"),
-            "status": _column("status"),
-            "category": _column("category"),
-            "dueAt": _instant("due_at"),
-            "version": _column("version"),
-            "createdAt": _instant("created_at"),
-            "overdue": _overdue,
-        },
-        {
-            "orgUnit": Link("OrgUnit", "org_unit_id"),
-            "issuer": Link("OrgUnit", "issuer_unit_id"),
-            "assignee": Link("Person", "assignee_id"),
-            "parent": Link("Task", "parent_id"),
-        },
-    ),
-    "OrgUnit": ObjectType(
-        "OrgUnit",
-        NODE,
-        {
-            "id": _id("OrgUnit"),
-            "code": _column("code"),
-            "name": _column("name"),
-            "level": _column("level"),
-            "path": _column("path"),
-        },
-        {"parent": Link("OrgUnit", "parent_id")},
-    ),
-    "Person": ObjectType(
-        "Person",
-        NODE,
-        {
-            "id": _id("Person"),
-            "name": _column("name"),
-            "title": _column("title"),
-            "partyMember": lambda r, row: r.dialect.flag(f"{row.alias}.party_member"),
-            "phone": _masked("phone", 3, 4),
-            "idNumber": _masked("id_number", 0, 4),
-        },
-        {"orgUnit": Link("OrgUnit", "org_unit_id")},
-    ),
-    "User": ObjectType(
-        "User",
-        NODE,
-        {"id": _id("User"), "username": _column("username")},
-        {},
-    ),
-}
+def subtree_end(path: str) -> str:
+    """``models.paths.upper_bound`` of the path ``path`` (SQL): its last '/' made '0'."""
+    return f"substr({path}, 1, length({path}) - 1) || '0'"
 
 
 def plan_object(
-    kind: ObjectType,
-    selection_set: SelectionSetNode | None,
-    fragments: dict[str, FragmentDefinitionNode],
+    kind: ObjectType, selection_set: SelectionSetNode | None, fragments: Fragments, types: Types
 ) -> ObjectPlan:
     type_name = kind.name
     entries = []
     for entry in collect(selection_set, kind.names, fragments):
+        if entry.name in kind.composites:
+            nested = kind.composites[entry.name].plan(type_name, entry, fragments, types)
+            entries.append(Entry(entry.key, entry.name, nested=nested))
+            continue
         if entry.arguments:
             raise NotCompilable(f"arguments on {type_name}.{entry.name}")
         if entry.name == "__typename" or entry.name in kind.scalars:
@@ -206,10 +181,9 @@ def plan_object(
                 raise NotCompilable("a selection on a scalar")
             entries.append(Entry(entry.key, entry.name))
         elif entry.name in kind.links:
-            target = TYPES[kind.links[entry.name].type_name]
-            entries.append(
-                Entry(entry.key, entry.name, plan_object(target, merged(entry), fragments))
-            )
+            target = types[kind.links[entry.name].type_name]
+            child = plan_object(target, merged(entry), fragments, types)
+            entries.append(Entry(entry.key, entry.name, child))
         else:
             raise NotCompilable(f"{type_name}.{entry.name}")
     return ObjectPlan(kind, tuple(entries))
@@ -221,6 +195,8 @@ def render_object(plan: ObjectPlan, row: Row, r: Render) -> str:
     for entry in plan.entries:
         if entry.name == "__typename":
             pairs.append((entry.key, f"'{plan.type.name}'"))
+        elif entry.nested is not None:
+            pairs.append((entry.key, entry.nested.render(row, r)))
         elif entry.child is None:
             pairs.append((entry.key, plan.type.scalars[entry.name](r, row)))
         else:
@@ -229,30 +205,52 @@ def render_object(plan: ObjectPlan, row: Row, r: Render) -> str:
     return r.dialect.obj(pairs)
 
 
-# The read check of each type reached by a to-one field: the right, on the object's unit.
-SIGHT: dict[str, Right] = {"OrgUnit": ORG_READ, "Person": PERSON_READ, "Task": TASK_READ}
-TABLES: dict[str, str] = {"OrgUnit": UNITS, "Person": PEOPLE, "Task": TASKS}
+# The read check of each type reached by id: the right, on the object's unit. A type not
+# listed here has no unit (accounts are checked by ``account_in_scope``; a water body is
+# reached only as a record's, which names it to whoever reads the record).
+SIGHT: dict[str, Right] = {
+    "OrgUnit": ORG_READ,
+    "Person": PERSON_READ,
+    "Task": TASK_READ,
+    "Record": RECORD_READ,
+}
+TABLES: dict[str, str] = {
+    "OrgUnit": UNITS,
+    "Person": PEOPLE,
+    "Task": TASKS,
+    "Record": RECORDS,
+    "User": USERS,
+    "WaterBody": WATER_BODIES,
+}
+
+
+def row_source(type_name: str, r: Render) -> tuple[str, Row]:
+    """The rows of a type with their unit joined (``FROM`` text), under fresh aliases."""
+    alias = r.alias("o")
+    if type_name == "OrgUnit":
+        return f"{UNITS} {alias}", Row(alias, alias)
+    if type_name not in SIGHT:
+        return f"{TABLES[type_name]} {alias}", Row(alias, "")
+    row = Row(alias, r.alias("ou"))
+    joined = f"{row.unit}.id = {alias}.org_unit_id"
+    return f"{TABLES[type_name]} {alias} JOIN {UNITS} {row.unit} ON {joined}", row
+
+
+def visible(type_name: str, row: Row, r: Render) -> str:
+    """The condition under which the viewer reads the object in ``row``."""
+    if type_name == "User":
+        return account_in_scope(row.alias, r)
+    if type_name in SIGHT:
+        return r.scope(SIGHT[type_name], row.unit)
+    return "(1 = 1)"
 
 
 def render_link(plan: ObjectPlan, key: str, r: Render) -> str:
     """The object ``key`` names, or null when there is none or the viewer may not read it."""
     name = plan.type.name
-    alias = r.alias("o")
-    if name == "User":
-        row = Row(alias, "")
-        source = f"{USERS} {alias}"
-        visible = account_in_scope(alias, r)
-    elif name == "OrgUnit":
-        row = Row(alias, alias)
-        source = f"{UNITS} {alias}"
-        visible = r.scope(SIGHT[name], row.unit)
-    else:
-        row = Row(alias, r.alias("ou"))
-        joined = f"{row.unit}.id = {alias}.org_unit_id"
-        source = f"{TABLES[name]} {alias} JOIN {UNITS} {row.unit} ON {joined}"
-        visible = r.scope(SIGHT[name], row.unit)
+    source, row = row_source(name, r)
     body = render_object(plan, row, r)
-    found = f"{alias}.id = {key} AND {visible}"
+    found = f"{row.alias}.id = {key} AND {visible(name, row, r)}"
     return r.dialect.nested(f"SELECT {body} FROM {source} WHERE {found}")
 
 

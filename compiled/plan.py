@@ -10,56 +10,37 @@ what a role allows).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from graphql import (
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
-    GraphQLError,
     OperationDefinitionNode,
     OperationType,
     get_operation_ast,
 )
-from graphql.execution.values import get_argument_values, get_variable_values
+from graphql.execution.values import get_variable_values
 from strawberry import Schema
-from strawberry.types.arguments import convert_arguments
-from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import OperationalError
 
-from compiled.audit import AUDIT_EVENT, run_audit
-from compiled.connection import ListPlan, plan_connection
-from compiled.dialect import Dialect, connection_for_plans
-from compiled.objects import TYPES, ObjectType, plan_object
+from compiled.arguments import ArgumentReader, given_only
+from compiled.dialect import connection_for_plans
+from compiled.graph import TYPES
+from compiled.objects import Render
 from compiled.response import CompiledData
+from compiled.roots import ROOTS, RootPlan
 from compiled.selection import NotCompilable, collect
-from compiled.tasks import run_tasks
 from core.context import RequestContext
 from policies.guard import holds_anywhere
-from policies.rights import AUDIT_READ, TASK_READ, Right
+from policies.scope import Params
 
 CACHE_SIZE = 1024
-
-
-Runner = Callable[
-    [ListPlan, dict[str, Any], RequestContext, BaseDBAsyncClient, Dialect], Awaitable[str]
-]
-
-
-@dataclass(frozen=True)
-class RootList:
-    """A root field the plan answers: the right its guard needs, its node type, its runner."""
-
-    right: Right
-    node: ObjectType
-    run: Runner
-
-
-ROOTS: dict[str, RootList] = {
-    "tasks": RootList(TASK_READ, TYPES["Task"], run_tasks),
-    "auditEvents": RootList(AUDIT_READ, AUDIT_EVENT, run_audit),
-}
+# What SQLite and PostgreSQL say of a statement nested deeper than they parse or plan: an
+# operation deep enough is left to the resolvers.
+TOO_DEEP = ("parser stack overflow", "stack depth limit exceeded")
 
 
 @dataclass(frozen=True)
@@ -67,7 +48,7 @@ class Root:
     key: str
     name: str
     node: FieldNode
-    list: ListPlan | None = None
+    plan: RootPlan | None = None  # None for ``__typename``
 
 
 @dataclass(frozen=True)
@@ -98,13 +79,9 @@ def compile_plan(
                 raise NotCompilable("a root field under one key twice")
             if context.viewer is None or not holds_anywhere(context, root.right):
                 raise NotCompilable("the guard refuses")  # the resolvers say how
-            connection = plan_connection(root.node.name, entry.selections[0], fragments)
-            node = (
-                plan_object(root.node, connection.node_selection, fragments)
-                if connection.node_selection is not None
-                else None
-            )
-            roots.append(Root(entry.key, entry.name, entry.node, ListPlan(connection, node)))
+            given_only(entry.node, root.arguments, f"Query.{entry.name}")
+            planned = root.plan(entry, fragments, TYPES)
+            roots.append(Root(entry.key, entry.name, entry.node, planned))
         else:
             raise NotCompilable(f"Query.{entry.name}")
     return Plan(operation, tuple(roots))
@@ -154,24 +131,21 @@ async def run_plan(
         raise NotCompilable("variables the executor refuses")
     query_type = graphql_schema.query_type
     assert query_type is not None
+    reader = ArgumentReader(schema, coerced)
     conn, dialect = await connection_for_plans()
+    moment = datetime.now(UTC)
     parts = []
     for root in plan.roots:
-        if root.list is None:
+        if root.plan is None:
             parts.append(f'"{root.key}":"Query"')
             continue
+        values = reader.read(query_type.name, root.name, root.node, ROOTS[root.name].arguments)
+        r = Render(dialect, Params(dialect.postgres), context, moment, reader)
         try:
-            raw = get_argument_values(query_type.fields[root.name], root.node, coerced)
-        except GraphQLError as exc:
-            raise NotCompilable("arguments the executor refuses") from exc
-        field = schema.get_field_for_type(root.name, query_type.name)
-        assert field is not None
-        values = convert_arguments(
-            raw,
-            field.arguments,
-            scalar_registry=schema.schema_converter.scalar_registry,
-            config=schema.config,
-        )
-        text = await ROOTS[root.name].run(root.list, values, context, conn, dialect)
+            text = await root.plan.run(values, r, conn)
+        except OperationalError as exc:
+            if not any(sign in str(exc) for sign in TOO_DEEP):
+                raise
+            raise NotCompilable("a statement nested deeper than the database parses") from exc
         parts.append(f'"{root.key}":{text}')
     return CompiledData("{" + ",".join(parts) + "}")

@@ -12,6 +12,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from compiled.arguments import PageArguments
 from compiled.connection import ListPlan, assemble
 from compiled.objects import Render, Row, render_object
 from resolvers.pagination import encode_cursor
@@ -25,8 +26,8 @@ NO_TEXT = "CAST(NULL AS text)"
 @dataclass(frozen=True)
 class ListQuery:
     """A list as SQL: ``source`` joins the rows (``row`` names their aliases), ``key`` is the
-    unique sort key, ``where`` the conditions and ``after`` the key in the cursor (bound only
-    when the page is read: an unused parameter is an error on both databases)."""
+    unique sort key, ``where`` the conditions and the page's ``after`` the key in the cursor
+    (bound only when the page is read: an unused parameter is an error on both databases)."""
 
     source: str
     row: Row
@@ -34,8 +35,11 @@ class ListQuery:
     key: str  # the key column, unqualified
     descending: bool
     where: str
-    after: int | None
-    size: int
+    page: PageArguments
+
+    @property
+    def size(self) -> int:
+        return self.page.size
 
 
 async def run_list(plan: ListPlan, query: ListQuery, r: Render, conn: BaseDBAsyncClient) -> str:
@@ -49,9 +53,9 @@ async def run_list(plan: ListPlan, query: ListQuery, r: Render, conn: BaseDBAsyn
         )
     if plan.connection.needs_rows and query.size > 0:
         page_where = query.where
-        if query.after is not None:
+        if query.page.after is not None:
             beyond = "<" if query.descending else ">"
-            page_where += f" AND {alias}.{key} {beyond} {r.params(query.after)}"
+            page_where += f" AND {alias}.{key} {beyond} {r.params(query.page.after[0])}"
         chosen = (
             f"SELECT {alias}.{key} AS k FROM {query.source} WHERE {page_where}"
             f" ORDER BY {alias}.{key} {direction} LIMIT {query.size + 1}"
@@ -70,6 +74,8 @@ async def run_list(plan: ListPlan, query: ListQuery, r: Render, conn: BaseDBAsyn
             f"SELECT row_number() OVER (ORDER BY {alias}.{key} {direction}) AS o,"
             f" {alias}.{key} AS k, {node} AS j, {NO_KEY} AS n FROM {joined}"
         )
+    elif plan.node is not None:  # no node is built, but its arguments are checked all the same
+        render_object(plan.node, query.row, r.dry())
     rows: list[dict[str, Any]] = []
     if branches:
         sql = " UNION ALL ".join(branches) + " ORDER BY o"

@@ -1,4 +1,5 @@
-"""``Query.tasks`` as one statement: the page's rows with their JSON, and the count.
+"""Task lists: ``Query.tasks`` as one statement, ``OrgUnit.tasks`` as a subquery of its
+unit's row.
 
 The filter, the order, ``first`` and ``after`` are read exactly as the resolvers read them
 (``schema.task_filter.task_query``, ``resolvers.pagination``); a value they refuse raises
@@ -7,113 +8,120 @@ The filter, the order, ``first`` and ``after`` are read exactly as the resolvers
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from compiled.arguments import PageArguments, page_arguments, read_filter
 from compiled.connection import ListPlan
-from compiled.dialect import Dialect
-from compiled.objects import TASKS, UNITS, Render, Row
+from compiled.objects import TASKS, UNITS, Render, Row, subtree_end
+from compiled.pages import PageSpec
 from compiled.selection import NotCompilable
 from compiled.statement import ListQuery, run_list
-from core.context import RequestContext
-from core.errors import DomainError
 from models.task import overdue_sql
 from policies.rights import ORG_READ, TASK_READ
-from policies.scope import Params
-from resolvers.pagination import decode_cursor, page_size
 from resolvers.tasks import ORDERS, TaskOrder, TaskQuery
 from schema.task_filter import TaskFilter, task_query
 
 # The orders whose sort key is the id alone (the others' cursors carry instants).
 ID_ORDERS = {TaskOrder.NEWEST: "DESC", TaskOrder.OLDEST: "ASC"}
+NEWEST = ORDERS[TaskOrder.NEWEST]
+
+
+def _task_query(given: TaskFilter | None) -> TaskQuery:
+    return task_query(given) if given is not None else TaskQuery()
+
+
+def task_conditions(spec: TaskQuery, row: Row, r: Render, unit: str | None = None) -> list[str]:
+    """``resolvers.tasks.filtered`` in SQL, on ``row`` (a task and its unit). The unit
+    ``spec.org_unit_id`` names is looked up (and must be one the viewer reads), unless the
+    caller has it already, as the row aliased ``unit``."""
+    p = r.params
+    t, u = row.alias, row.unit
+    where = [r.scope(TASK_READ, u)]
+    if unit is not None or spec.org_unit_id is not None:
+        named = unit or r.alias("f")
+        if spec.include_descendants:
+            within = f"{u}.path >= {named}.path AND {u}.path < {subtree_end(f'{named}.path')}"
+        else:
+            within = f"{named}.id = {t}.org_unit_id"
+        if unit is None:
+            seen = r.scope(ORG_READ, named)
+            within = (
+                f"EXISTS (SELECT 1 FROM {UNITS} {named} WHERE {named}.id = {p(spec.org_unit_id)}"
+                f" AND {seen} AND {within})"
+            )
+        where.append(within)
+    if spec.parent_id is not None:
+        where.append(f"{t}.parent_id = {p(spec.parent_id)}")
+    if spec.statuses:
+        listed = ", ".join(p(s.value) for s in spec.statuses)
+        where.append(f"{t}.status IN ({listed})")
+    if spec.categories:
+        listed = ", ".join(p(c.value) for c in spec.categories)
+        where.append(f"{t}.category IN ({listed})")
+    if spec.assignee_id is not None:
+        where.append(f"{t}.assignee_id = {p(spec.assignee_id)}")
+    if spec.due_after is not None:
+        where.append(f"{t}.due_at >= {p(r.dialect.moment(spec.due_after))}")
+    if spec.due_before is not None:
+        where.append(f"{t}.due_at < {p(r.dialect.moment(spec.due_before))}")
+    if spec.overdue is not None:
+        condition = overdue_sql(t, r.now)
+        where.append(condition if spec.overdue else f"NOT {condition}")
+    return where
 
 
 @dataclass(frozen=True)
 class Arguments:
     spec: TaskQuery
     direction: str
-    size: int
-    after: int | None
+    page: PageArguments
 
 
 def read_arguments(values: dict[str, Any]) -> Arguments:
     """The arguments as ``Query.tasks`` reads them; anything it would refuse is not ours."""
-    filter_ = values.get("filter")
     order = values.get("order_by", TaskOrder.NEWEST)
     if order not in ID_ORDERS:
         raise NotCompilable("an order by instant")
-    try:
-        spec = task_query(filter_) if isinstance(filter_, TaskFilter) else TaskQuery()
-        size = page_size(values.get("first"))
-        after = values.get("after")
-        key = decode_cursor(after, 1, ORDERS[order])[0] if after else None
-    except DomainError as exc:
-        raise NotCompilable("an argument the resolvers refuse") from exc
-    if filter_ is not None and not isinstance(filter_, TaskFilter):
-        raise NotCompilable("an unexpected filter")
-    if key is not None and (not isinstance(key, int) or isinstance(key, bool)):
-        raise NotCompilable("a cursor that is not an id")  # paginate would compare it as given
-    return Arguments(spec, ID_ORDERS[order], size, key)
-
-
-def _conditions(spec: TaskQuery, r: Render) -> list[str]:
-    """``resolvers.tasks.filtered`` in SQL, on ``t`` (the task) and ``u`` (its unit)."""
-    p = r.params
-    where = [r.scope(TASK_READ, "u")]
-    if spec.org_unit_id is not None:
-        # The unit named must be one the viewer reads (``get_unit``); otherwise nothing.
-        seen = r.scope(ORG_READ, "f")
-        if spec.include_descendants:
-            # upper_bound(path): the path with its last '/' replaced by '0'
-            upper = "substr(f.path, 1, length(f.path) - 1) || '0'"
-            within = f"u.path >= f.path AND u.path < {upper}"
-        else:
-            within = "f.id = t.org_unit_id"
-        where.append(
-            f"EXISTS (SELECT 1 FROM {UNITS} f WHERE f.id = {p(spec.org_unit_id)}"
-            f" AND {seen} AND {within})"
-        )
-    if spec.parent_id is not None:
-        where.append(f"t.parent_id = {p(spec.parent_id)}")
-    if spec.statuses:
-        listed = ", ".join(p(s.value) for s in spec.statuses)
-        where.append(f"t.status IN ({listed})")
-    if spec.categories:
-        listed = ", ".join(p(c.value) for c in spec.categories)
-        where.append(f"t.category IN ({listed})")
-    if spec.assignee_id is not None:
-        where.append(f"t.assignee_id = {p(spec.assignee_id)}")
-    if spec.due_after is not None:
-        where.append(f"t.due_at >= {p(r.dialect.moment(spec.due_after))}")
-    if spec.due_before is not None:
-        where.append(f"t.due_at < {p(r.dialect.moment(spec.due_before))}")
-    if spec.overdue is not None:
-        condition = overdue_sql("t", r.now)
-        where.append(condition if spec.overdue else f"NOT {condition}")
-    return where
+    spec = read_filter(values, TaskFilter, _task_query)
+    return Arguments(spec, ID_ORDERS[order], page_arguments(values, ORDERS[order]))
 
 
 async def run_tasks(
-    plan: ListPlan,
-    values: dict[str, Any],
-    context: RequestContext,
-    conn: BaseDBAsyncClient,
-    dialect: Dialect,
+    plan: ListPlan, values: dict[str, Any], r: Render, conn: BaseDBAsyncClient
 ) -> str:
     args = read_arguments(values)
-    r = Render(dialect, Params(dialect.postgres), context, datetime.now(UTC))
-    where = " AND ".join(_conditions(args.spec, r))
+    row = Row("t", "u")
     query = ListQuery(
         source=f"{TASKS} t JOIN {UNITS} u ON u.id = t.org_unit_id",
-        row=Row("t", "u"),
+        row=row,
         table=TASKS,
         key="id",
         descending=args.direction == "DESC",
-        where=where,
-        after=args.after,
-        size=args.size,
+        where=" AND ".join(task_conditions(args.spec, row, r)),
+        page=args.page,
     )
     return await run_list(plan, query, r, conn)
+
+
+def _unit_task_query(given: TaskFilter | None) -> TaskQuery:
+    """As ``OrgUnit.tasks`` reads its filter: an absent one is the filter's defaults (the
+    unit's subtree), not the bare query of the root list."""
+    return task_query(given or TaskFilter())
+
+
+def unit_tasks(owner: Row, values: dict[str, Any], r: Render) -> PageSpec:
+    """``OrgUnit.tasks``: ``list_tasks`` with the filter given and the unit itself (visible,
+    as every unit the plan shows) in place of the filter's ``orgUnitId``, newest first (the
+    other orders are left to the resolvers)."""
+    if values.get("order_by", TaskOrder.NEWEST) is not TaskOrder.NEWEST:
+        raise NotCompilable("a unit's tasks in another order than newest first")
+    spec = replace(read_filter(values, TaskFilter, _unit_task_query), org_unit_id=None)
+    return PageSpec(
+        "Task",
+        lambda row, r: task_conditions(spec, row, r, unit=owner.unit),
+        NEWEST,
+        page_arguments(values, NEWEST),
+    )

@@ -24,6 +24,7 @@ from tortoise.transactions import in_transaction
 
 from core import clock
 from core.security import hash_password
+from demo.geometry import GEOMETRY_FILE, Geometries, read_geometries
 from demo.history import DemoEngine, Replay, accounts_of, plan_history
 from models.enums import (
     Aggregation,
@@ -236,6 +237,7 @@ class DemoData:
     indicators: list[IndicatorSpec] = field(default_factory=list)
     observations: list[ObservationSpec] = field(default_factory=list)
     seed: SeedFigures | None = None
+    geometries: Geometries = field(default_factory=Geometries)
 
 
 # -- reading one entry --------------------------------------------------------------------
@@ -418,6 +420,7 @@ class _Reader:
         for name in REGION_FILES:
             self._region(name)
         self._check_links_and_water()
+        self._geometries()
         self._accounts()
         self._tasks()
         self._records()
@@ -565,6 +568,13 @@ class _Reader:
         self.data.water.append(body)
         for child in entry.items("children"):
             self._water_body(child, body, file)
+
+    def _geometries(self) -> None:
+        content = _load_yaml(self.directory, GEOMETRY_FILE)
+        geometries, problem = read_geometries(content, set(self.water), set(self.units))
+        if problem is not None or geometries is None:
+            _fail(GEOMETRY_FILE, problem or "unreadable")
+        self.data.geometries = geometries
 
     def _check_links_and_water(self) -> None:
         for body in self.data.water:
@@ -1164,6 +1174,9 @@ class _Writer:
                 parent=self.units[spec.parent] if spec.parent else None,
                 using_db=self.conn,
             )
+        for key, geometry in self.data.geometries.units.items():
+            self.units[key].geometry = geometry
+            await self.units[key].save(update_fields=["geometry"], using_db=self.conn)
 
     async def _water(self) -> None:
         for spec in self.data.water:
@@ -1173,6 +1186,7 @@ class _Writer:
                 kind=spec.kind,
                 parent_id=self.water[spec.parent] if spec.parent else None,
                 length_km=spec.length_km,
+                geometry=self.data.geometries.water.get(spec.key),
                 using_db=self.conn,
             )
             self.water[spec.key] = body.id

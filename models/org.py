@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import connections, fields
 from tortoise.models import Model
@@ -53,6 +53,8 @@ class OrgUnit(Model):
     path = fields.CharField(max_length=255, db_index=True, default="")
     depth = fields.SmallIntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # Where the unit lies: an RFC 7946 geometry object (``core.geojson`` validates it).
+    geometry: dict[str, Any] | None = fields.JSONField(null=True)
 
     parent_id: int | None
 
@@ -185,6 +187,9 @@ class WaterBody(Model):
     units: fields.ManyToManyRelation[OrgUnit] = fields.ManyToManyField(
         "models.OrgUnit", related_name="water_bodies", through="water_body_unit"
     )
+    # Where the water runs: an RFC 7946 geometry object (``core.geojson`` validates it); a
+    # patrol's track is measured against it (``resolvers.tracks``).
+    geometry: dict[str, Any] | None = fields.JSONField(null=True)
 
     parent_id: int | None
 

@@ -53,7 +53,7 @@ class AccountabilityRecord(Model):
     summary = fields.CharField(max_length=500, default="")
     details: dict[str, Any] = fields.JSONField(default=dict)
     flagged = fields.BooleanField(default=False)
-    flag_reason = fields.CharField(max_length=200, default="")
+    flag_reason = fields.CharField(max_length=400, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
 
     org_unit_id: int

@@ -22,6 +22,9 @@ class RecordFlagCode(StrEnum):
     BEYOND_SEGMENT = "BEYOND_SEGMENT"
     OVERLAPPING = "OVERLAPPING"
     IN_FUTURE = "IN_FUTURE"
+    NO_TRACK = "NO_TRACK"
+    OFF_WATER = "OFF_WATER"
+    TRACK_GAP = "TRACK_GAP"
     OTHER = "OTHER"
 
 
@@ -31,6 +34,9 @@ MESSAGES: dict[RecordFlagCode, str] = {
     RecordFlagCode.BEYOND_SEGMENT: "distance longer than the segment allows",
     RecordFlagCode.OVERLAPPING: "overlaps another patrol by the same person",
     RecordFlagCode.IN_FUTURE: "dated after it was filed",
+    RecordFlagCode.NO_TRACK: "filed without a track",
+    RecordFlagCode.OFF_WATER: "track strays from the water patrolled",
+    RecordFlagCode.TRACK_GAP: "track has a gap in time",
 }
 CODES = {message: code for code, message in MESSAGES.items()}
 

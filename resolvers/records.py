@@ -29,6 +29,7 @@ from resolvers.pagination import OrderKey, Page, paginate
 from resolvers.record_flags import RecordFlag, RecordFlagCode, flag, in_future, reason_of
 from resolvers.task_commands import NewTask, insert_task, place_task
 from resolvers.tasks import get_task
+from resolvers.tracks import TrackPoint, check_track, has_gap, measure, off_water, stored
 from resolvers.water import get_water_body
 
 MAX_PATROL_SPEED_KMH = 12.0  # faster than a brisk walk along a river bank is implausible
@@ -68,6 +69,8 @@ class NewRecord:
     water_body_id: int | None = None
     corrects_id: int | None = None
     raise_task: RaisedTask | None = None
+    # A patrol's GPS track; its distance and duration are measured from it.
+    track: tuple[TrackPoint, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -107,10 +110,12 @@ def _validate(spec: NewRecord) -> None:
         raise DomainError(ErrorCode.VALIDATION, "A record cannot end before it starts.", "endedAt")
     if len(spec.summary) > 500:
         raise DomainError(ErrorCode.VALIDATION, "A summary has at most 500 characters.", "summary")
+    if spec.track is not None and spec.type is not RecordType.PATROL:
+        raise DomainError(ErrorCode.VALIDATION, "Only a patrol has a track.", "patrol")
     if spec.type is RecordType.PATROL:
         if spec.ended_at is None:
             raise DomainError(ErrorCode.VALIDATION, "A patrol needs its end time.", "endedAt")
-        _number(spec.details, "distance_km", "patrol")
+        _patrol_distance(spec)
         _texts(spec.details, "findings", "patrol")
         _texts(spec.details, "photos", "patrol")
     elif spec.type is RecordType.CLEANUP:
@@ -142,6 +147,22 @@ def _validate(spec: NewRecord) -> None:
         _number(spec.details, "amount", "amount")
 
 
+def _patrol_distance(spec: NewRecord) -> None:
+    """A patrol's distance is measured from its track, or typed in without one; never both,
+    so that no typed figure stands beside (or in for) a measured one."""
+    typed = "distance_km" in spec.details
+    if spec.track is not None and typed:
+        raise DomainError(
+            ErrorCode.VALIDATION,
+            "Give a track or a distance, not both: a track's distance is measured from it.",
+            "patrol",
+        )
+    if spec.track is None and not typed:
+        raise DomainError(ErrorCode.VALIDATION, "A patrol needs a track or its distance.", "patrol")
+    if typed:
+        _number(spec.details, "distance_km", "patrol")
+
+
 RAISES_TASKS = frozenset({RecordType.PATROL, RecordType.INSPECTION_FINDING})
 
 
@@ -165,15 +186,20 @@ async def _check_evidence(context: RequestContext, spec: NewRecord) -> None:
 
 
 async def _implausibility(
-    spec: NewRecord, author_id: int | None, segment: WaterBody | None
+    spec: NewRecord, details: dict[str, Any], author_id: int | None, segment: WaterBody | None
 ) -> list[RecordFlag]:
-    """What an inspector should look at in this patrol: every check it fails, in order."""
+    """What an inspector should look at in this patrol: every check it fails, in order.
+
+    The speed is the track's (its measured length over its own duration) when there is one.
+    """
     if spec.type is not RecordType.PATROL or spec.ended_at is None:
         return []
     found = []
     duration = spec.ended_at - spec.occurred_at
     hours = duration.total_seconds() / 3600
-    distance = float(spec.details.get("distance_km", 0))
+    if spec.track is not None:
+        hours = float(details["duration_min"]) / 60
+    distance = float(details.get("distance_km", 0))
     if duration > MAX_PATROL_DURATION:
         found.append(flag(RecordFlagCode.TOO_LONG))
     if hours <= 0 or distance / hours > MAX_PATROL_SPEED_KMH:
@@ -193,7 +219,50 @@ async def _implausibility(
             others = others.exclude(id=spec.corrects_id)
         if await others.exists():
             found.append(flag(RecordFlagCode.OVERLAPPING))
+    found.extend(await _track_flags(spec.track, segment))
     return found
+
+
+async def _track_flags(
+    track: tuple[TrackPoint, ...] | None, segment: WaterBody | None
+) -> list[RecordFlag]:
+    """``NO_TRACK`` without a track; with one, ``OFF_WATER`` when it strays from the water
+    patrolled (when that water, or a water it is part of, has a geometry) and ``TRACK_GAP``."""
+    if track is None:
+        return [flag(RecordFlagCode.NO_TRACK)]
+    found = []
+    geometry = await _geometry_of(segment)
+    if geometry is not None and off_water(track, geometry):
+        found.append(flag(RecordFlagCode.OFF_WATER))
+    if has_gap(track):
+        found.append(flag(RecordFlagCode.TRACK_GAP))
+    return found
+
+
+async def _geometry_of(water: WaterBody | None) -> dict[str, Any] | None:
+    """The water body's geometry, or the nearest one of the river or basin it is part of: a
+    segment drawn on no map is still patrolled along its river."""
+    seen: set[int] = set()
+    while water is not None and water.id not in seen:
+        if water.geometry is not None:
+            return water.geometry
+        seen.add(water.id)
+        water = await WaterBody.get_or_none(id=water.parent_id) if water.parent_id else None
+    return None
+
+
+def _with_track(context: RequestContext, spec: NewRecord) -> dict[str, Any]:
+    """The details to store: with a track, the track itself and what was measured from it."""
+    if spec.track is None:
+        return spec.details
+    check_track(spec.track, spec.occurred_at, spec.ended_at, context.clock_skew)
+    measured = measure(spec.track)
+    return {
+        **spec.details,
+        "distance_km": measured.distance_km,
+        "duration_min": measured.duration_min,
+        "track": stored(spec.track),
+    }
 
 
 async def _person_unit_path(context: RequestContext) -> str | None:
@@ -235,6 +304,7 @@ async def _check_correction(context: RequestContext, spec: NewRecord, unit: OrgU
 async def create_record(context: RequestContext, spec: NewRecord) -> AccountabilityRecord:
     right = right_to_file(spec.type)  # ESCALATION: only escalateTask writes one
     _validate(spec)
+    details = _with_track(context, spec)
     unit = await get_unit(context, spec.org_unit_id)
     if unit is None:
         log_denial(context, right, f"unit:{spec.org_unit_id}")
@@ -269,7 +339,7 @@ async def create_record(context: RequestContext, spec: NewRecord) -> Accountabil
         )
         placed_task = (raised, await place_task(context, raised))
     author_id = context.viewer.id if context.viewer else None
-    flags = await _implausibility(spec, author_id, segment)
+    flags = await _implausibility(spec, details, author_id, segment)
     filed_at = clock.now()
     if in_future(spec.occurred_at, spec.ended_at, filed_at, context.clock_skew):
         flags.append(flag(RecordFlagCode.IN_FUTURE))
@@ -291,7 +361,7 @@ async def create_record(context: RequestContext, spec: NewRecord) -> Accountabil
             occurred_at=spec.occurred_at,
             ended_at=spec.ended_at,
             summary=spec.summary,
-            details=spec.details,
+            details=details,
             flagged=bool(reason),
             flag_reason=reason,
             using_db=conn,

@@ -231,6 +231,7 @@ class Mutation:
             water_body_id=optional_pk(input.water_body_id, "WaterBody"),
             corrects_id=optional_pk(input.corrects_id, "Record"),
             raise_task=input.raise_task.to_domain() if input.raise_task else None,
+            track=input.track(),
         )
         record, errors = await attempt(info, create_record(ctx(info), spec))
         return RecordPayload(record=Record.maybe(record), errors=errors)

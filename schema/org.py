@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 from strawberry.types import Info
@@ -18,6 +18,7 @@ from schema.arguments import After, FilterArgument, First, OrderArgument
 from schema.connection import Connection
 from schema.context import ctx
 from schema.enums import OrgLevel, TaskOrder, TaskStatus
+from schema.geojson import GeoJSON
 from schema.lazy import link_type, task_type
 from schema.node import Node, to_global_id
 from schema.task_filter import TaskFilter, task_query
@@ -51,6 +52,10 @@ class OrgUnit(Node):
     name: str = strawberry.field(description="The unit's name, e.g. 扎西镇.")
     level: OrgLevel = strawberry.field(description="Where the unit sits in the hierarchy.")
     path: str = strawberry.field(description="The ids from the root down to this unit.")
+    geometry: GeoJSON | None = strawberry.field(
+        description="Where the unit lies (its outline or seat); null where it is not known; "
+        "illustrative in the demo."
+    )
     _model: strawberry.Private[OrgUnitModel]
 
     @classmethod
@@ -61,6 +66,7 @@ class OrgUnit(Node):
             name=unit.name,
             level=unit.level,
             path=unit.path,
+            geometry=cast("GeoJSON | None", unit.geometry),
             _model=unit,
         )
 

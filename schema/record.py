@@ -15,6 +15,7 @@ from resolvers import org as org_resolvers
 from resolvers.loaders import loaders
 from resolvers.records import RaisedTask, RecordQuery, get_record
 from resolvers.tasks import get_task
+from resolvers.tracks import TrackPoint
 from resolvers.users import user_in_scope
 from schema.context import ctx
 from schema.enums import TaskCategory
@@ -80,7 +81,8 @@ class Record(Node):
     summary: str = strawberry.field(description="A line saying what happened.")
     details: JSON = strawberry.field(
         description="Type-specific facts, with camelCase keys as in `CreateRecordInput`: a "
-        "patrol's `distanceKm`, `findings` and `photos`; a clean-up's `participants` and "
+        "patrol's `distanceKm`, `findings` and `photos` (and with a track, its `track` and the "
+        "`durationMin` measured from it); a clean-up's `participants` and "
         "`garbageKg`; an assessment's `criteria`, each with `name`, `maxScore`, `awarded` and "
         "`evidenceIds` (records' global IDs); a reward's or penalty's `amount`; an "
         "escalation's `dueAt`, `daysOverdue`, `status` and `issuerUnitId` (a global ID)."
@@ -192,9 +194,28 @@ def record_query(spec: RecordFilter | None) -> RecordQuery:
     )
 
 
+@strawberry.input(description="Where a patroller was, and when: one point of a GPS track.")
+class TrackPointInput:
+    lon: float = strawberry.field(description="Longitude in WGS 84 degrees, within ±180.")
+    lat: float = strawberry.field(description="Latitude in WGS 84 degrees, within ±90.")
+    at: datetime = strawberry.field(description="When the point was recorded.")
+
+
 @strawberry.input(description="A patrol's facts.")
 class PatrolInput:
-    distance_km: float = strawberry.field(description="Distance walked or sailed, in km.")
+    distance_km: float | None = strawberry.field(
+        default=None,
+        description="Distance walked or sailed, in km, for a patrol filed without a track. "
+        "With a `track` it is refused (`VALIDATION`): the distance is measured from the track.",
+    )
+    track: list[TrackPointInput] | None = strawberry.field(
+        default=None,
+        description="The patrol's GPS track: 2 to 3000 points in strictly increasing time, "
+        "between `occurredAt` and `endedAt` (give or take the allowed clock skew). Its "
+        "geodesic length (WGS 84) and its duration are stored as `details.distanceKm` and "
+        "`details.durationMin`, the points as `details.track`. A patrol without one is "
+        "flagged `NO_TRACK`.",
+    )
     findings: list[str] = strawberry.field(
         description="What the patrol found, one line each.", default_factory=list
     )
@@ -274,14 +295,17 @@ class CreateRecordInput:
         "in the same transaction.",
     )
 
+    def track(self) -> tuple[TrackPoint, ...] | None:
+        if self.patrol is None or self.patrol.track is None:
+            return None
+        return tuple(TrackPoint(lon=p.lon, lat=p.lat, at=p.at) for p in self.patrol.track)
+
     def details(self) -> dict[str, Any]:
         details: dict[str, Any] = {}
         if self.patrol is not None:
-            details.update(
-                distance_km=self.patrol.distance_km,
-                findings=self.patrol.findings,
-                photos=self.patrol.photos,
-            )
+            if self.patrol.distance_km is not None:
+                details["distance_km"] = self.patrol.distance_km
+            details.update(findings=self.patrol.findings, photos=self.patrol.photos)
         if self.cleanup is not None:
             details.update(
                 participants=self.cleanup.participants, garbage_kg=self.cleanup.garbage_kg

@@ -15,7 +15,7 @@ class RecordFlagCode(Enum):
     TOO_FAST = strawberry.enum_value(
         "TOO_FAST",
         description="A patrol's distance is impossible in its time (over 12 km/h), or it took "
-        "no time.",
+        "no time. With a track, its measured length over its own duration.",
     )
     TOO_LONG = strawberry.enum_value(
         "TOO_LONG", description="A patrol lasted longer than a day's patrol (16 hours)."
@@ -32,6 +32,20 @@ class RecordFlagCode(Enum):
         "IN_FUTURE",
         description="The record is dated (it happened or ended) after it was filed, by more "
         "than the allowed clock skew (`RIVERCHIEF_CLOCK_SKEW`, 5 minutes by default).",
+    )
+    NO_TRACK = strawberry.enum_value(
+        "NO_TRACK", description="A patrol filed without a track: its distance was typed in."
+    )
+    OFF_WATER = strawberry.enum_value(
+        "OFF_WATER",
+        description="A point of the patrol's track lies more than 500 m from the geometry of "
+        "the water body patrolled (or of the river or basin it is part of, when it has none "
+        "of its own).",
+    )
+    TRACK_GAP = strawberry.enum_value(
+        "TRACK_GAP",
+        description="Two consecutive points of the patrol's track are more than 10 minutes "
+        "apart: the logging stopped, and the line across the gap is a guess.",
     )
     OTHER = strawberry.enum_value(
         "OTHER", description="A reason stored without a code: the message says it."

@@ -15,6 +15,8 @@ from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.schema.types.base_scalars import DateTimeDefinition
 from strawberry.types.scalar import ScalarDefinition
 
+from schema.geojson import GEOJSON, GeoJSON
+
 
 def parse_instant(value: object) -> datetime:
     assert DateTimeDefinition.parse_value is not None
@@ -38,4 +40,4 @@ AWARE_DATETIME: ScalarDefinition = dataclasses.replace(
     description="Date with time (isoformat), with a UTC offset",
     parse_value=parse_instant,
 )
-SCALARS: dict[object, ScalarDefinition] = {datetime: AWARE_DATETIME}
+SCALARS: dict[object, ScalarDefinition] = {datetime: AWARE_DATETIME, GeoJSON: GEOJSON}

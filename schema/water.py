@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import strawberry
 from strawberry.types import Info
 
@@ -12,6 +14,7 @@ from schema.arguments import After, First
 from schema.connection import Connection
 from schema.context import ctx
 from schema.enums import Aggregation, WaterKind
+from schema.geojson import GeoJSON
 from schema.node import Node, to_global_id
 from schema.org import OrgUnit
 
@@ -22,6 +25,11 @@ class WaterBody(Node):
     name: str = strawberry.field(description="The water body's name, e.g. 倒流河罗布段.")
     kind: WaterKind = strawberry.field(description="Basin, river, segment or lake.")
     length_km: float | None = strawberry.field(description="Length along the bank, if known.")
+    geometry: GeoJSON | None = strawberry.field(
+        description="Where the water runs (a river's line, a lake's outline); a patrol's track "
+        "is measured against it (`OFF_WATER`). Null where it is not known; illustrative in the "
+        "demo."
+    )
     _model: strawberry.Private[WaterBodyModel]
 
     @classmethod
@@ -32,6 +40,7 @@ class WaterBody(Node):
             name=body.name,
             kind=body.kind,
             length_km=float(body.length_km) if body.length_km is not None else None,
+            geometry=cast("GeoJSON | None", body.geometry),
             _model=body,
         )
 

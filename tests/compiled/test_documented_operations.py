@@ -68,9 +68,11 @@ async def test_every_documented_operation_agrees(services: Services) -> None:
             executors.setdefault(name, set()).add(compiled.executor)
 
     # The township inbox compiles for every signed-in account that reads tasks; anonymous
-    # callers get the guard's error, from the resolvers.
+    # callers get the guard's error, from the resolvers. So do the dashboards.
     assert executors["Q2"] == {"compiled", "resolved"}
+    assert executors["Q3"] == {"compiled", "resolved"}
     assert executors["Q5"] == {"compiled", "resolved"}
+    assert executors["township_dashboard"] == {"compiled", "resolved"}
     assert executors["Q1"] == {"resolved"}
 
 

@@ -56,6 +56,18 @@ SCALARS = {
         "__typename",
     ],
     "User": ["id", "username", "__typename"],
+    "Record": [
+        "id",
+        "type",
+        "occurredAt",
+        "endedAt",
+        "summary",
+        "flagged",
+        "flagReason",
+        "createdAt",
+        "__typename",
+    ],
+    "WaterBody": ["id", "code", "name", "kind", "lengthKm", "__typename"],
 }
 LINKS = {
     "Task": {"orgUnit": "OrgUnit", "issuer": "OrgUnit", "assignee": "Person", "parent": "Task"},
@@ -63,15 +75,32 @@ LINKS = {
     "Person": {"orgUnit": "OrgUnit"},
     "AuditEvent": {"actor": "User"},
     "User": {},
+    "Record": {
+        "orgUnit": "OrgUnit",
+        "author": "User",
+        "authority": "OrgUnit",
+        "task": "Task",
+        "waterBody": "WaterBody",
+        "corrects": "Record",
+    },
+    "WaterBody": {},
+}
+# Connection fields inside objects: the type of their nodes.
+CONNECTIONS = {
+    "Task": {"subtasks": "Task", "records": "Record"},
+    "OrgUnit": {"children": "OrgUnit", "tasks": "Task"},
 }
 # Fields outside the compiled subset: an operation holding one runs resolved.
 OUTSIDE = {
-    "Task": ["progress", "history { seq action }", "subtasks(first: 2) { totalCount }"],
-    "OrgUnit": ["taskStats { total overdue }", "children(first: 3) { totalCount }"],
+    "Task": ["progress", "history { seq action }", "quota { target done }"],
+    "OrgUnit": ["links { kind }"],
     "Person": [],
     "AuditEvent": ["changes { field before after }"],
     "User": ["roles { role }", "person { name }"],
+    "Record": ["details"],
+    "WaterBody": ["parent { id }", "units { totalCount }"],
 }
+STATS = ["total", "overdue", "byStatus { status count }", "byStatus { count __typename }"]
 ALIASES = ("a", "b", "c")
 
 
@@ -81,6 +110,13 @@ class Document:
     # Whether the operation stays inside the compiled subset with arguments the resolvers
     # accept: then it must run compiled.
     compilable: bool = True
+    keys: int = 0
+
+    def key(self) -> str:
+        """A response key of its own (connections with other arguments under one key would
+        be a validation error, not a test of either path)."""
+        self.keys += 1
+        return f"k{self.keys}"
 
     def fragment(self, type_name: str, body: str) -> str:
         name = f"F{len(self.fragments)}"
@@ -95,16 +131,104 @@ class Keys:
     people: list[int]
     users: list[int]
     seqs: list[int]
+    paths: dict[int, str]  # unit id → path, for the cursors of unit lists
+    records: list[int]
+
+
+def _unit_cursor(draw: st.DrawFn, keys: Keys) -> str:
+    unit = draw(st.sampled_from(keys.units))
+    return encode_cursor([keys.paths[unit], unit])
 
 
 @st.composite
-def selection(draw: st.DrawFn, doc: Document, type_name: str, depth: int) -> str:
+def page(draw: st.DrawFn, doc: Document, keys: Keys, node_type: str) -> list[str]:
+    """``first`` and ``after``, mostly good; a bad one (now and then) is refused by the
+    resolvers."""
+    given_: list[str] = []
+    first = draw(st.sampled_from([None, None, 0, 1, 2, 3, 3, 20, 100]))
+    if draw(st.integers(0, 9)) == 0:
+        first = draw(st.sampled_from([101, -1]))
+        doc.compilable = False
+    if first is not None:
+        given_.append(f"first: {first}")
+    after = draw(st.sampled_from([None, None, None, "key", "key", "empty"]))
+    if draw(st.integers(0, 9)) == 0:
+        after = draw(st.sampled_from(["garbage", "text", "big"]))
+        doc.compilable = False
+    if after == "key":
+        cursor = (
+            _unit_cursor(draw, keys)
+            if node_type == "OrgUnit"
+            else encode_cursor([draw(st.sampled_from(keys.tasks + keys.records))])
+        )
+        given_.append(f'after: "{cursor}"')
+    elif after == "empty":
+        given_.append('after: ""')
+    elif after == "garbage":
+        given_.append('after: "bm90IGEgY3Vyc29y"')
+    elif after == "text":
+        given_.append(f'after: "{encode_cursor(["12"])}"')
+    elif after == "big":
+        big = ["/1/", 2**40] if node_type == "OrgUnit" else [2**40]
+        given_.append(f'after: "{encode_cursor(big)}"')
+    return given_
+
+
+@st.composite
+def connection_body(draw: st.DrawFn, doc: Document, keys: Keys, node_type: str, depth: int) -> str:
+    parts = []
+    for name in draw(st.permutations(["edges", "pageInfo", "totalCount", "__typename"])):
+        if not draw(st.booleans()):
+            continue
+        if name == "edges":
+            node = draw(selection(doc, keys, node_type, depth))
+            edge = draw(st.sampled_from(["cursor", "", "__typename"]))
+            parts.append(f"edges {{ {edge} node {{ {node} }} }}")
+        elif name == "pageInfo":
+            infos = draw(
+                st.lists(
+                    st.sampled_from(
+                        ["hasNextPage", "hasPreviousPage", "startCursor", "endCursor", "__typename"]
+                    ),
+                    min_size=1,
+                    max_size=4,
+                    unique=True,
+                )
+            )
+            parts.append(f"pageInfo {{ {' '.join(infos)} }}")
+        else:
+            parts.append(name)
+    return " ".join(parts) or "totalCount"
+
+
+@st.composite
+def nested_connection(
+    draw: st.DrawFn, doc: Document, keys: Keys, type_name: str, depth: int
+) -> str:
+    name, node_type = draw(st.sampled_from(sorted(CONNECTIONS[type_name].items())))
+    given_ = draw(page(doc, keys, node_type))
+    if name == "tasks" and draw(st.booleans()):
+        given_.append(f"filter: {draw(task_filter(doc, keys))}")
+    arguments_ = f"({', '.join(given_)})" if given_ else ""
+    body = draw(connection_body(doc, keys, node_type, depth + 1))
+    return f"{doc.key()}: {name}{arguments_} {{ {body} }}"
+
+
+@st.composite
+def selection(draw: st.DrawFn, doc: Document, keys: Keys, type_name: str, depth: int) -> str:
     parts = []
     for _ in range(draw(st.integers(1, 4))):
-        kind = draw(st.sampled_from(["scalar", "scalar", "link", "outside", "fragment"]))
+        kind = draw(
+            st.sampled_from(["scalar", "scalar", "link", "connection", "outside", "fragment"])
+        )
         if kind == "link" and depth < 3 and LINKS[type_name]:
             name, target = draw(st.sampled_from(sorted(LINKS[type_name].items())))
-            part = f"{name} {{ {draw(selection(doc, target, depth + 1))} }}"
+            part = f"{name} {{ {draw(selection(doc, keys, target, depth + 1))} }}"
+        elif kind == "connection" and depth < 2 and type_name in CONNECTIONS:
+            part = draw(nested_connection(doc, keys, type_name, depth))
+        elif kind == "connection" and type_name == "OrgUnit":
+            stats = draw(st.lists(st.sampled_from(STATS), min_size=1, max_size=3))
+            part = f"taskStats {{ {' '.join(stats)} }}"
         elif kind == "outside" and OUTSIDE[type_name] and draw(st.integers(0, 4)) == 0:
             part = draw(st.sampled_from(OUTSIDE[type_name]))
             doc.compilable = False
@@ -113,7 +237,7 @@ def selection(draw: st.DrawFn, doc: Document, type_name: str, depth: int) -> str
             body = (
                 draw(st.sampled_from(["id", "__typename", "id __typename"]))
                 if on == "Node"
-                else draw(selection(doc, type_name, depth + 1))
+                else draw(selection(doc, keys, type_name, depth + 1))
             )
             if draw(st.booleans()) and on is not None:
                 part = doc.fragment(on, body)
@@ -121,7 +245,7 @@ def selection(draw: st.DrawFn, doc: Document, type_name: str, depth: int) -> str
                 part = f"... on {on} {{ {body} }}" if on else f"... {{ {body} }}"
         else:
             part = draw(st.sampled_from(SCALARS[type_name]))
-        if draw(st.integers(0, 3)) == 0 and not part.startswith("..."):
+        if draw(st.integers(0, 3)) == 0 and not part.startswith("...") and ":" not in part:
             name = part.split(" ", 1)[0].split("(", 1)[0]
             part = f"{draw(st.sampled_from(ALIASES))}{name}: {part}"
         parts.append(part)
@@ -129,29 +253,7 @@ def selection(draw: st.DrawFn, doc: Document, type_name: str, depth: int) -> str
 
 
 @st.composite
-def arguments(
-    draw: st.DrawFn, doc: Document, units: list[int], tasks: list[int], people: list[int]
-) -> str:
-    given_: list[str] = []
-    first = draw(st.sampled_from([None, None, 0, 1, 3, 3, 20, 20, 100, 101, -1]))
-    if first is not None:
-        given_.append(f"first: {first}")
-        doc.compilable &= 0 <= first <= 100
-    after = draw(st.sampled_from([None, None, None, "id", "id", "garbage", "big", "text"]))
-    if after == "id":
-        given_.append(f'after: "{encode_cursor([draw(st.sampled_from(tasks))])}"')
-    elif after is not None:
-        doc.compilable = False  # refused by the resolvers, with their error
-    if after == "garbage":
-        given_.append('after: "bm90IGEgY3Vyc29y"')
-    elif after == "big":
-        given_.append(f'after: "{encode_cursor([2**40])}"')
-    elif after == "text":
-        given_.append(f'after: "{encode_cursor(["12"])}"')
-    order = draw(st.sampled_from([None, "NEWEST", "OLDEST", "DUE_SOONEST"]))
-    if order:
-        given_.append(f"orderBy: {order}")
-        doc.compilable &= order != "DUE_SOONEST"  # a cursor of instants: not compiled yet
+def task_filter(draw: st.DrawFn, doc: Document, keys: Keys) -> str:
     conditions = []
     if draw(st.booleans()):
         statuses = draw(
@@ -164,22 +266,85 @@ def arguments(
         )
         conditions.append(f"status: [{', '.join(statuses)}]")
     if draw(st.booleans()):
-        unit = draw(st.sampled_from(units))
+        unit = draw(st.sampled_from(keys.units))
         kind = draw(st.sampled_from(["OrgUnit", "OrgUnit", "Task"]))
         conditions.append(f'orgUnitId: "{to_global_id(kind, unit)}"')  # type: ignore[arg-type]
-        if draw(st.booleans()):
-            conditions.append("includeDescendants: true")
+    if draw(st.booleans()):
+        conditions.append("includeDescendants: true")
     if draw(st.integers(0, 3)) == 0:
         conditions.append(f"overdue: {draw(st.sampled_from(['true', 'false']))}")
     if draw(st.integers(0, 3)) == 0:
         conditions.append(f"category: {draw(st.sampled_from(['PATROL', 'CLEANUP', 'OTHER']))}")
     if draw(st.integers(0, 4)) == 0:
-        conditions.append(f'assigneeId: "{to_global_id("Person", draw(st.sampled_from(people)))}"')
+        person = to_global_id("Person", draw(st.sampled_from(keys.people)))
+        conditions.append(f'assigneeId: "{person}"')
     if draw(st.integers(0, 5)) == 0:
         conditions.append('dueAfter: "2026-10-01T00:00:00+00:00"')
+    if draw(st.integers(0, 9)) == 0:
+        conditions.append('assigneeId: "not an id"')
+        doc.compilable = False
+    return f"{{ {', '.join(conditions)} }}"
+
+
+@st.composite
+def arguments(draw: st.DrawFn, doc: Document, keys: Keys) -> str:
+    given_ = draw(page(doc, keys, "Task"))
+    order = draw(st.sampled_from([None, "NEWEST", "OLDEST", "DUE_SOONEST"]))
+    if order:
+        given_.append(f"orderBy: {order}")
+        doc.compilable &= order != "DUE_SOONEST"  # a cursor of instants: not compiled yet
+    if draw(st.booleans()):
+        given_.append(f"filter: {draw(task_filter(doc, keys))}")
+    return f"({', '.join(given_)})" if given_ else ""
+
+
+@st.composite
+def record_arguments(draw: st.DrawFn, doc: Document, keys: Keys) -> str:
+    given_ = draw(page(doc, keys, "Record"))
+    conditions = []
+    if draw(st.integers(0, 2)) == 0:
+        conditions.append(f"type: {draw(st.sampled_from(['PATROL', 'CLEANUP', 'ASSESSMENT']))}")
+    if draw(st.integers(0, 3)) == 0:
+        conditions.append(f"flagged: {draw(st.sampled_from(['true', 'false']))}")
+    if draw(st.integers(0, 2)) == 0:
+        kind = draw(st.sampled_from(["OrgUnit", "OrgUnit", "Task"]))
+        unit = to_global_id(kind, draw(st.sampled_from(keys.units)))  # type: ignore[arg-type]
+        conditions.append(f'orgUnitId: "{unit}"')
+    if draw(st.integers(0, 3)) == 0:
+        conditions.append(f'taskId: "{to_global_id("Task", draw(st.sampled_from(keys.tasks)))}"')
+    if draw(st.integers(0, 4)) == 0:
+        conditions.append(f'authorId: "{to_global_id("User", draw(st.sampled_from(keys.users)))}"')
+    if draw(st.integers(0, 4)) == 0:
+        conditions.append('occurredFrom: "2026-06-01T00:00:00+08:00"')
     if conditions:
         given_.append(f"filter: {{ {', '.join(conditions)} }}")
     return f"({', '.join(given_)})" if given_ else ""
+
+
+@st.composite
+def unit_arguments(draw: st.DrawFn, doc: Document, keys: Keys) -> str:
+    given_ = draw(page(doc, keys, "OrgUnit"))
+    if draw(st.booleans()):
+        given_.append(f"level: {draw(st.sampled_from(['TOWNSHIP', 'VILLAGE', 'GRID']))}")
+    if draw(st.booleans()):
+        kind = draw(st.sampled_from(["OrgUnit", "OrgUnit", "Task"]))
+        parent = to_global_id(kind, draw(st.sampled_from(keys.units)))  # type: ignore[arg-type]
+        given_.append(f'parentId: "{parent}"')
+    return f"({', '.join(given_)})" if given_ else ""
+
+
+@st.composite
+def object_id(draw: st.DrawFn, doc: Document, keys: Keys, type_name: str) -> str:
+    """An id of the type, of another type (null), of nothing (null) or malformed (an error)."""
+    pool = keys.units if type_name == "OrgUnit" else keys.tasks
+    kind = draw(st.sampled_from(["own", "own", "own", "other", "missing", "malformed"]))
+    if kind == "malformed":
+        doc.compilable = False
+        return '"bm90IGFuIGlk"'
+    if kind == "missing":
+        return f'"{to_global_id(type_name, 2**31 - 1)}"'  # type: ignore[arg-type]
+    shown = type_name if kind == "own" else "Person"
+    return f'"{to_global_id(shown, draw(st.sampled_from(pool)))}"'  # type: ignore[arg-type]
 
 
 @st.composite
@@ -220,42 +385,37 @@ def audit_arguments(draw: st.DrawFn, doc: Document, keys: Keys) -> str:
     return f"({', '.join(given_)})" if given_ else ""
 
 
+# Each root: its node type, and whether it lists (a connection) or finds one object.
+ROOTS = {
+    "tasks": ("Task", True),
+    "auditEvents": ("AuditEvent", True),
+    "orgUnits": ("OrgUnit", True),
+    "records": ("Record", True),
+    "orgUnit": ("OrgUnit", False),
+    "task": ("Task", False),
+}
+
+
 @st.composite
 def operation(draw: st.DrawFn, keys: Keys) -> tuple[str, bool]:
-    units, tasks, people = keys.units, keys.tasks, keys.people
     doc = Document()
     roots = []
     for n in range(draw(st.integers(1, 2))):
-        root = draw(st.sampled_from(["tasks", "auditEvents"]))
-        node_type = "Task" if root == "tasks" else "AuditEvent"
-        parts = []
-        for name in draw(st.permutations(["edges", "pageInfo", "totalCount", "__typename"])):
-            if not draw(st.booleans()):
-                continue
-            if name == "edges":
-                node = draw(selection(doc, node_type, 0))
-                edge = draw(st.sampled_from(["cursor", "", "__typename"]))
-                parts.append(f"edges {{ {edge} node {{ {node} }} }}")
-            elif name == "pageInfo":
-                infos = draw(
-                    st.lists(
-                        st.sampled_from(
-                            ["hasNextPage", "hasPreviousPage", "startCursor", "endCursor"]
-                        ),
-                        min_size=1,
-                        max_size=4,
-                        unique=True,
-                    )
-                )
-                parts.append(f"pageInfo {{ {' '.join(infos)} }}")
-            else:
-                parts.append(name)
-        body = " ".join(parts) or "totalCount"
-        given_ = (
-            draw(arguments(doc, units, tasks, people))
-            if root == "tasks"
-            else draw(audit_arguments(doc, keys))
-        )
+        root = draw(st.sampled_from(sorted(ROOTS)))
+        node_type, lists = ROOTS[root]
+        if not lists:
+            body = draw(selection(doc, keys, node_type, 0))
+            roots.append(f"r{n}: {root}(id: {draw(object_id(doc, keys, node_type))}) {{ {body} }}")
+            continue
+        body = draw(connection_body(doc, keys, node_type, 0))
+        if root == "tasks":
+            given_ = draw(arguments(doc, keys))
+        elif root == "auditEvents":
+            given_ = draw(audit_arguments(doc, keys))
+        elif root == "records":
+            given_ = draw(record_arguments(doc, keys))
+        else:
+            given_ = draw(unit_arguments(doc, keys))
         roots.append(f"r{n}: {root}{given_} {{ {body} }}")
     extra = draw(st.sampled_from(["", "", "__typename", "me { username }"]))
     doc.compilable &= extra != "me { username }"
@@ -313,17 +473,20 @@ async def _add_awkward_events() -> None:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def keys(services: Services) -> Keys:
     await _add_awkward_events()
+    units = await OrgUnit.all()
     return Keys(
-        [u.id for u in await OrgUnit.all()],
+        [u.id for u in units],
         [t.id for t in await Task.all()],
         [p.id for p in await Person.all()],
         [u.id for u in await User.all()],
         [e.seq for e in await AuditEvent.all()],
+        {u.id: u.path for u in units},
+        [r.id for r in await AccountabilityRecord.all()],
     )
 
 
 @settings(
-    max_examples=120,
+    max_examples=200,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from shapely.geometry import Point, shape
 from tortoise.context import TortoiseContext
 
 from core.context import RequestContext, Viewer
@@ -677,3 +678,44 @@ async def test_every_recorded_figure_adds_to_the_published_ones(demo: None) -> N
     assert people.total == SUMS["participants"] + sum(
         Decimal(r.details["participants"]) for r in cleanups
     )
+
+
+# -- geometry (illustrative) --------------------------------------------------------------------
+
+
+@in_module_loop
+async def test_the_chishui_segments_and_yangzonghai_carry_illustrative_geometry(
+    demo: None,
+) -> None:
+    """The rivers near Weixin lie around 105.0°E 27.8°N; the lake's outline holds
+    102.98°E 24.90°N; every one of Weixin's segments is drawn."""
+    drawn = {w.code: w.geometry for w in await WaterBody.all() if w.geometry is not None}
+    weixin_segments = [
+        w.code
+        for w in await WaterBody.filter(
+            kind=WaterKind.SEGMENT, parent__parent__code="chishui_basin"
+        )
+    ]
+
+    assert weixin_segments and all(code in drawn for code in weixin_segments)
+    town = shape(drawn["zhaxi_river_town"])
+    assert town.geom_type == "LineString"
+    assert abs(town.centroid.x - 105.0) < 0.1 and abs(town.centroid.y - 27.8) < 0.1
+    assert shape(drawn["yzh_lake"]).contains(Point(102.98, 24.90))
+    weixin = await OrgUnit.get(code="530629")
+    assert weixin.geometry == {"type": "Point", "coordinates": [105.05, 27.84]}
+
+
+def test_a_bad_geometry_names_the_file_and_the_entry(tmp_path: Path) -> None:
+    data = _copy_data(tmp_path)
+    _edit(
+        data / "geometry.yaml",
+        "coordinates: [[105.02, 27.83], [105.05, 27.845]]",
+        "coordinates: [[105.02, 27.83]]",
+    )
+
+    with pytest.raises(
+        DemoDataError,
+        match=r"geometry\.yaml: water_bodies 'zhaxi_river_town': A LineString has at least 2",
+    ):
+        read_demo(data)

@@ -18,11 +18,13 @@ from tortoise.migrations.autodetector import MigrationAutodetector
 
 from core.db import apply_migrations, tortoise_config
 from models.audit import AuditEvent
-from models.enums import OrgLevel, TaskStatus
+from models.enums import OrgLevel, RecordType, TaskStatus
 from models.indicator import Indicator, IndicatorSum, Observation
 from models.org import OrgUnit
+from models.paths import child_path
 from models.people import User
 from models.policy import CasbinRule, GrantHistory, RolePolicyHistory
+from models.record import AccountabilityRecord
 from models.task import Task, TaskCount, TaskDueCount
 from policies.engine import PolicyEngine, read_role_policy
 from resolvers import indicator_sums, task_counters
@@ -156,6 +158,20 @@ async def test_a_policy_seeded_from_roles_csv_is_left_as_it_is(db: TortoiseConte
     assert seeded == {(r.role, r.level, r.resource, r.action) for r in read_role_policy()}
 
 
+async def county_before_geometry() -> OrgUnit:
+    """A county written as the schema before 0011_geometry holds it: ``OrgUnit.place`` would
+    write the ``geometry`` column that schema does not have yet."""
+    conn = connections.get("default")
+    await conn.execute_query(
+        "INSERT INTO org_unit (code, name, level, path, depth, created_at)"
+        " VALUES ('c', 'county', 'COUNTY', '', 0, CURRENT_TIMESTAMP)"
+    )
+    [row] = await conn.execute_query_dict("SELECT id FROM org_unit WHERE code = 'c'")
+    path = child_path(None, row["id"])
+    await OrgUnit.filter(code="c").update(path=path)
+    return OrgUnit(id=row["id"], code="c", name="county", level=OrgLevel.COUNTY, path=path)
+
+
 async def test_the_grants_and_lines_in_force_are_recorded_as_held_from_their_event_or_from_then(
     empty_database_url: str,
 ) -> None:
@@ -167,7 +183,7 @@ async def test_the_grants_and_lines_in_force_are_recorded_as_held_from_their_eve
     granted = datetime(2024, 1, 2, 9, tzinfo=UTC)
     await Tortoise.init(config=config)
     try:
-        county = await OrgUnit.place(code="c", name="county", level=OrgLevel.COUNTY)
+        county = await county_before_geometry()
         admin, kept, restored, loaded = [
             await User.create(username=name, password_hash="x")
             for name in ("admin", "kept", "restored", "loaded")
@@ -253,3 +269,41 @@ async def test_the_counters_are_filled_from_the_tasks_and_observations_stored(
     assert await TaskCount.filter(n__gt=0).count() == 14  # one status per unit: 13 + VERIFIED
     weixin = await IndicatorSum.get(org_unit_id=tree.units["weixin"].id)
     assert (weixin.total_e4, weixin.n) == (32500, 2)
+
+
+async def test_units_stored_before_geometry_keep_everything_and_have_none(
+    empty_database_url: str,
+) -> None:
+    """0011: the units already stored read back with a null geometry; a record's flag reason
+    holds the 400 characters every reason at once may take."""
+    config = tortoise_config(empty_database_url)
+    await migrate(config=config, target="models.0010_subtree_indexes")
+    await Tortoise.close_connections()
+    await Tortoise.init(config=config)
+    try:
+        county = await county_before_geometry()
+    finally:
+        await Tortoise.close_connections()
+
+    await apply_migrations(empty_database_url)
+
+    await Tortoise.init(config=config)
+    try:
+        stored = await OrgUnit.get(id=county.id)
+        assert (stored.code, stored.path, stored.geometry) == ("c", county.path, None)
+        stored.geometry = {"type": "Point", "coordinates": [105.0, 27.8]}
+        await stored.save(update_fields=["geometry"])
+        record = await AccountabilityRecord.create(
+            type=RecordType.PATROL,
+            org_unit_id=county.id,
+            occurred_at=datetime(2025, 1, 1, tzinfo=UTC),
+            flagged=True,
+            flag_reason="r" * 400,
+        )
+        assert len((await AccountabilityRecord.get(id=record.id)).flag_reason) == 400
+        assert (await OrgUnit.get(id=county.id)).geometry == {
+            "type": "Point",
+            "coordinates": [105.0, 27.8],
+        }
+    finally:
+        await Tortoise.close_connections()

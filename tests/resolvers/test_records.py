@@ -13,6 +13,7 @@ from models.task import Task
 from schema.node import pk_of, to_global_id
 from tests.fixtures import Tree
 from tests.graph import actions_since, data, error_codes, last_seq, payload, run
+from tests.tracks import track_along
 
 RECORD_FIELDS = """
   id type occurredAt endedAt summary details flagged flagReason
@@ -46,15 +47,27 @@ def at(hours: float) -> str:
 
 
 def patrol_input(
-    tree: Tree, unit: str = "shilong", *, start: float = 0, hours: float = 2, km: float = 6
+    tree: Tree,
+    unit: str = "shilong",
+    *,
+    start: float = 0,
+    hours: float = 2,
+    km: float = 6,
+    tracked: bool = True,
 ) -> dict[str, Any]:
+    """A patrol of ``km`` in ``hours``: measured from a track, or typed in (``NO_TRACK``)."""
+    facts = (
+        {"track": track_along(START + timedelta(hours=start), hours, km)}
+        if tracked
+        else {"distanceKm": km}
+    )
     return {
         "type": "PATROL",
         "orgUnitId": tree.unit_gid(unit),
         "occurredAt": at(start),
         "endedAt": at(start + hours),
         "summary": f"patrol at {unit} from {start}h",
-        "patrol": {"distanceKm": km},
+        "patrol": facts,
     }
 
 
@@ -78,13 +91,15 @@ def typed_inputs(tree: Tree) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]
             {
                 "endedAt": at(3),
                 "patrol": {
-                    "distanceKm": 8.5,
+                    "track": track_along(START, 3, 8.5),
                     "findings": ["Plastic at the weir"],
                     "photos": ["photos/2030/04/weir.jpg"],
                 },
             },
             {
                 "distanceKm": 8.5,
+                "durationMin": 180,
+                "track": track_along(START, 3, 8.5),
                 "findings": ["Plastic at the weir"],
                 "photos": ["photos/2030/04/weir.jpg"],
             },

@@ -1,0 +1,84 @@
+"""Connection fields of objects (``OrgUnit.children``, ``OrgUnit.tasks``, ``Task.subtasks``,
+``Task.records``): each a correlated subquery of its parent's row, so the statement count
+stays one per root field whatever the page sizes.
+
+The field's arguments are read when the statement is rendered (they may be variables);
+which rows it lists, in which order, comes from its ``Lister``, written after the resolver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import FieldNode
+
+from compiled.arguments import given_only, page_arguments
+from compiled.connection import ConnectionPlan, plan_connection
+from compiled.objects import Fragments, ObjectPlan, Render, Row, Types, plan_object
+from compiled.pages import PageSpec, page_select
+from compiled.selection import Field, merged
+from policies.rights import Right
+from resolvers.pagination import OrderKey
+
+# The page of one parent: from its row and the field's arguments (by Python name).
+Lister = Callable[[Row, dict[str, Any], Render], PageSpec]
+
+
+def plan_list(
+    node_type: str, entry: Field, fragments: Fragments, types: Types
+) -> tuple[ConnectionPlan, ObjectPlan | None]:
+    """A connection's shape and what to build of each node."""
+    connection = plan_connection(node_type, merged(entry), fragments)
+    node = None
+    if connection.node_selection is not None:
+        node = plan_object(types[node_type], connection.node_selection, fragments, types)
+    return connection, node
+
+
+def owned_by(type_name: str, right: Right, column: str, order: OrderKey) -> Lister:
+    """The rows of ``type_name`` whose ``column`` holds the parent's id and whose unit the
+    viewer holds ``right`` on, in ``order``: a connection that ``resolvers.batches`` answers
+    for a level of parents at once when there is no ``after`` (its first page says
+    ``hasNextPage`` even for ``first: 0``) and ``paginate`` otherwise."""
+
+    def lister(owner: Row, values: dict[str, Any], r: Render) -> PageSpec:
+        return PageSpec(
+            type_name,
+            lambda row, r: [r.scope(right, row.unit), f"{row.alias}.{column} = {owner.alias}.id"],
+            order,
+            page_arguments(values, order),
+            fetch_at_zero=values.get("after") is None,
+        )
+
+    return lister
+
+
+@dataclass(frozen=True)
+class ListField:
+    """A connection field: its node type, its arguments (GraphQL names) and its lister."""
+
+    node_type: str
+    arguments: frozenset[str]
+    lister: Lister
+
+    def plan(self, owner: str, entry: Field, fragments: Fragments, types: Types) -> PlannedList:
+        given_only(entry.node, self.arguments, f"{owner}.{entry.name}")
+        connection, node = plan_list(self.node_type, entry, fragments, types)
+        return PlannedList(self, owner, entry.name, entry.node, connection, node)
+
+
+@dataclass(frozen=True)
+class PlannedList:
+    field: ListField
+    owner: str
+    name: str
+    node: FieldNode
+    connection: ConnectionPlan
+    plan: ObjectPlan | None
+
+    def render(self, row: Row, r: Render) -> str:
+        values = r.arguments.read(self.owner, self.name, self.node, self.field.arguments)
+        spec = self.field.lister(row, values, r)
+        return r.dialect.nested(page_select(self.connection, self.plan, spec, r))
