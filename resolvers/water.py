@@ -1,10 +1,12 @@
 """Water bodies and pairings, read through the one scope filter.
 
-A water body belongs to the units it runs through (``water_body_unit``): a viewer reads it
-where they read (``org:read``, the units above their grant included) any of those units. A
-county's administrator reads its rivers and segments, a grid leader those of its village,
-township and county, a department the segments it is paired with; nobody reads another
-county's, and a water body that runs through no unit yet is read by nobody.
+A water body belongs to the units it runs through (``water_body_unit``) and to the units
+paired with it (``OrgLink``): a viewer reads it where they read (``org:read``, the units
+above their grant included) any of those units. A county's administrator reads its rivers
+and segments, a grid leader those of its village, township and county, a department the
+segments it is paired with, an enterprise chief its responsibility segment; nobody reads
+another county's, and a water body that runs through no unit and is paired with none is
+read by nobody.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from strawberry.dataloader import DataLoader
-from tortoise.expressions import Subquery
+from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
 from core.context import RequestContext
@@ -26,11 +28,23 @@ from resolvers.pagination import Page, paginate
 
 
 def readable_water_bodies(context: RequestContext) -> QuerySet[WaterBody]:
-    """Every water body the viewer reads: one that runs through a unit they read."""
+    """Every water body the viewer reads: one that runs through a unit they read, or one a
+    unit they read is paired with (a department's river, an enterprise's responsibility
+    segment, which its patrols name)."""
     through = scope(
         WaterBody.all(), context, ORG_READ, path_field="units__path", level_field="units__level"
     )
-    return WaterBody.filter(id__in=Subquery(through.values("id")))
+    paired = scope(
+        OrgLink.filter(water_body_id__isnull=False),
+        context,
+        ORG_READ,
+        path_field="unit__path",
+        level_field="unit__level",
+    )
+    return WaterBody.filter(
+        Q(id__in=Subquery(through.values("id")))
+        | Q(id__in=Subquery(paired.values("water_body_id")))
+    )
 
 
 async def get_water_body(context: RequestContext, pk: int | None) -> WaterBody | None:

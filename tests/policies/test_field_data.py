@@ -57,15 +57,16 @@ BODIES = {
 # What each account reads: each water body with the units of it they read. A grid leader, a
 # village secretary and an enterprise chief read their village's segment and the river of
 # their township (the units above their grant); the water bureau the segments it is paired
-# with (支部联建 with 罗布村, 挂钩联系 with the 石龙 segment), not the river.
+# with (支部联建 with 罗布村, 挂钩联系 with the 石龙 segment), not the river; whoever reads the
+# enterprise reads its responsibility segment in 罗布, without the units it runs through.
 SEEN: dict[str, dict[str, list[str]]] = {
     "county_admin": {"zxh": ["zhaxi", "luobu"], "zxh-sl": ["shilong"], "dlh-lb": ["luobu_village"]},
     "inspector": {"zxh": ["zhaxi", "luobu"], "zxh-sl": ["shilong"], "dlh-lb": ["luobu_village"]},
-    "zhaxi_head": {"zxh": ["zhaxi"], "zxh-sl": ["shilong"]},
+    "zhaxi_head": {"zxh": ["zhaxi"], "zxh-sl": ["shilong"], "dlh-lb": []},
     "luobu_head": {"zxh": ["luobu"], "dlh-lb": ["luobu_village"]},
-    "village_sec": {"zxh": ["zhaxi"], "zxh-sl": ["shilong"]},
+    "village_sec": {"zxh": ["zhaxi"], "zxh-sl": ["shilong"], "dlh-lb": []},
     "grid_leader": {"zxh": ["zhaxi"], "zxh-sl": ["shilong"]},
-    "enterprise_chief": {"zxh": ["zhaxi"], "zxh-sl": ["shilong"]},
+    "enterprise_chief": {"zxh": ["zhaxi"], "zxh-sl": ["shilong"], "dlh-lb": []},
     "dept_head": {"zxh-sl": ["shilong"], "dlh-lb": ["luobu_village"]},
     "yzh_admin": {"yzh": ["qixing"]},
 }
@@ -199,7 +200,8 @@ async def test_a_parent_river_reads_as_null_where_it_is_not_read(field: Field) -
     bureau = await data(tree, "dept_head", query)
 
     assert village["waterBodies"]["edges"] == [
-        {"node": {"code": "zxh-sl", "parent": {"code": "zxh"}}}
+        {"node": {"code": "zxh-sl", "parent": {"code": "zxh"}}},
+        {"node": {"code": "dlh-lb", "parent": None}},
     ]
     assert {"node": {"code": "zxh-sl", "parent": None}} in bureau["waterBodies"]["edges"]
 
@@ -232,7 +234,7 @@ async def test_a_units_links_name_only_what_the_viewer_reads(field: Field, viewe
     if enterprise is None:
         assert viewer in ("luobu_head", "grid_leader", "dept_head", "yzh_admin")
         return
-    # The responsibility segment runs through 罗布村: read by whoever reads that village.
+    # The responsibility segment: read by whoever reads the enterprise it is paired with.
     segment = {"code": "dlh-lb"} if "dlh-lb" in SEEN[viewer] else None
     assert enterprise == {
         "links": [
