@@ -206,8 +206,8 @@ def render_object(plan: ObjectPlan, row: Row, r: Render) -> str:
 
 
 # The read check of each type reached by id: the right, on the object's unit. A type not
-# listed here has no unit (accounts are checked by ``account_in_scope``; water bodies are
-# shared, read by anyone who reaches them).
+# listed here has no unit (accounts are checked by ``account_in_scope``; a water body is
+# reached only as a record's, which names it to whoever reads the record).
 SIGHT: dict[str, Right] = {
     "OrgUnit": ORG_READ,
     "Person": PERSON_READ,

@@ -3,7 +3,8 @@
 
 A record's ``details`` is left to the resolvers (its keys are renamed at every depth and
 its ids made global, ``schema.record.shown_details``): an operation that asks for it runs
-resolved. Water bodies are shared objects: whoever reaches one reads it.
+resolved. A record's water body is read with the record, whatever the units it runs
+through (``docs/permissions.md``).
 """
 
 from __future__ import annotations
@@ -64,7 +65,9 @@ WATER_BODY = ObjectType(
         "kind": column("kind"),
         "lengthKm": lambda r, row: f"CAST({row.alias}.length_km AS double precision)",
     },
-    {"parent": Link("WaterBody", "parent_id")},
+    # ``parent`` is read where the river runs (``resolvers.water``), ``units`` through the
+    # scope: an operation asking for either runs resolved.
+    {},
 )
 
 

@@ -44,6 +44,7 @@ from policies.engine import ROLES, read_role_policy
 from policies.rights import FIELD_WORK, JUDGEMENTS, RECORD_RIGHTS
 from policies.store import adopt_untracked_grants, policy_is_empty
 from resolvers.indicator_sums import add_observations
+from resolvers.observations import cleanup_day, cleanup_figures
 from resolvers.role_policy import seed_role_policy
 
 DEMO_DIR: Final = Path(__file__).parent / "data"
@@ -1361,5 +1362,36 @@ class _Writer:
             )
             for o in self.data.observations
         ]
+        await Observation.bulk_create([o for o, _ in observed], using_db=self.conn)
+        await add_observations(self.conn, observed)
+        await self._cleanup_observations(ids)
+
+    async def _cleanup_observations(self, ids: dict[str, int]) -> None:
+        """What the recorded clean-ups observe, as the API feeds it (``resolvers.observations``):
+        garbage in tonnes and participants on the clean-up's day, the current version of each
+        clean-up only (a corrected record feeds nothing)."""
+        corrected = {r.corrects for r in self.data.records if r.corrects}
+        paths = {unit.id: unit.path for unit in self.units.values()}
+        cleanups = await (
+            AccountabilityRecord.filter(type=RecordType.CLEANUP)
+            .exclude(id__in=[self.records[key] for key in corrected])
+            .using_db(self.conn)
+            .order_by("id")
+        )
+        observed = []
+        for record in cleanups:
+            day = cleanup_day(record.occurred_at)
+            for code, value in cleanup_figures(record.details).items():
+                if code not in ids:
+                    continue
+                observation = Observation(
+                    indicator_id=ids[code],
+                    org_unit_id=record.org_unit_id,
+                    period=day,
+                    period_end=day,
+                    value=value,
+                    record_id=record.id,
+                )
+                observed.append((observation, paths[record.org_unit_id]))
         await Observation.bulk_create([o for o, _ in observed], using_db=self.conn)
         await add_observations(self.conn, observed)

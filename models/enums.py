@@ -97,6 +97,7 @@ class AuditAction(StrEnum):
     ORG_UNIT_CREATE = "org_unit.create"
     POLICY_ADD = "policy.add"
     POLICY_REMOVE = "policy.remove"
+    OBSERVATION_REPORT = "observation.report"
     AUDIT_MIGRATE = "audit.migrate"
 
 
@@ -108,4 +109,5 @@ class AuditEntity(StrEnum):
     USER = "user"
     ORG_UNIT = "org_unit"
     ROLE_POLICY = "role_policy"
+    OBSERVATION = "observation"
     AUDIT = "audit"

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
 
 from models.enums import Aggregation
 from models.org import OrgUnit
+
+if TYPE_CHECKING:
+    from models.record import AccountabilityRecord
 
 
 class Indicator(Model):
@@ -24,7 +29,12 @@ class Indicator(Model):
 
 
 class Observation(Model):
-    """One value of an indicator at a unit for a period (the period's first day)."""
+    """One value of an indicator at a unit for a period (the period's first day).
+
+    Rollups filter and add up by ``period``; ``period_end`` is the period's last day (null for
+    observations stored before periods had ends). ``record`` is the clean-up record that fed
+    it, if one did: a correction of that record replaces its observations.
+    """
 
     id = fields.IntField(primary_key=True)
     indicator: fields.ForeignKeyRelation[Indicator] = fields.ForeignKeyField(
@@ -34,11 +44,19 @@ class Observation(Model):
         "models.OrgUnit", related_name="observations", on_delete=fields.RESTRICT
     )
     period = fields.DateField()
+    period_end = fields.DateField(null=True)
     dimension = fields.CharField(max_length=100, default="")
     value = fields.DecimalField(max_digits=18, decimal_places=4)
+    record: fields.ForeignKeyNullableRelation[AccountabilityRecord] = fields.ForeignKeyField(
+        "models.AccountabilityRecord",
+        related_name="observations",
+        null=True,
+        on_delete=fields.RESTRICT,
+    )
 
     indicator_id: int
     org_unit_id: int
+    record_id: int | None
 
     class Meta:
         table = "observation"

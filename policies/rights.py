@@ -53,6 +53,9 @@ ORG_READ = Right("org", "read", where="the unit")
 PERSON_READ = Right("person", "read", where="the person's unit")
 PERSON_PII_READ = Right("person_pii", "read", where="the person's unit")
 INDICATOR_READ = Right("indicator", "read", where="the unit rolled up")
+# Reporting an observation (a figure for a period) at a unit; clean-up records feed their
+# metrics under `record.cleanup:create` instead.
+INDICATOR_REPORT = Right("indicator", "create", where="the unit observed", seen_through="org")
 AUDIT_READ = Right("audit", "read", where="the unit the event belongs to")
 
 # Tasks: held at the holding unit, issued and signed off at the issuing unit.
@@ -113,6 +116,7 @@ BY_NAME: dict[str, Right] = {
         PERSON_READ,
         PERSON_PII_READ,
         INDICATOR_READ,
+        INDICATOR_REPORT,
         AUDIT_READ,
         TASK_READ,
         TASK_CREATE,

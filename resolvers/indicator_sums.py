@@ -39,9 +39,10 @@ def from_e4(total: int) -> Decimal:
 
 
 async def add_observations(
-    conn: BaseDBAsyncClient, observed: Iterable[tuple[Observation, str]]
+    conn: BaseDBAsyncClient, observed: Iterable[tuple[Observation, str]], *, sign: int = 1
 ) -> None:
-    """Add each stored observation (with its unit's path) to its subtrees' sums."""
+    """Add each stored observation (with its unit's path) to its subtrees' sums; with
+    ``sign=-1``, take out each observation about to be deleted."""
     totals: Counter[SumKey] = Counter()
     counts: Counter[SumKey] = Counter()
     for observation, path in observed:
@@ -52,8 +53,8 @@ async def add_observations(
                 observation.period,
                 observation.dimension,
             )
-            totals[key] += to_e4(observation.value)
-            counts[key] += 1
+            totals[key] += sign * to_e4(observation.value)
+            counts[key] += sign
     rows = sorted(counts)
     if not rows:
         return

@@ -34,10 +34,13 @@ CODE_LENGTH = cast("CharField[str]", Indicator._meta.fields_map["code"]).max_len
 
 @dataclass(frozen=True)
 class Rollup:
+    """None where nothing was observed in the range: no data is not zero (a forest cover of
+    "0 %" would be a false figure)."""
+
     indicator: Indicator
-    total: Decimal
+    total: Decimal | None
     by_dimension: list[tuple[str, Decimal]]
-    by_child: list[tuple[OrgUnit, Decimal]]
+    by_child: list[tuple[OrgUnit, Decimal | None]]
 
 
 @dataclass(frozen=True)
@@ -49,9 +52,10 @@ class Part:
     count: int
 
 
-def aggregate(how: Aggregation, parts: list[Part]) -> Decimal:
+def aggregate(how: Aggregation, parts: list[Part]) -> Decimal | None:
+    """None for no observations; a value (zero included) for any."""
     if not parts:
-        return Decimal(0)
+        return None
     if how is Aggregation.LATEST:
         latest = max(p.period for p in parts)
         parts = [p for p in parts if p.period == latest]
@@ -150,12 +154,14 @@ async def _rollups(
             indicator=indicator,
             total=aggregate(how, parts.get((indicator.id, "all", ""), [])),
             by_dimension=[
-                (k, aggregate(how, parts[(indicator.id, "dimension", k)])) for k in dimensions
+                (k, aggregate(how, parts[(indicator.id, "dimension", k)]) or Decimal(0))
+                for k in dimensions
             ],
-            by_child=[  # a child whose observations add up to zero is still shown
-                (c, aggregate(how, parts[(indicator.id, "child", str(c.id))]))
+            # Every visible child: None for one without observations, zero for one whose
+            # observations add up to zero.
+            by_child=[
+                (c, aggregate(how, parts.get((indicator.id, "child", str(c.id)), [])))
                 for c in children
-                if (indicator.id, "child", str(c.id)) in parts
             ],
         )
     return result

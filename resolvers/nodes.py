@@ -10,9 +10,8 @@ from collections.abc import Awaitable, Callable
 
 from core.context import RequestContext
 from models.indicator import Indicator
-from models.org import CODE_LENGTH, WaterBody
 from policies.guard import holds_anywhere
-from policies.rights import INDICATOR_READ, ORG_READ
+from policies.rights import INDICATOR_READ
 from resolvers.audit_queries import get_event
 from resolvers.loaders import loaders
 from resolvers.org import get_unit
@@ -20,22 +19,9 @@ from resolvers.people import visible_person
 from resolvers.records import get_record
 from resolvers.tasks import get_task
 from resolvers.users import user_in_scope
+from resolvers.water import get_water_body
 
 NodeLoader = Callable[[RequestContext, int], Awaitable[object | None]]
-
-
-async def _water_body(context: RequestContext, pk: int) -> object | None:
-    """Water bodies belong to no unit: whoever reads units anywhere reads them."""
-    if not holds_anywhere(context, ORG_READ):
-        return None
-    return await loaders(context).water_body.load(pk)
-
-
-async def water_body_by_code(context: RequestContext, code: str) -> WaterBody | None:
-    """The water body with this code, under the rule ``node`` applies to water bodies."""
-    if not holds_anywhere(context, ORG_READ) or len(code) > CODE_LENGTH:
-        return None
-    return await WaterBody.get_or_none(code=code)
 
 
 async def _indicator(context: RequestContext, pk: int) -> object | None:
@@ -53,7 +39,7 @@ NODES: dict[str, NodeLoader] = {
     "OrgUnit": get_unit,
     "Task": get_task,
     "AuditEvent": get_event,
-    "WaterBody": _water_body,
+    "WaterBody": get_water_body,
     "Indicator": _indicator,
     "Record": get_record,
     "Person": _person,

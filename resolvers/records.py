@@ -1,5 +1,5 @@
 """Accountability records: append-only, validated per type, implausible ones flagged
-(``resolvers.record_flags``)."""
+(``resolvers.record_flags``); a clean-up feeds its metrics (``resolvers.observations``)."""
 
 from __future__ import annotations
 
@@ -23,12 +23,14 @@ from policies.rights import JUDGEMENTS, RECORD_READ
 from policies.scope import scope, scope_for
 from resolvers.audit import append_event
 from resolvers.loaders import loaders
+from resolvers.observations import cleanup_observations
 from resolvers.org import get_unit
 from resolvers.pagination import OrderKey, Page, paginate
 from resolvers.record_flags import RecordFlag, RecordFlagCode, flag, in_future, reason_of
 from resolvers.task_commands import NewTask, insert_task, place_task
 from resolvers.tasks import get_task
 from resolvers.tracks import TrackPoint, check_track, has_gap, measure, off_water, stored
+from resolvers.water import get_water_body
 
 MAX_PATROL_SPEED_KMH = 12.0  # faster than a brisk walk along a river bank is implausible
 MAX_PATROL_DURATION = timedelta(hours=16)
@@ -313,8 +315,8 @@ async def create_record(context: RequestContext, spec: NewRecord) -> Accountabil
         raise DomainError(ErrorCode.NOT_FOUND, "No such task.", "taskId")
     segment = None
     if spec.water_body_id is not None:
-        segment = await WaterBody.get_or_none(id=spec.water_body_id)
-        if segment is None:
+        segment = await get_water_body(context, spec.water_body_id)
+        if segment is None:  # none, or one the filer may not read
             raise DomainError(ErrorCode.NOT_FOUND, "No such water body.", "waterBodyId")
     await _check_correction(context, spec, unit)
     await _check_evidence(context, spec)
@@ -380,6 +382,8 @@ async def create_record(context: RequestContext, spec: NewRecord) -> Accountabil
                 "task_id": task_id,
             },
         )
+        if spec.type is RecordType.CLEANUP:
+            await cleanup_observations(conn, context, unit, record)
     return record
 
 

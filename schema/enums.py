@@ -120,6 +120,15 @@ described(
     },
 )
 described(
+    enums.LinkKind,
+    "What a pairing (`OrgLink`) joins a unit with.",
+    {
+        "CO_BUILDING": "支部联建: a department's branch paired with a unit outside its subtree.",
+        "RIVER_PAIRING": "挂钩联系: a unit paired with a river or segment it looks after.",
+        "RESPONSIBILITY": "An enterprise river chief's responsibility segment (widens nothing).",
+    },
+)
+described(
     enums.Aggregation,
     "How an indicator's observations roll up over a subtree.",
     {
@@ -138,6 +147,7 @@ described(
         "ORG_UNIT": "An org unit.",
         "ROLE_POLICY": "The role policy: permission lines added or removed.",
         "AUDIT": "The audit log itself (the event that closed the old single chain).",
+        "OBSERVATION": "An indicator's observation, reported or fed by a clean-up record.",
     },
     name_from="value",
 )
@@ -168,6 +178,7 @@ described(
             enums.AuditAction.ORG_UNIT_CREATE: "a unit was created (an org import).",
             enums.AuditAction.POLICY_ADD: "permission lines were added to the role policy.",
             enums.AuditAction.POLICY_REMOVE: "permission lines were removed from the role policy.",
+            enums.AuditAction.OBSERVATION_REPORT: "an indicator's value was reported at a unit.",
             enums.AuditAction.AUDIT_MIGRATE: "the old single chain was closed into the "
             "per-jurisdiction logs.",
         }.items()
@@ -253,6 +264,7 @@ TaskStatus: TypeAlias = enums.TaskStatus
 TaskCategory: TypeAlias = enums.TaskCategory
 RecordType: TypeAlias = enums.RecordType
 WaterKind: TypeAlias = enums.WaterKind
+LinkKind: TypeAlias = enums.LinkKind
 Aggregation: TypeAlias = enums.Aggregation
 AuditEntity: TypeAlias = enums.AuditEntity
 AuditAction: TypeAlias = enums.AuditAction
@@ -265,6 +277,7 @@ __all__ = [
     "AuditAction",
     "AuditEntity",
     "ErrorCode",
+    "LinkKind",
     "OrgLevel",
     "PolicyAction",
     "RecordType",

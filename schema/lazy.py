@@ -12,8 +12,13 @@ from typing import TYPE_CHECKING, cast
 from strawberry.types.lazy_type import LazyType
 
 if TYPE_CHECKING:
+    from schema.links import OrgLink
     from schema.task import Task
 
 
 def task_type() -> type[Task]:
     return cast("type[Task]", LazyType("Task", "schema.task").resolve_type())
+
+
+def link_type() -> type[OrgLink]:
+    return cast("type[OrgLink]", LazyType("OrgLink", "schema.links").resolve_type())

@@ -15,6 +15,7 @@ from policies.engine import Role
 from policies.guard import guard, open_to_anyone
 from policies.rights import (
     GRANT_GRANT,
+    INDICATOR_REPORT,
     RECORD_CREATE_RIGHTS,
     TASK_ASSIGN,
     TASK_CREATE,
@@ -24,10 +25,12 @@ from policies.rights import (
 from resolvers import accounts, grants, task_commands
 from resolvers.decomposition import decompose_task
 from resolvers.escalation import escalate_task
+from resolvers.observations import NewObservation, report_observation
 from resolvers.records import NewRecord, create_record
 from resolvers.workflow import TRANSITION_RIGHTS, TRANSITION_SENTENCE
 from schema.context import ctx
 from schema.errors import UserError
+from schema.indicator import Observation, ReportObservationInput, ReportObservationPayload
 from schema.node import optional_pk, pk_of
 from schema.people import RoleGrant
 from schema.record import CreateRecordInput, Record
@@ -232,3 +235,27 @@ class Mutation:
         )
         record, errors = await attempt(info, create_record(ctx(info), spec))
         return RecordPayload(record=Record.maybe(record), errors=errors)
+
+    @strawberry.mutation(
+        extensions=guard(INDICATOR_REPORT),
+        description="Report a metric's value at a unit for a period: stored with its audit "
+        "event, and rolled up at once by `indicatorRollup`. An unknown metric is NOT_FOUND; a "
+        "period ending before it starts, a value out of range or a dimension the indicator "
+        "does not take is VALIDATION.",
+    )
+    async def report_observation(
+        self, info: Info, input: Input[ReportObservationInput]
+    ) -> ReportObservationPayload:
+        spec = NewObservation(
+            metric=input.metric,
+            org_unit_id=optional_pk(input.org_unit_id, "OrgUnit") or -1,
+            period_start=input.period_start,
+            period_end=input.period_end,
+            value=input.value,
+            dimension=input.dimension,
+        )
+        stored, errors = await attempt(info, report_observation(ctx(info), spec))
+        observation = None
+        if stored is not None:
+            observation = Observation.of(stored.observation, stored.indicator, stored.unit)
+        return ReportObservationPayload(observation=observation, errors=errors)

@@ -13,16 +13,18 @@ from resolvers import org as org_resolvers
 from resolvers.loaders import batches
 from resolvers.pagination import page_size
 from resolvers.tasks import list_tasks
+from resolvers.water import unit_links
 from schema.arguments import After, FilterArgument, First, OrderArgument
 from schema.connection import Connection
 from schema.context import ctx
 from schema.enums import OrgLevel, TaskOrder, TaskStatus
 from schema.geojson import GeoJSON
-from schema.lazy import task_type
+from schema.lazy import link_type, task_type
 from schema.node import Node, to_global_id
 from schema.task_filter import TaskFilter, task_query
 
 if TYPE_CHECKING:
+    from schema.links import OrgLink
     from schema.task import Task
 
 
@@ -126,3 +128,12 @@ class OrgUnit(Node):
                 StatusCount(status=s, count=by_status[s]) for s in TaskStatus if s in by_status
             ],
         )
+
+    @strawberry.field(
+        description="This unit's pairings (支部联建, 挂钩联系, an enterprise's responsibility "
+        "segment), oldest first. Each partner and water body reads as null where you may not "
+        "read it."
+    )
+    async def links(self, info: Info) -> list[Annotated[OrgLink, strawberry.lazy("schema.links")]]:
+        rows = await unit_links(ctx(info)).load(self._model.id)
+        return [link_type().of(link) for link in rows]

@@ -16,10 +16,10 @@ from resolvers import org as org_resolvers
 from resolvers.access import HolderRow
 from resolvers.grants import RoleGrantRow, grants_of_user
 from resolvers.loaders import loaders
-from resolvers.people import mask, may_see_pii, visible_person
+from resolvers.people import PeopleQuery, mask, may_see_pii, visible_person
 from resolvers.users import user_in_scope
 from schema.context import ctx
-from schema.node import Node, to_global_id
+from schema.node import Node, pk_of, to_global_id
 from schema.org import OrgUnit
 
 
@@ -57,6 +57,26 @@ class Person(Node):
     @strawberry.field(description="The unit the person belongs to.")
     async def org_unit(self, info: Info) -> OrgUnit | None:
         return OrgUnit.maybe(await org_resolvers.get_unit(ctx(info), self._model.org_unit_id))
+
+
+@strawberry.input(description="Narrows `people`; every condition given must hold.")
+class PersonFilter:
+    org_unit_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Only people of this unit's subtree (nothing when you may not read the unit).",
+    )
+    include_descendants: bool = strawberry.field(
+        default=True, description="False: only the people of `orgUnitId` itself."
+    )
+    party_member: bool | None = strawberry.field(
+        default=None, description="Only party members (true) or only others (false)."
+    )
+
+    def query(self) -> PeopleQuery:
+        unit = None
+        if self.org_unit_id is not None:
+            unit = pk_of(self.org_unit_id, "OrgUnit") or -1
+        return PeopleQuery(unit, self.include_descendants, self.party_member)
 
 
 ACCOUNT_SEEN = "Null when you may not read that account (the rule of `explainAccess`'s `userId`)."

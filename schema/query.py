@@ -16,16 +16,19 @@ from policies.rights import (
     GRANT_READ,
     INDICATOR_READ,
     ORG_READ,
+    PERSON_READ,
     RECORD_READ,
     TASK_READ,
 )
 from resolvers import access as access_resolvers
 from resolvers import org as org_resolvers
+from resolvers import water as water_resolvers
 from resolvers.audit_log import checkpoint_for, event_inclusion, log_consistency, public_key_of
 from resolvers.audit_queries import Anchor, get_event, list_events, verify_logs
 from resolvers.indicators import rollup
 from resolvers.loaders import loaders
-from resolvers.nodes import load_node, water_body_by_code
+from resolvers.nodes import load_node
+from resolvers.people import PeopleQuery, list_people
 from resolvers.records import list_records
 from resolvers.tasks import get_task, list_my_tasks, list_tasks
 from schema.arguments import After, At, FilterArgument, First, OrderArgument
@@ -33,12 +36,12 @@ from schema.audit import AuditChainReport, AuditEvent, AuditFilter, audit_query
 from schema.audit_log import AuditCheckpoint, InclusionProof
 from schema.connection import Connection
 from schema.context import ctx
-from schema.enums import OrgLevel, PolicyAction, TaskOrder
+from schema.enums import OrgLevel, PolicyAction, TaskOrder, WaterKind
 from schema.indicator import IndicatorRollup
 from schema.node import Node, from_global_id, pk_of
 from schema.nodes import as_node
 from schema.org import OrgUnit
-from schema.people import AccessHolder, RoleGrant, User
+from schema.people import AccessHolder, Person, PersonFilter, RoleGrant, User
 from schema.record import Record, RecordFilter, record_query
 from schema.task import Task
 from schema.task_filter import TaskFilter, task_query
@@ -121,7 +124,45 @@ class Query:
             str, strawberry.argument(description="The water body's code (`WaterBody.code`).")
         ],
     ) -> WaterBody | None:
-        return WaterBody.maybe(await water_body_by_code(ctx(info), code))
+        return WaterBody.maybe(await water_resolvers.water_body_by_code(ctx(info), code))
+
+    @strawberry.field(
+        extensions=guard(ORG_READ),
+        description="The water bodies you can see, oldest first: those that run through a unit "
+        "you read (the units above yours included), e.g. your village's segment and its river.",
+    )
+    async def water_bodies(
+        self,
+        info: Info,
+        kind: Annotated[
+            WaterKind | None, strawberry.argument(description="Only water bodies of this kind.")
+        ] = None,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[WaterBody]:
+        page = await water_resolvers.list_water_bodies(
+            ctx(info), kind=kind, first=first, after=after
+        )
+        return Connection.of(page, [WaterBody.of(w) for w in page.rows])
+
+    @strawberry.field(
+        extensions=guard(PERSON_READ),
+        description="The people you can see (`person:read` at their unit), oldest first. Phone "
+        "and ID numbers are masked as on any person.",
+    )
+    async def people(
+        self,
+        info: Info,
+        filter: Annotated[
+            PersonFilter | None,
+            strawberry.argument(description="Narrows the list; every condition given must hold."),
+        ] = None,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[Person]:
+        spec = filter.query() if filter is not None else PeopleQuery()
+        page = await list_people(ctx(info), spec, first=first, after=after)
+        return Connection.of(page, [Person.of(p) for p in page.rows])
 
     @strawberry.field(extensions=guard(ORG_READ), description="Units you can see, in path order.")
     async def org_units(

@@ -1,4 +1,4 @@
-"""Shared objects that belong to no unit: water bodies and the metric catalogue."""
+"""Water bodies (read where the units they run through are) and the shared metric catalogue."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ from strawberry.types import Info
 
 from models.indicator import Indicator as IndicatorModel
 from models.org import WaterBody as WaterBodyModel
-from resolvers.loaders import loaders
+from resolvers.water import get_water_body, units_of_water_body
+from schema.arguments import After, First
+from schema.connection import Connection
 from schema.context import ctx
 from schema.enums import Aggregation, WaterKind
 from schema.geojson import GeoJSON
 from schema.node import Node, to_global_id
+from schema.org import OrgUnit
 
 
 @strawberry.type(description="A basin, river, river segment or lake that units are paired with.")
@@ -45,11 +48,22 @@ class WaterBody(Node):
     def maybe(cls, body: WaterBodyModel | None) -> WaterBody | None:
         return cls.of(body) if body is not None else None
 
-    @strawberry.field(description="The basin or river this is part of.")
+    @strawberry.field(
+        description="The basin or river this is part of; null at the top or when you may not "
+        "read it."
+    )
     async def parent(self, info: Info) -> WaterBody | None:
-        if self._model.parent_id is None:
-            return None
-        return WaterBody.maybe(await loaders(ctx(info)).water_body.load(self._model.parent_id))
+        return WaterBody.maybe(await get_water_body(ctx(info), self._model.parent_id))
+
+    @strawberry.field(
+        description="The units it runs through that you can see, in path order (a segment's "
+        "villages, a river's townships)."
+    )
+    async def units(
+        self, info: Info, first: First = None, after: After = None
+    ) -> Connection[OrgUnit]:
+        page = await units_of_water_body(ctx(info), self._model.id, first=first, after=after)
+        return Connection.of(page, [OrgUnit.of(u) for u in page.rows])
 
 
 @strawberry.type(description="A metric of the catalogue, e.g. fish fry released.")

@@ -120,6 +120,7 @@ type ExampleDocument<Name extends ExampleName> = (typeof documents)[`${Name}Docu
 const VARIABLES: {
   [Name in ExampleName]: (account: Account) => Promise<VariablesOf<ExampleDocument<Name>>>;
 } = {
+  DepartmentHeadField: async () => ({}),
   GridLeaderInbox: async () => ({}),
   GridLeaderMyTasks: async (account) => ({ grid: first(account.unitCodes, "unit code") }),
   InspectorAssignmentHistory: async () => ({ first: 50 }),

@@ -83,7 +83,7 @@ LINKS = {
         "waterBody": "WaterBody",
         "corrects": "Record",
     },
-    "WaterBody": {"parent": "WaterBody"},
+    "WaterBody": {},
 }
 # Connection fields inside objects: the type of their nodes.
 CONNECTIONS = {
@@ -93,12 +93,12 @@ CONNECTIONS = {
 # Fields outside the compiled subset: an operation holding one runs resolved.
 OUTSIDE = {
     "Task": ["progress", "history { seq action }", "quota { target done }"],
-    "OrgUnit": [],
+    "OrgUnit": ["links { kind }"],
     "Person": [],
     "AuditEvent": ["changes { field before after }"],
     "User": ["roles { role }", "person { name }"],
     "Record": ["details"],
-    "WaterBody": [],
+    "WaterBody": ["parent { id }", "units { totalCount }"],
 }
 STATS = ["total", "overdue", "byStatus { status count }", "byStatus { count __typename }"]
 ALIASES = ("a", "b", "c")

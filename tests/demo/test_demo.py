@@ -40,6 +40,7 @@ from policies.authority import acting_authority, require_correction, require_fil
 from policies.engine import PolicyEngine
 from policies.rights import TASK_MANAGE
 from resolvers.indicators import rollup
+from resolvers.observations import cleanup_day
 from tests.conftest import fresh_database
 
 DESIGN_ACCOUNTS = (
@@ -538,11 +539,20 @@ async def test_yangzonghai_has_13_demonstration_villages_on_4_rivers(demo: None)
 # -- the seed figures ----------------------------------------------------------------------
 
 
+# The last period the published figures cover; the recorded clean-ups (recent, relative to the
+# load) feed garbage and participants after it.
+PUBLISHED_UNTIL = max(o.period for o in read_demo().observations)
+
+
 @in_module_loop
 async def test_weixin_rolls_up_to_the_published_figures(demo: None) -> None:
+    """The figures as published: the observations of the indicator file, not what the
+    recorded clean-ups have fed since."""
     weixin = await _unit_named("威信县")
     rows = await Observation.filter(
-        org_unit__path__gte=weixin.path, org_unit__path__lt=upper_bound(weixin.path)
+        org_unit__path__gte=weixin.path,
+        org_unit__path__lt=upper_bound(weixin.path),
+        record_id__isnull=True,
     ).values("indicator__code", "dimension", "period", "value")
     sums: dict[str, Decimal] = defaultdict(Decimal)
     fish: dict[str, Decimal] = defaultdict(Decimal)
@@ -584,11 +594,90 @@ async def test_the_indicator_rollup_reproduces_the_published_figures(demo: None)
     weixin = await _unit_named("威信县")
 
     for code, total in SUMS.items():
-        assert (await rollup(context, weixin, code, None, None)).total == total, code
+        published = await rollup(context, weixin, code, None, PUBLISHED_UNTIL)
+        assert published.total == total, code
     fish = await rollup(context, weixin, "fish_fry_released", None, None)
     assert dict(fish.by_dimension) == FISH
-    assert len(fish.by_child) >= 3
+    assert len([v for _, v in fish.by_child if v is not None]) >= 3
     assert (await rollup(context, weixin, "forest_cover_pct", None, None)).total == FOREST_COVER
+
+
+async def _county_admin() -> RequestContext:
+    engine = PolicyEngine()
+    await engine.seed_if_empty()
+    await engine.reload()
+    user = await User.get(username="county_admin")
+    return RequestContext(
+        viewer=Viewer(id=user.id, username=user.username, person_id=user.person_id),
+        policy=engine,
+        request_id="test-demo",
+        signer=TokenSigner("s" * 40, 60),
+    )
+
+
+async def _cleanups_under(unit: OrgUnit) -> list[AccountabilityRecord]:
+    """The current version of each clean-up recorded in ``unit``'s subtree."""
+    corrected = AccountabilityRecord.filter(corrects_id__isnull=False).values_list(
+        "corrects_id", flat=True
+    )
+    return await AccountabilityRecord.filter(
+        type=RecordType.CLEANUP,
+        org_unit__path__gte=unit.path,
+        org_unit__path__lt=upper_bound(unit.path),
+    ).exclude(id__in=await corrected)
+
+
+@in_module_loop
+async def test_the_recorded_cleanups_show_in_zhaxis_garbage_and_participants(demo: None) -> None:
+    """扎西镇's clean-ups of the year (the Friday clean-up, 石龙村's, the "1110" daily
+    cleaning) count in its garbage total in tonnes and in its participants."""
+    context = await _county_admin()
+    zhaxi = await _unit_named("扎西镇")
+    cleanups = await _cleanups_under(zhaxi)
+    year = max(cleanup_day(r.occurred_at) for r in cleanups).year
+    of_year = [r for r in cleanups if cleanup_day(r.occurred_at).year == year]
+    since, until = date(year, 1, 1), date(year, 12, 31)
+
+    garbage = await rollup(context, zhaxi, "garbage_cleared_t", since, until)
+    people = await rollup(context, zhaxi, "participants", since, until)
+
+    assert len(of_year) >= 3
+    kg = sum(Decimal(str(r.details["garbage_kg"])) for r in of_year)
+    assert garbage.total == kg / 1000
+    assert garbage.total is not None and garbage.total > 0
+    assert people.total == sum(Decimal(r.details["participants"]) for r in of_year)
+
+
+@in_module_loop
+async def test_a_corrected_cleanup_counts_with_its_corrected_figure_only(demo: None) -> None:
+    """The water bureau's clean-up entered as 6,400 kg and corrected to 640 kg counts 0.64 t."""
+    context = await _county_admin()
+    bureau = await _unit_named("县水务局")
+    cleanups = await _cleanups_under(bureau)
+
+    garbage = await rollup(context, bureau, "garbage_cleared_t", None, None)
+
+    assert Decimal("6400") not in {Decimal(str(r.details["garbage_kg"])) for r in cleanups}
+    assert garbage.total == sum(Decimal(str(r.details["garbage_kg"])) for r in cleanups) / 1000
+    assert garbage.total is not None and garbage.total < Decimal("6.4")
+
+
+@in_module_loop
+async def test_every_recorded_figure_adds_to_the_published_ones(demo: None) -> None:
+    """All time, Weixin's garbage and participants are the published figures plus its
+    clean-ups: nothing counted twice, nothing lost."""
+    context = await _county_admin()
+    weixin = await _unit_named("威信县")
+    cleanups = await _cleanups_under(weixin)
+
+    garbage = await rollup(context, weixin, "garbage_cleared_t", None, None)
+    people = await rollup(context, weixin, "participants", None, None)
+
+    kg = sum(Decimal(str(r.details["garbage_kg"])) for r in cleanups)
+    assert garbage.total == SUMS["garbage_cleared_t"] + kg / 1000
+    assert people.total == SUMS["participants"] + sum(
+        Decimal(r.details["participants"]) for r in cleanups
+    )
 
 
 # -- geometry (illustrative) --------------------------------------------------------------------

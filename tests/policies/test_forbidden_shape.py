@@ -54,6 +54,11 @@ mutation($input: CreateRecordInput!) {
   createRecord(input: $input) { record { id } errors { code } }
 }
 """
+REPORT = """
+mutation($input: ReportObservationInput!) {
+  reportObservation(input: $input) { observation { value } errors { code } }
+}
+"""
 
 
 @dataclass(frozen=True)
@@ -130,6 +135,19 @@ CASES = [
         {"taskId": "task:grid_a", "note": "late"},
         "grid leaders press nobody",
     ),
+    Case(
+        "reportObservation",
+        "grid_leader",
+        REPORT,
+        {
+            "metric": "garbage_cleared_t",
+            "orgUnitId": "unit:grid_a",
+            "periodStart": "2026-01-01",
+            "periodEnd": "2026-12-31",
+            "value": 1,
+        },
+        "grid leaders report no indicator: their clean-ups feed them",
+    ),
     # -- the right held, but not on this object: refused by the object check ------------------
     Case(
         "createTask",
@@ -158,6 +176,19 @@ CASES = [
         CREATE_RECORD,
         {"type": "REWARD", "orgUnitId": "unit:zhaxi", "occurredAt": AT, "summary": "x"},
         "a reward goes only below the granting role's unit",
+    ),
+    Case(
+        "reportObservation",
+        "village_sec",
+        REPORT,
+        {
+            "metric": "garbage_cleared_t",
+            "orgUnitId": "unit:zhaxi",
+            "periodStart": "2026-01-01",
+            "periodEnd": "2026-12-31",
+            "value": 1,
+        },
+        "the township above is seen, but reports its own figures",
     ),
     Case(
         "grantRole",

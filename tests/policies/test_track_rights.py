@@ -109,11 +109,18 @@ REFUSED = [
 
 async def test_each_role_that_files_patrols_files_one_with_a_track(tree: Tree) -> None:
     segment = await paired_river(tree)
+    # A patrol names only a water body its filer reads: the grid leader patrols the reach
+    # through its own village, not the segment through the next one.
+    own_reach = await WaterBody.create(
+        code="seg-shilong", name="reach", kind=WaterKind.SEGMENT, geometry=RIVER_LINE
+    )
+    await own_reach.units.add(tree.units["shilong"])
+    reach_of = {"grid_leader": own_reach}
     async with running_app() as client:
         filed = {}
         for day, (username, unit) in enumerate(FILES):
             result, codes = await file_over_http(
-                client, username, tracked_patrol(tree, unit, segment, day)
+                client, username, tracked_patrol(tree, unit, reach_of.get(username, segment), day)
             )
             assert codes == [], (username, codes)
             filed[username] = (
@@ -124,6 +131,15 @@ async def test_each_role_that_files_patrols_files_one_with_a_track(tree: Tree) -
             )
 
     assert filed == {username: ([], {"name": unit}, 6.0, []) for username, unit in FILES}
+    assert await AccountabilityRecord.all().count() == len(FILES)
+    async with running_app() as client:
+        next_village, codes = await file_over_http(
+            client, "grid_leader", tracked_patrol(tree, "grid_a", segment, len(FILES))
+        )
+    assert (next_village, codes) == (
+        {"record": None, "errors": [{"field": "waterBodyId", "code": "NOT_FOUND"}]},
+        [],
+    )
     assert await AccountabilityRecord.all().count() == len(FILES)
 
 
@@ -162,7 +178,16 @@ SEES_SHILONG = {
     "grid_leader",
     "enterprise_chief",
 }
-READS_UNITS = set(ACCOUNTS) - {"anonymous"}
+# The segment runs through dahetan and is paired with the water bureau and the enterprise:
+# whoever reads one of those reads it.
+READS_THE_SEGMENT = {
+    "county_admin",
+    "inspector",
+    "zhaxi_head",
+    "village_sec",
+    "dept_head",
+    "enterprise_chief",
+}
 
 
 async def test_geometry_is_read_exactly_where_its_object_is(tree: Tree) -> None:
@@ -190,7 +215,7 @@ async def test_geometry_is_read_exactly_where_its_object_is(tree: Tree) -> None:
     assert anonymous["data"] == {"node": None, "waterBodyByCode": None}
     assert [e["extensions"]["code"] for e in anonymous["errors"]] == ["UNAUTHENTICATED"] * 2
     assert {u for u, (unit, _) in seen.items() if unit} == SEES_SHILONG
-    assert {u for u, (_, water) in seen.items() if water} == READS_UNITS
+    assert {u for u, (_, water) in seen.items() if water} == READS_THE_SEGMENT
 
 
 async def test_the_longest_track_fits_the_default_request_body(tree: Tree) -> None:

@@ -90,8 +90,13 @@ async def rollup(tree: Tree, username: str, unit: str, metric: str, **bounds: st
     return found["indicatorRollup"]
 
 
-def children(found: Any) -> dict[str, float]:
+def children(found: Any) -> dict[str, float | None]:
+    """Every visible child's value: None where nothing was observed in its subtree."""
     return {c["orgUnit"]["name"]: c["value"] for c in found["byChild"]}
+
+
+def observed(found: Any) -> float:
+    return sum(v for v in children(found).values() if v is not None)
 
 
 def dimensions(found: Any) -> dict[str, float]:
@@ -112,9 +117,9 @@ async def test_a_sum_adds_the_subtree_by_dimension_and_by_child(indicators: Tree
         "Percocypris pingi": 5,
         "Schizothorax grahami": 330,
     }
-    assert children(found) == {"zhaxi": 200, "luobu": 200}
+    assert children(found) == {"zhaxi": 200, "luobu": 200, "water_bureau": None}
     own = 5  # observed at the county itself
-    assert found["total"] == own + sum(children(found).values())
+    assert found["total"] == own + observed(found)
 
 
 async def test_a_rollup_lower_down_covers_only_that_subtree(indicators: Tree) -> None:
@@ -140,7 +145,7 @@ async def test_period_bounds_are_inclusive(indicators: Tree) -> None:
     )
 
     assert summer["total"] == 35
-    assert children(summer) == {"zhaxi": 30}
+    assert children(summer) == {"zhaxi": 30, "luobu": None, "water_bureau": None}
     assert later["total"] == 25
     assert earlier["total"] == 350
 
@@ -157,7 +162,7 @@ async def test_latest_takes_the_most_recent_period(indicators: Tree) -> None:
 
     assert county["aggregation"] == "LATEST"
     assert county["total"] == 50.1
-    assert children(county) == {"zhaxi": 62.5, "luobu": 40.0}
+    assert children(county) == {"zhaxi": 62.5, "luobu": 40.0, "water_bureau": None}
     # Three units reported for 2019: the latest period's observations are averaged.
     assert in_2019["total"] == pytest.approx((48.0 + 62.5 + 40.0) / 3, abs=1e-4)
 
@@ -167,14 +172,38 @@ async def test_average_averages_every_observation(indicators: Tree) -> None:
     village = await rollup(indicators, "county_admin", "shilong", "water_quality_score")
 
     assert county["total"] == pytest.approx((80 + 90 + 70 + 85) / 4)
-    assert children(county) == {"zhaxi": pytest.approx((80 + 90 + 85) / 3), "luobu": 70}
+    assert children(county) == {
+        "zhaxi": pytest.approx((80 + 90 + 85) / 3),
+        "luobu": 70,
+        "water_bureau": None,
+    }
     assert village["total"] == pytest.approx((85 + 80) / 2)
 
 
-async def test_a_metric_without_observations_rolls_up_to_zero(indicators: Tree) -> None:
+async def test_a_metric_without_observations_rolls_up_to_null(indicators: Tree) -> None:
+    """No data is not zero: the total and every child read null, not 0.0."""
     found = await rollup(indicators, "county_admin", "weixin", "garbage_cleared_t")
 
-    assert (found["total"], found["byDimension"], found["byChild"]) == (0, [], [])
+    assert (found["total"], found["byDimension"]) == (None, [])
+    in_path_order = sorted(
+        ("zhaxi", "luobu", "water_bureau"), key=lambda n: indicators.units[n].path
+    )
+    assert found["byChild"] == [
+        {"orgUnit": {"name": name}, "value": None} for name in in_path_order
+    ]
+
+
+async def test_a_range_without_observations_rolls_up_to_null(indicators: Tree) -> None:
+    """Forest cover before anyone reported it: null, where 0 would read as bare hills."""
+    found = await rollup(
+        indicators, "county_admin", "zhaxi", "forest_cover_pct", **{"to": "2017-12-31"}
+    )
+    lower = await rollup(indicators, "county_admin", "shilong", "forest_cover_pct")
+
+    assert (found["total"], found["byDimension"]) == (None, [])
+    assert children(found) == {"shilong": None, "dahetan": None}
+    assert lower["total"] is None
+    assert children(lower) == {"grid_a": None, "enterprise": None}
 
 
 async def test_a_child_whose_values_add_up_to_zero_is_still_listed(indicators: Tree) -> None:
@@ -293,7 +322,11 @@ async def test_random_rollups_equal_their_visible_parts(tree: Tree, seed: int) -
                 Decimal(0),
             )
             own = sum((v for n, v, _ in observations if n == name and readable(n)), Decimal(0))
+            readable_here = [n for n, _, _ in observations if tree.units[n].path.startswith(path)]
+            if not any(readable(n) for n in readable_here):
+                assert found["total"] is None, (viewer, name)
+                continue
             assert Decimal(str(found["total"])) == expected, (viewer, name)
             assert Decimal(str(found["total"])) == own + sum(
-                (Decimal(str(v)) for v in children(found).values()), Decimal(0)
+                (Decimal(str(v)) for v in children(found).values() if v is not None), Decimal(0)
             ), (viewer, name)

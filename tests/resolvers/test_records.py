@@ -327,6 +327,7 @@ async def test_implausible_patrols_are_flagged(tree: Tree) -> None:
     segment = await WaterBody.create(
         code="seg-1", name="Shilong reach", kind="SEGMENT", length_km=2
     )
+    await segment.units.add(tree.units["shilong"])
 
     fine = await filed(tree, "village_sec", **patrol_input(tree, start=0, hours=2, km=6))
     too_fast = await filed(tree, "village_sec", **patrol_input(tree, start=10, hours=1, km=30))
@@ -574,3 +575,30 @@ async def test_a_record_names_its_author_and_the_unit_it_was_filed_under(tree: T
             }
         }
     ]
+
+
+async def test_a_record_names_only_a_water_body_its_filer_reads(tree: Tree) -> None:
+    """Another county's lake reads as no water body at all, as it does by id or code."""
+    own = await WaterBody.create(code="zxh-sl", name="扎西河石龙段", kind="SEGMENT")
+    await own.units.add(tree.units["shilong"])
+    lake = await WaterBody.create(code="yzh", name="阳宗海", kind="LAKE")
+    await lake.units.add(tree.units["qixing"])
+    before = await AccountabilityRecord.all().count()
+
+    refused = await file(
+        tree,
+        "village_sec",
+        **patrol_input(tree),
+        waterBodyId=to_global_id("WaterBody", lake.id),
+    )
+    accepted = await filed(
+        tree,
+        "village_sec",
+        **patrol_input(tree, start=10),
+        waterBodyId=to_global_id("WaterBody", own.id),
+    )
+
+    assert error_codes(refused) == [("waterBodyId", "NOT_FOUND")]
+    stored = await AccountabilityRecord.get(id=pk_of(accepted["id"], "Record"))
+    assert stored.water_body_id == own.id
+    assert await AccountabilityRecord.all().count() == before + 1

@@ -1,4 +1,5 @@
-"""Water bodies and the metric catalogue: shared objects for every logged-in reader."""
+"""Water bodies (read where the units they run through are read) and the metric catalogue, a
+shared object for every logged-in reader of indicators."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ async def test_a_patrol_names_its_segment_and_the_segment_its_river(tree: Tree) 
         parent=river,
         length_km=Decimal("12.5"),
     )
+    await river.units.add(tree.units["zhaxi"])
+    await segment.units.add(tree.units["shilong"])
     record = await AccountabilityRecord.create(
         type=RecordType.PATROL,
         org_unit=tree.units["grid_a"],
@@ -58,6 +61,7 @@ async def test_a_patrol_names_its_segment_and_the_segment_its_river(tree: Tree) 
 
 async def test_water_bodies_by_node_need_a_logged_in_reader(tree: Tree) -> None:
     river = await WaterBody.create(code="yz", name="阳宗大河", kind=WaterKind.RIVER)
+    await river.units.add(tree.units["shilong"])  # the enterprise's village
     query = "query($id: ID!) { node(id: $id) { ... on WaterBody { name } } }"
     gid = to_global_id("WaterBody", river.id)
 

@@ -11,7 +11,7 @@ import pytest
 from pyproj import Geod
 
 from models.enums import WaterKind
-from models.org import WaterBody
+from models.org import OrgUnit, WaterBody
 from models.record import AccountabilityRecord
 from resolvers.tracks import MAX_TRACK_POINTS, TrackPoint, measure
 from schema.node import to_global_id
@@ -83,13 +83,18 @@ def beside(metres: float) -> tuple[float, float]:
 
 
 async def water(geometry: dict[str, Any] | None, parent: WaterBody | None = None) -> WaterBody:
-    return await WaterBody.create(
+    """A reach through shilong, where the patrols are filed (a patrol names only a water body
+    its filer reads)."""
+    body = await WaterBody.create(
         code=f"w{await WaterBody.all().count()}",
         name="reach",
         kind=WaterKind.SEGMENT if parent else WaterKind.RIVER,
         parent=parent,
         geometry=geometry,
     )
+    shilong = await OrgUnit.get(name="shilong")
+    await body.units.add(shilong)
+    return body
 
 
 # -- measured ----------------------------------------------------------------------------------

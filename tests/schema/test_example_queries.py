@@ -109,6 +109,7 @@ RUN_AS = {
     "inspector_who_could_verify": "inspector",
     "inspector_prove_event": "inspector",
     "grid_leader_my_tasks": "grid_leader",
+    "department_head_field": "dept_head",
 }
 
 
@@ -143,6 +144,8 @@ NULLABLE = {
     "after",
     "revokedAt",
     "hashes",  # the proof of the last leaf of a log of one
+    "partner",  # a pairing names a partner unit or a water body, never both
+    "waterBody",
 }
 
 
