@@ -115,7 +115,8 @@ class Query:
     @strawberry.field(
         extensions=guard(ORG_READ),
         description="The water body with this code, or null when there is none or you may not "
-        "read it (as `node`: water bodies belong to no unit, whoever reads units reads them).",
+        "read it (as `node`: a water body is read where a unit it runs through, or a unit "
+        "paired with it, is read).",
     )
     async def water_body_by_code(
         self,
