@@ -261,12 +261,16 @@ async def rollups(db: Database, args: dict[str, Any]) -> dict[str, Any]:
         dims = sorted(k for (i, kind, k) in groups if i == indicator_id and kind == "dimension")
         result[f"m{number}"] = {
             "metric": code,
-            "total": value("total", "") or 0.0,
+            # Nothing observed reads null, and every child is listed, with null where it has
+            # nothing (``resolvers.indicators.rollup``).
+            "total": value("total", ""),
             "byDimension": [{"key": k, "value": value("dimension", k)} for k in dims],
             "byChild": [
-                {"orgUnit": {"id": gid("OrgUnit", c[0]), "name": c[1]}, "value": v}
+                {
+                    "orgUnit": {"id": gid("OrgUnit", c[0]), "name": c[1]},
+                    "value": value("child", str(c[0])),
+                }
                 for c in children
-                if (v := value("child", str(c[0]))) is not None
             ],
         }
     return result
