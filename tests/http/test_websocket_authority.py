@@ -177,6 +177,24 @@ def token_for(user: User, ttl: int = 600) -> str:
     return issue_token(user.id, user.token_version, TEST_SECRET, ttl)
 
 
+async def assert_the_socket_answers_as_http(
+    tree: Tree,
+    viewers: list[str],
+    operations: list[tuple[str, dict[str, Any]]],
+    over_http: dict[str, list[Any]],
+) -> None:
+    """Each viewer's operations over the websocket answer what they answered over HTTP."""
+    async with live_app() as live:
+        for viewer in viewers:
+            async with socket(live, token_for(tree.users[viewer])) as ws:
+                over_socket = [await ws.run(q, v) for q, v in operations]
+            for (query, _), http, answer in zip(
+                operations, over_http[viewer], over_socket, strict=True
+            ):
+                assert answer["type"] == "next", (viewer, query, answer)
+                assert answer["payload"] == http, (viewer, query)
+
+
 def error_codes(message: dict[str, Any]) -> list[str | None]:
     """The codes of an ``error`` message, or of a ``next`` message's errors."""
     errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]

@@ -17,7 +17,10 @@ from schema.node import to_global_id
 from tests.fixtures import ACCOUNTS, UNITS, Tree
 from tests.graph import codes, data, run
 from tests.http.client import running_app
-from tests.http.test_websocket_authority import live_app, socket, token_for
+from tests.http.test_websocket_authority import (
+    assert_the_socket_answers_as_http,
+    token_for,
+)
 
 EVERYONE = sorted(ACCOUNTS)
 WEIXIN = [n for n in UNITS if n not in ("yangzonghai", "tangchi", "qixing")]
@@ -331,12 +334,4 @@ async def test_the_field_data_answers_alike_over_http_and_the_websocket(
         people = await data(tree, viewer, PEOPLE, first=100)
         assert over_http[viewer][3] == {"data": people}, viewer
 
-    async with live_app() as live:
-        for viewer in EVERYONE:
-            async with socket(live, token_for(tree.users[viewer])) as ws:
-                over_socket = [await ws.run(q, v) for q, v in operations]
-            for (query, _), http, answer in zip(
-                operations, over_http[viewer], over_socket, strict=True
-            ):
-                assert answer["type"] == "next", (viewer, query, answer)
-                assert answer["payload"] == http, (viewer, query)
+    await assert_the_socket_answers_as_http(tree, EVERYONE, operations, over_http)

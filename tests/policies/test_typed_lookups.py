@@ -18,7 +18,9 @@ from schema.node import to_global_id
 from tests.fixtures import ACCOUNTS, PASSWORD_HASH, UNITS, Tree
 from tests.graph import codes, data, run
 from tests.http.client import GraphQLClient
-from tests.http.test_websocket_authority import live_app, socket, token_for
+from tests.http.test_websocket_authority import (
+    assert_the_socket_answers_as_http,
+)
 
 UNIT_BY_ID = "query($id: ID!) { orgUnit(id: $id) { id code name } }"
 UNIT_BY_CODE = "query($code: String!) { orgUnitByCode(code: $code) { id code name } }"
@@ -179,14 +181,6 @@ async def test_the_new_fields_answer_alike_over_the_websocket_and_http(
         token = await client.login(viewer)
         over_http[viewer] = [await client.run(q, v, token) for q, v in operations]
 
-    async with live_app() as live:
-        for viewer in EVERYONE:
-            async with socket(live, token_for(tree.users[viewer])) as ws:
-                over_socket = [await ws.run(q, v) for q, v in operations]
-            for (query, _), http, answer in zip(
-                operations, over_http[viewer], over_socket, strict=True
-            ):
-                assert answer["type"] == "next", (viewer, query, answer)
-                assert answer["payload"] == http, (viewer, query)
+    await assert_the_socket_answers_as_http(tree, EVERYONE, operations, over_http)
     assert over_http["yzh_admin"][0] == {"data": {"orgUnitByCode": None}}
     assert over_http["county_admin"][1] == {"data": {"orgUnitByCode": None}}
