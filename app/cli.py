@@ -18,7 +18,17 @@ from typing import Any
 from app.logs import configure as configure_logs
 from core.db import is_postgres
 from core.settings import Settings, SettingsError
-from ops import accounts, audit_export, audit_proof, counters, org_import, policy_check, runtime
+from core.time_limits import TimeLimitError, configured
+from ops import (
+    accounts,
+    audit_export,
+    audit_proof,
+    counters,
+    escalate_due,
+    org_import,
+    policy_check,
+    runtime,
+)
 from ops.help_text import CommandParser
 from ops.runtime import CommandError, positive_int
 from resolvers.role_policy import seed_role_policy
@@ -38,7 +48,15 @@ EXIT_STATUS = (
 )
 
 # Each module's ``register(subparsers)`` adds its commands (docs/operations.md).
-OPERATOR_COMMANDS = (accounts, org_import, audit_export, audit_proof, policy_check, counters)
+OPERATOR_COMMANDS = (
+    accounts,
+    org_import,
+    audit_export,
+    audit_proof,
+    policy_check,
+    counters,
+    escalate_due,
+)
 # Other installed parts add theirs through this entry-point group: each entry point names a
 # ``register(subparsers)`` function, e.g. ``bench-data = "bench.cli:register"``.
 COMMAND_ENTRY_POINTS = "riverchief.commands"
@@ -60,7 +78,7 @@ async def prepare_database(settings: Settings, *, demo: bool = False) -> None:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app.main import create_app
+    from app.main import ESCALATE_EVERY_ENV, create_app
 
     if args.workers > 1 and not is_postgres(settings.database_url):
         print(
@@ -85,9 +103,15 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         # A WebSocket frame over the body limit is refused as it arrives (1009), unbuffered.
         "ws_max_size": settings.max_body_bytes,
     }
+    try:
+        configured()  # a bad RIVERCHIEF_TIME_LIMITS stops the start, not the first report
+    except TimeLimitError as error:
+        raise CommandError(str(error)) from None
     if args.workers == 1:
-        uvicorn.run(create_app(settings), **options)
+        uvicorn.run(create_app(settings, escalate_every=args.escalate_every), **options)
         return 0
+    if args.escalate_every:
+        os.environ[ESCALATE_EVERY_ENV] = str(args.escalate_every)
     if settings.secret_generated:  # every worker must sign and check with the same secret
         os.environ["RIVERCHIEF_SECRET"] = settings.secret
     uvicorn.run("app.main:app_from_env", factory=True, workers=args.workers, **options)
@@ -153,6 +177,14 @@ def parser() -> argparse.ArgumentParser:
         default=30,
         metavar="SECONDS",
         help="how long a SIGTERM waits for requests in flight before closing what is left",
+    )
+    serve.add_argument(
+        "--escalate-every",
+        type=positive_int,
+        default=None,
+        metavar="SECONDS",
+        help="also run `escalate-due` every SECONDS in the background (safe in every worker "
+        "and beside cron runs: each overdue stage is escalated once)",
     )
     serve.set_defaults(func=cmd_serve)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -36,6 +37,7 @@ from core.settings import AUDIT_KEY_NOTICE, DEV_SECRET_NOTICE, Settings
 from core.task_events import CHANNEL as TASK_CHANNEL
 from core.task_events import TaskEventHub
 from core.telemetry import OperationLabels, metrics
+from ops import escalate_due
 from policies.engine import PolicyEngine
 from policies.watcher import PgPolicyWatcher
 from schema.build import SchemaOptions, build_schema
@@ -59,6 +61,10 @@ async def readyz(_: Request) -> JSONResponse:
         log.warning("readiness check failed: %s", type(exc).__name__)
         return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
     return JSONResponse({"status": "ok", "database": "up"})
+
+
+# ``serve --escalate-every`` with several workers: each worker runs the job (safely at once).
+ESCALATE_EVERY_ENV = "RIVERCHIEF_ESCALATE_EVERY"
 
 
 @asynccontextmanager
@@ -128,14 +134,21 @@ def cors(settings: Settings) -> list[Middleware]:
 
 def app_from_env() -> Starlette:
     """The factory each worker process calls under ``riverchief serve --workers N``."""
-    return create_app(Settings.from_env())
+    every = os.environ.get(ESCALATE_EVERY_ENV, "").strip()
+    return create_app(Settings.from_env(), escalate_every=float(every) if every else None)
 
 
 def create_app(
-    settings: Settings, *, register_database: bool = True, tracer_provider: Any = None
+    settings: Settings,
+    *,
+    register_database: bool = True,
+    tracer_provider: Any = None,
+    escalate_every: float | None = None,
 ) -> Starlette:
     """The service. ``register_database=False`` reuses a Tortoise context already open (tests);
-    ``tracer_provider`` takes the spans when tracing is on (tests), else the process's."""
+    ``tracer_provider`` takes the spans when tracing is on (tests), else the process's;
+    ``escalate_every`` runs ``riverchief escalate-due`` in the background every so many
+    seconds (``serve --escalate-every``)."""
     configure_logs(settings.log_format)
     metrics()  # every series exists from the start, at zero
     if settings.secret_generated:
@@ -164,6 +177,9 @@ def create_app(
                 await stack.enter_async_context(metrics_running(settings))
             if own_provider is not None:
                 stack.push_async_callback(asyncio.to_thread, own_provider.shutdown)
+            if escalate_every:
+                job = asyncio.create_task(escalate_due.escalate_every(escalate_every))
+                stack.callback(job.cancel)
             yield
 
     if settings.compiled_reads:

@@ -28,6 +28,7 @@ from models.people import Person, User
 from models.policy import CasbinRule
 from models.record import AccountabilityRecord
 from models.task import Task
+from policies.reporting import reporter_sql
 from policies.rights import ORG_READ, PERSON_READ, RECORD_READ, TASK_READ, Right
 from policies.scope import Params, Scope, scope_for, scope_sql
 
@@ -240,6 +241,8 @@ def visible(type_name: str, row: Row, r: Render) -> str:
     """The condition under which the viewer reads the object in ``row``."""
     if type_name == "User":
         return account_in_scope(row.alias, r)
+    if type_name == "Task":  # its reporter reads it too (``policies.reporting``)
+        return f"({r.scope(TASK_READ, row.unit)} OR {reporter_sql(r.context, r.params, row.alias)})"
     if type_name in SIGHT:
         return r.scope(SIGHT[type_name], row.unit)
     return "(1 = 1)"

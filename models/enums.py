@@ -40,6 +40,14 @@ CLOSED_STATUSES = frozenset({TaskStatus.VERIFIED, TaskStatus.CANCELLED})
 OPEN_STATUSES = frozenset(TaskStatus) - CLOSED_STATUSES
 
 
+class TaskOrigin(StrEnum):
+    """Where a task came from: handed down, reported up (上报), or a complaint of the public."""
+
+    ISSUED = "ISSUED"
+    REPORTED = "REPORTED"
+    COMPLAINT = "COMPLAINT"
+
+
 class TaskCategory(StrEnum):
     FISHING_BAN = "FISHING_BAN"
     POLLUTION_TREATMENT = "POLLUTION_TREATMENT"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from tortoise import fields
 from tortoise.expressions import Q
 from tortoise.models import Model
 
-from models.enums import CLOSED_STATUSES, RecordType, TaskCategory, TaskStatus
+from models.enums import CLOSED_STATUSES, RecordType, TaskCategory, TaskOrigin, TaskStatus
 from models.org import OrgUnit
 from models.people import Person, User
 
@@ -52,6 +53,26 @@ class Task(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     closed_at = fields.DatetimeField(null=True)
+    # The upward loop (上报 → 交办 → 处置 → 反馈): a REPORTED task is raised by an account of the
+    # unit below (``reported_by``, its person ``reporter``), from a record, at a water body or a
+    # place, with evidence; the receiving side closes it with ``feedback`` for the reporter.
+    origin = fields.CharEnumField(TaskOrigin, max_length=16, default=TaskOrigin.ISSUED)
+    reporter: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="reported_tasks", null=True, on_delete=fields.SET_NULL
+    )
+    reported_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="reported_tasks", null=True, on_delete=fields.SET_NULL
+    )
+    feedback = fields.TextField(null=True)
+    source_record_id = fields.IntField(null=True)  # the patrol or finding it was reported from
+    water_body_id = fields.IntField(null=True)
+    location: dict[str, Any] | None = fields.JSONField(null=True)  # RFC 7946 geometry
+    evidence_ids: list[str] | None = fields.JSONField(null=True)  # global IDs, as given
+    # A hand-over (``escalateTask`` with HAND_OVER): the task the unit below asked to be taken
+    # over; the new task is held one level above that task's unit.
+    hand_over_of: fields.ForeignKeyNullableRelation[Task] = fields.ForeignKeyField(
+        "models.Task", related_name="hand_overs", null=True, on_delete=fields.RESTRICT
+    )
 
     org_unit_id: int
     issuer_unit_id: int
@@ -59,6 +80,9 @@ class Task(Model):
     assignee_id: int | None
     parent_id: int | None
     submitted_by_id: int | None
+    reporter_id: int | None
+    reported_by_id: int | None
+    hand_over_of_id: int | None
 
     class Meta:
         table = "task"
@@ -129,3 +153,21 @@ class TaskDueCount(Model):
         table = "task_due_count"
         unique_together = (("org_unit_id", "due_day"),)
         indexes = (("due_day", "org_unit_id"),)
+
+
+class TimeLimitEscalation(Model):
+    """A REPORTED (or complaint) task that overstayed one stage's time limit, escalated once.
+
+    ``(task_id, stage)`` is unique: however many processes run ``riverchief escalate-due`` at
+    once, a task is escalated at most once per stage (``ops.escalate_due``).
+    """
+
+    id = fields.IntField(primary_key=True)
+    task_id = fields.IntField()
+    stage = fields.CharField(max_length=16)
+    record_id = fields.IntField()  # the ESCALATION record written for it
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "task_time_limit_escalation"
+        unique_together = (("task_id", "stage"),)

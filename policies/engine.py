@@ -57,6 +57,7 @@ RESOURCES = (
     "person",
     "person_pii",
     "task",
+    "task.report",
     "record",
     "record.patrol",
     "record.cleanup",

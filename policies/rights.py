@@ -69,6 +69,14 @@ TASK_ASSIGN_TO = Right("task", "assign", where="the unit the task moves to", see
 TASK_PROGRESS = Right("task", "transition", where="the task's unit")
 TASK_VERIFY = Right("task", "verify", On.ISSUER, "the issuing unit")
 TASK_MANAGE = Right("task", "update", On.ISSUER, "the issuing unit")
+# The upward loop (上报): reporting an issue found at a unit to the unit above it, and a
+# task's holding side asking the level above to take it over (``escalateTask`` HAND_OVER).
+TASK_REPORT = Right(
+    "task.report", "create", where="the unit the issue is reported from", seen_through="org"
+)
+TASK_HAND_OVER = Right(
+    "task.report", "create", where="the task's unit (its holding side)", seen_through="task"
+)
 
 # Accountability records: one read right for every type; filing one is a right per type,
 # `record.<type>:create` at the record's unit. ESCALATION has none: only `escalateTask` writes
@@ -124,6 +132,7 @@ BY_NAME: dict[str, Right] = {
         TASK_PROGRESS,
         TASK_VERIFY,
         TASK_MANAGE,
+        TASK_REPORT,
         RECORD_READ,
         *RECORD_RIGHTS.values(),
         GRANT_READ,

@@ -35,6 +35,7 @@ from models.task import Task
 from policies.explain import explain
 from policies.guard import Site, require, require_action
 from policies.rights import TASK_ASSIGN, TASK_ASSIGN_TO, TASK_CREATE
+from resolvers import feedback as feedback_rules
 from resolvers.audit import append_event
 from resolvers.org import get_unit
 from resolvers.people import visible_person
@@ -54,6 +55,7 @@ def snapshot(task: Task) -> dict[str, Any]:
         "assignee_id": task.assignee_id,
         "due_at": task.due_at.isoformat() if task.due_at else None,
         "version": task.version,
+        **({"feedback": task.feedback} if task.feedback else {}),
     }
 
 
@@ -313,6 +315,7 @@ async def transition_task(
     action: TaskAction,
     note: str | None,
     expected_version: int | None,
+    feedback: str | None = None,
 ) -> Task:
     if note is not None and len(note) > MAX_NOTE:
         raise DomainError(
@@ -322,14 +325,14 @@ async def transition_task(
     rule = TRANSITIONS[action]
     require_action(context, rule.right, Site(unit, issuer), field="action")
     check_version(task, expected_version)
-    if task.status not in rule.sources:
+    if task.status not in feedback_rules.sources(task, action, rule):
         raise DomainError(
             ErrorCode.INVALID_TRANSITION,
             f"Cannot {action.value} a task that is {task.status.value}.",
             "action",
         )
     viewer_id = context.viewer.id if context.viewer else None
-    changes: dict[str, Any] = {}
+    changes: dict[str, Any] = feedback_rules.feedback_changes(task, action, feedback)
     if action is TaskAction.VERIFY:
         if task.submitted_by_id is not None and task.submitted_by_id == viewer_id:
             raise DomainError(

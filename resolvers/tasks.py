@@ -13,6 +13,7 @@ from core.context import RequestContext
 from models.enums import TaskCategory, TaskStatus
 from models.paths import upper_bound
 from models.task import Task, overdue_q
+from policies.reporting import reporter_reads
 from policies.rights import TASK_READ
 from policies.scope import scope, scope_for
 from resolvers.loaders import loaders
@@ -157,4 +158,6 @@ async def get_task(context: RequestContext, task_id: int | None) -> Task | None:
     unit = await loaders(context).unit.load(task.org_unit_id)
     if unit is None:
         return None
-    return task if scope_for(context, TASK_READ).allows(unit.path, unit.level.value) else None
+    if scope_for(context, TASK_READ).allows(unit.path, unit.level.value):
+        return task
+    return task if reporter_reads(context, task) else None  # one task, never a list

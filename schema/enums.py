@@ -20,6 +20,7 @@ import strawberry
 from core.errors import ErrorCode as DomainErrorCode
 from models import enums
 from policies.engine import PolicyAction, Role
+from resolvers.handover import EscalationMode
 from resolvers.tasks import TaskOrder as DomainTaskOrder
 from resolvers.workflow import TaskAction as DomainTaskAction
 
@@ -223,12 +224,34 @@ described(
     {
         "START": "ASSIGNED or REJECTED → IN_PROGRESS (the task's unit).",
         "SUBMIT": "IN_PROGRESS → SUBMITTED (the task's unit).",
-        "VERIFY": "SUBMITTED → VERIFIED (the issuing side; never who submitted it).",
+        "VERIFY": "SUBMITTED → VERIFIED (the issuing side; never who submitted it). A REPORTED "
+        "task is verified by its own unit from any open status past DRAFT, with `feedback`.",
         "REJECT": "SUBMITTED → REJECTED (the issuing side).",
         "CANCEL": "Any open status → CANCELLED (the issuing side).",
         "RETURN": "ASSIGNED → DRAFT: the unit hands the task back within 24 hours of receiving it.",
         "URGE": "Press the unit about an open task; needs a note; the status stays.",
         "REPLY": "Answer an urge; needs a note; the status stays.",
+    },
+)
+described(
+    enums.TaskOrigin,
+    "Where a task came from.",
+    {
+        "ISSUED": "Handed down by the unit that issued it (the ordinary way).",
+        "REPORTED": "Reported up from the unit below (`reportIssue`, or a hand-over asked "
+        "with `escalateTask`): held and issued by the receiving unit, closed with feedback "
+        "that its reporter reads.",
+        "COMPLAINT": "Raised by a complaint of the public at the unit responsible for the place.",
+    },
+)
+described(
+    EscalationMode,
+    "What `escalateTask` asks for.",
+    {
+        "PRESS": "The issuing side presses an overdue task (督办): an ESCALATION record.",
+        "HAND_OVER": "The holding side asks the level above to take the task over: a REPORTED "
+        "task for the unit above the task's unit, linked to it (`handOverOf`), with an "
+        "ESCALATION record.",
     },
 )
 described(
@@ -262,6 +285,7 @@ described(
 OrgLevel: TypeAlias = enums.OrgLevel
 TaskStatus: TypeAlias = enums.TaskStatus
 TaskCategory: TypeAlias = enums.TaskCategory
+TaskOrigin: TypeAlias = enums.TaskOrigin
 RecordType: TypeAlias = enums.RecordType
 WaterKind: TypeAlias = enums.WaterKind
 LinkKind: TypeAlias = enums.LinkKind
@@ -277,6 +301,7 @@ __all__ = [
     "AuditAction",
     "AuditEntity",
     "ErrorCode",
+    "EscalationMode",
     "LinkKind",
     "OrgLevel",
     "PolicyAction",
@@ -285,6 +310,7 @@ __all__ = [
     "TaskAction",
     "TaskCategory",
     "TaskOrder",
+    "TaskOrigin",
     "TaskStatus",
     "WaterKind",
     "described",

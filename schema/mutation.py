@@ -20,13 +20,17 @@ from policies.rights import (
     TASK_ASSIGN,
     TASK_CREATE,
     TASK_DECOMPOSE,
+    TASK_HAND_OVER,
     TASK_MANAGE,
+    TASK_REPORT,
 )
 from resolvers import accounts, grants, task_commands
 from resolvers.decomposition import decompose_task
 from resolvers.escalation import escalate_task
+from resolvers.handover import EscalationMode, hand_over
 from resolvers.observations import NewObservation, report_observation
 from resolvers.records import NewRecord, create_record
+from resolvers.reporting import report_issue
 from resolvers.workflow import TRANSITION_RIGHTS, TRANSITION_SENTENCE
 from schema.context import ctx
 from schema.errors import UserError
@@ -34,6 +38,7 @@ from schema.indicator import Observation, ReportObservationInput, ReportObservat
 from schema.node import optional_pk, pk_of
 from schema.people import RoleGrant
 from schema.record import CreateRecordInput, Record
+from schema.reporting import EscalateTaskPayload, ReportIssueInput
 from schema.task import Task
 from schema.task_inputs import (
     AssignTaskInput,
@@ -47,6 +52,9 @@ from schema.task_inputs import (
 )
 
 T = TypeVar("T")
+ESCALATE_SENTENCE = (
+    f"Requires, by mode: PRESS {TASK_MANAGE.sentence}; HAND_OVER {TASK_HAND_OVER.sentence}."
+)
 # A mutation's one argument: ``input: Input[CreateTaskInput]``.
 Input = Annotated[T, strawberry.argument(description="What to do; see the input type.")]
 
@@ -181,6 +189,7 @@ class Mutation:
                 input.action,
                 input.note,
                 input.expected_version,
+                input.feedback,
             ),
         )
         return TaskPayload(task=Task.maybe(task), errors=errors)
@@ -204,15 +213,36 @@ class Mutation:
         return DecomposeTaskPayload(subtasks=[Task.of(t) for t in created or []], errors=errors)
 
     @strawberry.mutation(
-        extensions=guard(TASK_MANAGE),
-        description="Press an overdue task (督办): writes an ESCALATION record against the "
-        "responsible unit.",
+        extensions=guard(TASK_MANAGE, TASK_HAND_OVER, sentence=ESCALATE_SENTENCE),
+        description="PRESS: press an overdue task (督办): writes an ESCALATION record against "
+        "the responsible unit. HAND_OVER: the holding side asks the level above to take the "
+        "task over: a REPORTED task for the unit above the task's unit (`handOver`, linked by "
+        "`handOverOf`), with an ESCALATION record; one open hand-over per task.",
     )
-    async def escalate_task(self, info: Info, input: Input[EscalateTaskInput]) -> RecordPayload:
-        record, errors = await attempt(
-            info, escalate_task(ctx(info), optional_pk(input.task_id, "Task") or -1, input.note)
+    async def escalate_task(
+        self, info: Info, input: Input[EscalateTaskInput]
+    ) -> EscalateTaskPayload:
+        task_id = optional_pk(input.task_id, "Task") or -1
+        if input.mode is EscalationMode.HAND_OVER:
+            done, errors = await attempt(info, hand_over(ctx(info), task_id, input.note))
+            record, taken = done if done is not None else (None, None)
+        else:
+            record, errors = await attempt(info, escalate_task(ctx(info), task_id, input.note))
+            taken = None
+        return EscalateTaskPayload(
+            record=Record.maybe(record), hand_over=Task.maybe(taken), errors=errors
         )
-        return RecordPayload(record=Record.maybe(record), errors=errors)
+
+    @strawberry.mutation(
+        extensions=guard(TASK_REPORT),
+        description="Report an issue found at a unit to the unit above it (上报): a REPORTED "
+        "task held and issued by that unit, ASSIGNED, with you as its `reporter`. That unit "
+        "dispatches it (assignTask, decomposeTask) and closes it with `feedback`, which you "
+        "read on the task; nothing else of that unit opens to you.",
+    )
+    async def report_issue(self, info: Info, input: Input[ReportIssueInput]) -> TaskPayload:
+        task, errors = await attempt(info, report_issue(ctx(info), input.to_domain()))
+        return TaskPayload(task=Task.maybe(task), errors=errors)
 
     @strawberry.mutation(
         extensions=guard(*RECORD_CREATE_RIGHTS, sentence=RECORD_SENTENCE),

@@ -10,20 +10,24 @@ from strawberry.types import Info
 
 from models.task import Task as TaskModel
 from resolvers import org as org_resolvers
+from resolvers.chain import chain_above
 from resolvers.loaders import batches, loaders
 from resolvers.pagination import page_size
 from resolvers.people import visible_person
 from resolvers.progress import subtask_share
-from resolvers.records import RecordQuery, list_records
+from resolvers.records import RecordQuery, get_record, list_records
 from resolvers.tasks import TaskQuery, get_task, list_tasks
+from resolvers.water import get_water_body
 from schema.audit import AuditEvent
 from schema.connection import AFTER_DESCRIPTION, FIRST_DESCRIPTION, Connection
 from schema.context import ctx
-from schema.enums import TaskCategory, TaskStatus
+from schema.enums import TaskCategory, TaskOrigin, TaskStatus
+from schema.geojson import GeoJSON
 from schema.node import Node, to_global_id
 from schema.org import OrgUnit
 from schema.people import Person
 from schema.record import Record, RecordType
+from schema.water import WaterBody
 
 
 @strawberry.type(description="A quota and how much of it the records filed so far fulfil.")
@@ -47,6 +51,20 @@ class Task(Node):
     due_at: datetime | None = strawberry.field(description="The deadline, if there is one.")
     version: int = strawberry.field(description="Increases on every change (optimistic locking).")
     created_at: datetime = strawberry.field(description="When the task was issued.")
+    origin: TaskOrigin = strawberry.field(
+        description="Handed down (ISSUED), reported up from the unit below (REPORTED), or "
+        "raised by a complaint (COMPLAINT)."
+    )
+    feedback: str | None = strawberry.field(
+        description="What the unit that closed the task answered (反馈): given when it was "
+        "verified or cancelled; always there for a closed REPORTED task. Its reporter reads it."
+    )
+    location: GeoJSON | None = strawberry.field(
+        description="Where the reported problem is, if the reporter said."
+    )
+    evidence_ids: list[strawberry.ID] = strawberry.field(
+        description="The IDs of the uploaded evidence the reporter attached, as given."
+    )
     _model: strawberry.Private[TaskModel]
 
     @classmethod
@@ -60,6 +78,10 @@ class Task(Node):
             due_at=task.due_at,
             version=task.version,
             created_at=task.created_at,
+            origin=task.origin,
+            feedback=task.feedback,
+            location=GeoJSON(task.location) if task.location else None,
+            evidence_ids=[strawberry.ID(e) for e in task.evidence_ids or []],
             _model=task,
         )
 
@@ -89,6 +111,52 @@ class Task(Node):
     @strawberry.field(description="The task this one was split from.")
     async def parent(self, info: Info) -> Task | None:
         return Task.maybe(await get_task(ctx(info), self._model.parent_id))
+
+    @strawberry.field(
+        description="Who reported the task (REPORTED): their person, null where you may not "
+        "read that person (the ordinary personal-data rules apply)."
+    )
+    async def reporter(self, info: Info) -> Person | None:
+        if self._model.reporter_id is None:
+            return None
+        found = await loaders(ctx(info)).person.load(self._model.reporter_id)
+        return Person.maybe(await visible_person(ctx(info), found))
+
+    @strawberry.field(
+        description="The patrol or finding the issue was reported from, if you may read it."
+    )
+    async def reported_from(self, info: Info) -> Record | None:
+        return Record.maybe(await get_record(ctx(info), self._model.source_record_id))
+
+    @strawberry.field(description="The water body the reported problem is at, if you may read it.")
+    async def water_body(self, info: Info) -> WaterBody | None:
+        return WaterBody.maybe(await get_water_body(ctx(info), self._model.water_body_id))
+
+    @strawberry.field(
+        description="For a hand-over (`escalateTask` HAND_OVER): the task the unit below asked "
+        "the level above to take over, if you may read it."
+    )
+    async def hand_over_of(self, info: Info) -> Task | None:
+        return Task.maybe(await get_task(ctx(info), self._model.hand_over_of_id))
+
+    @strawberry.field(
+        description="The chain of tasks this one was split from, its parent first: each "
+        "one's title, issuing unit's name, due date and status, which whoever reads this task "
+        "reads, and the task itself only where your scope reaches it (`task`). The rest of the "
+        "units above stays closed."
+    )
+    async def chain_above(self, info: Info) -> list[TaskContext]:
+        links = await chain_above(ctx(info), self._model)
+        return [
+            TaskContext(
+                title=link.title,
+                issuer_name=link.issuer_name,
+                due_at=link.due_at,
+                status=link.status,
+                task=Task.maybe(link.task),
+            )
+            for link in links
+        ]
 
     @strawberry.field(description="The tasks this one was split into.")
     async def subtasks(
@@ -154,3 +222,17 @@ class Task(Node):
                 context, RecordQuery(task_id=self._model.id), first=first, after=after
             )
         return Connection.of(page, [Record.of(r) for r in page.rows])
+
+
+@strawberry.type(
+    description="A task above yours in its chain, as its holders below may know it: what it "
+    "is, who issued it, when it is due and where it stands."
+)
+class TaskContext:
+    title: str = strawberry.field(description="The task's title.")
+    issuer_name: str = strawberry.field(description="The name of the unit that issued it.")
+    due_at: datetime | None = strawberry.field(description="Its deadline, if it has one.")
+    status: TaskStatus = strawberry.field(description="Where it is in its workflow.")
+    task: Task | None = strawberry.field(
+        description="The task itself, where your scope reaches its unit; null otherwise."
+    )

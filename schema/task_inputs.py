@@ -8,7 +8,7 @@ import strawberry
 
 from resolvers.decomposition import Part
 from resolvers.task_commands import NewTask
-from schema.enums import TaskAction, TaskCategory
+from schema.enums import EscalationMode, TaskAction, TaskCategory
 from schema.errors import UserError
 from schema.node import optional_pk
 from schema.record import Record, RecordType
@@ -72,6 +72,11 @@ class TransitionTaskInput:
     note: str | None = strawberry.field(
         default=None, description="Why; required for URGE and REPLY."
     )
+    feedback: str | None = strawberry.field(
+        default=None,
+        description="The answer kept on the task (`Task.feedback`), given only when closing it "
+        "(VERIFY, CANCEL); required when closing a REPORTED task, whose reporter reads it.",
+    )
     expected_version: int | None = strawberry.field(
         default=None, description="The version you read; a different one gives CONFLICT."
     )
@@ -108,10 +113,18 @@ class DecomposeTaskInput:
     )
 
 
-@strawberry.input(description="Press an overdue task (督办).")
+@strawberry.input(
+    description="Press an overdue task (督办, PRESS), or ask the level above to take over a "
+    "task your unit holds (HAND_OVER)."
+)
 class EscalateTaskInput:
-    task_id: strawberry.ID = strawberry.field(description="The overdue task.")
-    note: str = strawberry.field(description="What is pressed for, kept in the record.")
+    task_id: strawberry.ID = strawberry.field(
+        description="The task: overdue, for PRESS; open and held by your unit, for HAND_OVER."
+    )
+    note: str = strawberry.field(description="What is pressed or asked for, kept in the record.")
+    mode: EscalationMode = strawberry.field(
+        default=EscalationMode.PRESS, description="PRESS (the default) or HAND_OVER."
+    )
 
 
 @strawberry.type(description="The task as it now is, or why the change was refused.")
