@@ -18,8 +18,8 @@ from models.org import OrgUnit, WaterBody
 from models.paths import path_ids
 from models.record import AccountabilityRecord
 from policies.authority import authority_path, require_correction, require_filing, right_to_file
-from policies.guard import log_denial
-from policies.rights import JUDGEMENTS, RECORD_READ
+from policies.guard import allowed, log_denial
+from policies.rights import JUDGEMENTS, RECORD_READ, TASK_REPORT
 from policies.scope import scope, scope_for
 from resolvers.audit import append_event
 from resolvers.loaders import loaders
@@ -27,7 +27,7 @@ from resolvers.observations import cleanup_observations
 from resolvers.org import get_unit
 from resolvers.pagination import OrderKey, Page, paginate
 from resolvers.record_flags import RecordFlag, RecordFlagCode, flag, in_future, reason_of
-from resolvers.task_commands import NewTask, insert_task, place_task
+from resolvers.task_commands import NewTask, Placement, insert_task, place_task
 from resolvers.tasks import get_task
 from resolvers.tracks import TrackPoint, check_track, has_gap, measure, off_water, stored
 from resolvers.water import get_water_body
@@ -301,6 +301,23 @@ async def _check_correction(context: RequestContext, spec: NewRecord, unit: OrgU
     )
 
 
+async def place_task_or_report(
+    context: RequestContext, raised: NewTask, unit: OrgUnit
+) -> Placement:
+    """``raiseTask`` hands a task down; one who may only report upward is told where to go."""
+    try:
+        return await place_task(context, raised)
+    except DomainError as error:
+        if error.code is ErrorCode.FORBIDDEN and allowed(context, TASK_REPORT, unit):
+            raise DomainError(
+                ErrorCode.FORBIDDEN,
+                "You may not hand a task down here: report the issue upward with reportIssue "
+                "and this record's recordId.",
+                error.field,
+            ) from None
+        raise
+
+
 async def create_record(context: RequestContext, spec: NewRecord) -> AccountabilityRecord:
     right = right_to_file(spec.type)  # ESCALATION: only escalateTask writes one
     _validate(spec)
@@ -337,7 +354,7 @@ async def create_record(context: RequestContext, spec: NewRecord) -> Accountabil
             description=spec.summary,
             due_at=spec.raise_task.due_at,
         )
-        placed_task = (raised, await place_task(context, raised))
+        placed_task = (raised, await place_task_or_report(context, raised, unit))
     author_id = context.viewer.id if context.viewer else None
     flags = await _implausibility(spec, details, author_id, segment)
     filed_at = clock.now()

@@ -291,8 +291,10 @@ class CreateRecordInput:
     )
     raise_task: RaiseTaskInput | None = strawberry.field(
         default=None,
-        description="For PATROL or INSPECTION_FINDING: a task to raise for the unit, "
-        "in the same transaction.",
+        description="For PATROL or INSPECTION_FINDING: a task handed down to the record's unit, "
+        "in the same transaction; it needs `task:create` there (a unit issuing to itself or "
+        "below). To send a problem upward instead, file the record, then `reportIssue` with "
+        "its `recordId` (grid leaders and enterprise chiefs, who issue no tasks, do that).",
     )
 
     def track(self) -> tuple[TrackPoint, ...] | None:
