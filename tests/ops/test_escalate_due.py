@@ -1,0 +1,156 @@
+"""``riverchief escalate-due``: a reported task past a stage's time limit is escalated once per
+stage, however many runs there are and however many run at once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from core.time_limits import Stage, TimeLimits
+from models.audit import AuditEvent
+from models.enums import OrgLevel, RecordType, TaskCategory, TaskOrigin, TaskStatus
+from models.org import OrgUnit
+from models.record import AccountabilityRecord
+from models.task import Task, TimeLimitEscalation
+from ops.escalate_due import escalate_due
+from resolvers.reporting import NewReport, report_issue
+from tests.conftest import ON_POSTGRES
+from tests.fixtures import Tree
+from tests.operator_cli import database, in_process, riverchief
+
+LIMITS = TimeLimits(
+    default={Stage.DISPATCH: 24, Stage.HANDLE: 168},
+    by_category={TaskCategory.POLLUTION_TREATMENT: {Stage.HANDLE: 72}},
+)
+
+
+async def reported(tree: Tree, title: str, category: TaskCategory = TaskCategory.OTHER) -> Task:
+    spec = NewReport(title=title, org_unit_id=tree.units["grid_a"].id, category=category)
+    return await report_issue(tree.context_for("grid_leader"), spec, LIMITS)
+
+
+async def escalations() -> list[tuple[str, str]]:
+    rows = await TimeLimitEscalation.all().order_by("id").values("task_id", "stage")
+    titles = dict(await Task.all().values_list("id", "title"))
+    return [(titles[r["task_id"]], r["stage"]) for r in rows]
+
+
+async def test_each_stage_of_a_reported_task_is_escalated_once_past_its_limit(
+    tree: Tree,
+) -> None:
+    waiting = await reported(tree, "waiting")
+    dispatched = await reported(tree, "dispatched")
+    polluted = await reported(tree, "polluted", TaskCategory.POLLUTION_TREATMENT)
+    await Task.create(
+        title="handed down",
+        category=TaskCategory.OTHER,
+        org_unit=tree.units["grid_a"],
+        issuer_unit=tree.units["shilong"],
+        parent_id=dispatched.id,
+    )
+    start = waiting.created_at
+    assert polluted.due_at == polluted.created_at + timedelta(hours=72)
+
+    assert await escalate_due(start + timedelta(hours=23), LIMITS) == 0
+    assert await escalate_due(start + timedelta(hours=25), LIMITS) == 2
+    assert await escalate_due(start + timedelta(hours=25), LIMITS) == 0
+    assert await escalations() == [("waiting", "dispatch"), ("polluted", "dispatch")]
+    assert await escalate_due(start + timedelta(hours=73), LIMITS) == 1
+    assert await escalate_due(start + timedelta(days=8), LIMITS) == 2
+    assert await escalate_due(start + timedelta(days=9), LIMITS) == 0
+
+    assert await escalations() == [
+        ("waiting", "dispatch"),
+        ("polluted", "dispatch"),
+        ("polluted", "handle"),
+        ("waiting", "handle"),
+        ("dispatched", "handle"),
+    ]
+    record = await AccountabilityRecord.filter(task_id=waiting.id).order_by("id").first()
+    assert record is not None and record.type is RecordType.ESCALATION
+    assert record.org_unit_id == tree.units["shilong"].id
+    assert record.authority_unit_id == tree.units["zhaxi"].id  # addressed to the level above
+    assert record.author_id is None
+    assert record.details["stage"] == "dispatch" and record.details["limit_hours"] == 24
+    events = await AuditEvent.filter(action="task.escalate").order_by("seq")
+    assert len(events) == 5
+    assert {e.actor_id for e in events} == {None}
+
+
+async def test_a_closed_or_handed_down_task_is_not_escalated(tree: Tree) -> None:
+    closed = await reported(tree, "closed")
+    await Task.filter(id=closed.id).update(status=TaskStatus.VERIFIED, feedback="done")
+    issued = tree.tasks["grid_a"]
+    await Task.filter(id=issued.id).update(due_at=datetime.now(UTC) - timedelta(days=3))
+
+    assert await escalate_due(datetime.now(UTC) + timedelta(days=30), LIMITS) == 0
+    assert await TimeLimitEscalation.all().count() == 0
+
+
+async def test_two_runs_at_once_escalate_each_overdue_stage_exactly_once(tree: Tree) -> None:
+    for n in range(6):
+        await reported(tree, f"issue {n}")
+    later = datetime.now(UTC) + timedelta(days=8)
+
+    first, second = await asyncio.gather(escalate_due(later, LIMITS), escalate_due(later, LIMITS))
+
+    assert first + second == 12  # six tasks, two stages each
+    assert await TimeLimitEscalation.all().count() == 12
+    assert await AccountabilityRecord.filter(type=RecordType.ESCALATION).count() == 12
+    assert await AuditEvent.filter(action="task.escalate").count() == 12
+
+
+async def overdue_in(database_url: str, count: int) -> None:
+    """``count`` reported tasks of a village, reported ten days ago and due three days ago."""
+    async with database(database_url):
+        county = await OrgUnit.place(code="wx", name="威信县", level=OrgLevel.COUNTY)
+        township = await OrgUnit.place(
+            code="zx", name="扎西镇", level=OrgLevel.TOWNSHIP, parent=county
+        )
+        now = datetime.now(UTC)
+        for n in range(count):
+            await Task.create(
+                title=f"issue {n}",
+                category=TaskCategory.OTHER,
+                org_unit=township,
+                issuer_unit=township,
+                origin=TaskOrigin.REPORTED,
+                created_at=now - timedelta(days=10),
+                due_at=now - timedelta(days=3),
+            )
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="several writing processes need PostgreSQL")
+async def test_two_processes_at_once_escalate_each_overdue_stage_exactly_once(
+    empty_database_url: str,
+) -> None:
+    await overdue_in(empty_database_url, 8)
+
+    runs = await asyncio.gather(
+        riverchief(empty_database_url, "escalate-due", "--json"),
+        riverchief(empty_database_url, "escalate-due", "--json"),
+    )
+
+    assert [r.status for r in runs] == [0, 0], [r.err for r in runs]
+    assert sum(json.loads(r.out)["escalated"] for r in runs) == 16
+    async with database(empty_database_url):
+        assert await TimeLimitEscalation.all().count() == 16
+        assert await AccountabilityRecord.filter(type=RecordType.ESCALATION).count() == 16
+
+
+async def test_the_command_says_how_many_it_escalated(
+    empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await overdue_in(empty_database_url, 2)
+
+    first = await in_process(monkeypatch, empty_database_url, "escalate-due")
+    again = await in_process(monkeypatch, empty_database_url, "escalate-due", "--json")
+
+    assert (first.status, first.out) == (
+        0,
+        "escalated 4 reported task stage(s) past their time limit\n",
+    )
+    assert (again.status, json.loads(again.out)) == (0, {"escalated": 0})
