@@ -49,6 +49,9 @@ mutation($input: EscalateTaskInput!) {
   escalateTask(input: $input) { record { id } errors { code } }
 }
 """
+REPORT_ISSUE = """
+mutation($input: ReportIssueInput!) { reportIssue(input: $input) { task { id } errors { code } } }
+"""
 CREATE_RECORD = """
 mutation($input: CreateRecordInput!) {
   createRecord(input: $input) { record { id } errors { code } }
@@ -134,6 +137,27 @@ CASES = [
         ESCALATE,
         {"taskId": "task:grid_a", "note": "late"},
         "grid leaders press nobody",
+    ),
+    Case(
+        "escalateTask",
+        "county_admin",
+        ESCALATE,
+        {"taskId": "task:grid_a", "note": "take it", "mode": "HAND_OVER"},
+        "a county presses; only a holding side that reports hands over",
+    ),
+    Case(
+        "reportIssue",
+        "inspector",
+        REPORT_ISSUE,
+        {"title": "Dead fish", "orgUnitId": "unit:grid_a"},
+        "inspectors report nothing upward",
+    ),
+    Case(
+        "reportIssue",
+        "grid_leader",
+        REPORT_ISSUE,
+        {"title": "Dead fish", "orgUnitId": "unit:shilong"},
+        "the village above is seen, but reports are made from one's own unit",
     ),
     Case(
         "reportObservation",
