@@ -31,13 +31,14 @@ from typing import TYPE_CHECKING, Final
 from core import clock
 from core.context import RequestContext, Viewer
 from core.errors import DomainError
-from models.enums import CLOSED_STATUSES, TaskStatus
+from models.enums import CLOSED_STATUSES, TaskCategory, TaskStatus
 from models.org import OrgUnit
 from models.people import User
 from models.task import Task
 from policies.engine import ALL_LEVELS, PolicyEngine, read_role_policy
 from resolvers.decomposition import Part, decompose_task
 from resolvers.grants import _write_grant, bootstrap_grant, grant_role
+from resolvers.reporting import NewReport, report_issue
 from resolvers.task_commands import NewTask, assign_task, create_task, transition_task
 from resolvers.workflow import TaskAction
 
@@ -585,6 +586,94 @@ class Replay:
                     f"{self.specs[key].where}: the history ends in {statuses[task_id]}, "
                     f"not {self.specs[key].status}"
                 )
+
+
+# -- the upward loop: issues reported by the grid leader of 石龙村一组 ------------------------
+
+
+@dataclass(frozen=True)
+class ReportedIssue:
+    """An issue the demo grid leader reported to 石龙村, and how far the village has got.
+
+    The village hands it to the reporter's grid (the grid leader and its households clean
+    up), verifies that work and, once it has, closes the report with ``feedback``."""
+
+    title: str
+    description: str
+    category: TaskCategory
+    days_ago: int  # reported on that day, at 09:10 Beijing time
+    subtask: str  # the title of the part handed down to 石龙村一组
+    feedback: str | None  # None: still being handled
+
+
+REPORTER: Final = "grid_leader"
+RECEIVER: Final = "village_sec"
+REPORTED_FROM: Final = "shilong_g1"
+REPORTED_ISSUES: Final = (
+    ReportedIssue(
+        title="石龙村一组河段岸边发现倾倒生活垃圾",
+        description="巡河发现一组河段下游岸边倾倒两袋生活垃圾，网格内无法当日清运，请村里安排。",
+        category=TaskCategory.POLLUTION_TREATMENT,
+        days_ago=9,
+        subtask="一组河段岸边垃圾清运",
+        feedback="已安排一组网格和保洁员清运完毕，并在岸边增设“禁止倾倒”警示牌。",
+    ),
+    ReportedIssue(
+        title="一组河段疑似电鱼痕迹",
+        description="夜间巡河发现岸边有电鱼器具包装和死鱼，请村里协调禁渔巡查。",
+        category=TaskCategory.FISHING_BAN,
+        days_ago=2,
+        subtask="一组河段禁渔夜间加密巡查",
+        feedback=None,
+    ),
+)
+# The tasks each reported issue adds to the demo: the report and the part handed down.
+REPORTED_TASKS: Final = 2 * len(REPORTED_ISSUES)
+
+
+async def replay_reports(replay: Replay, today: date, tz: tzinfo) -> dict[str, int]:
+    """Each issue through the API's functions, as the accounts that act, at past times:
+    reported, handed down, worked on, verified and closed with feedback. The ids by title."""
+    ids: dict[str, int] = {}
+    for issue in REPORTED_ISSUES:
+        day = today - timedelta(days=issue.days_ago)
+
+        def at(hours: float, day: date = day) -> datetime:
+            return datetime.combine(day, time(9, 10), tzinfo=tz) + timedelta(hours=hours)
+
+        unit = replay.units[REPORTED_FROM]
+        spec = NewReport(
+            title=issue.title,
+            description=issue.description,
+            category=issue.category,
+            org_unit_id=unit.id,
+        )
+        with clock.at(at(0)):
+            report = await report_issue(replay.context(REPORTER), spec)
+        with clock.at(at(5)):
+            (part,) = await decompose_task(
+                replay.context(RECEIVER), report.id, [Part(unit.id, issue.subtask)], None
+            )
+        last = {report.id: at(5), part.id: at(5)}
+        steps: list[tuple[str, int, TaskAction, float, str | None]] = [
+            (REPORTER, part.id, TaskAction.START, 23, None)
+        ]
+        if issue.feedback is not None:
+            steps += [
+                (REPORTER, part.id, TaskAction.SUBMIT, 30, None),
+                (RECEIVER, part.id, TaskAction.VERIFY, 48, None),
+                (RECEIVER, report.id, TaskAction.VERIFY, 49, issue.feedback),
+            ]
+        for actor, task_id, action, hours, feedback in steps:
+            with clock.at(at(hours)):
+                await transition_task(
+                    replay.context(actor), task_id, action, None, None, feedback=feedback
+                )
+            last[task_id] = at(hours)
+        for task_id, moment in last.items():
+            await Task.filter(id=task_id).update(updated_at=moment)
+        ids[issue.title] = report.id
+    return ids
 
 
 def accounts_of(data: DemoData) -> list[AccountSpec]:

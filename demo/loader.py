@@ -25,7 +25,7 @@ from tortoise.transactions import in_transaction
 from core import clock
 from core.security import hash_password
 from demo.geometry import GEOMETRY_FILE, Geometries, read_geometries
-from demo.history import DemoEngine, Replay, accounts_of, plan_history
+from demo.history import DemoEngine, Replay, accounts_of, plan_history, replay_reports
 from models.enums import (
     Aggregation,
     LinkKind,
@@ -1277,6 +1277,7 @@ class _Writer:
         await replay.steps(self.plan.steps)
         await replay.settle()
         self.tasks = replay.ids
+        await replay_reports(replay, self.today, BEIJING)
 
     def _record(self, spec: RecordSpec) -> AccountabilityRecord:
         occurred_at = datetime.combine(

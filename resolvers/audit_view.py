@@ -68,6 +68,12 @@ REFERENCES: dict[str, Kind] = {
     "record_id": Kind.RECORD,
     "corrects": Kind.RECORD,
     "authority": Kind.PATH,
+    # The upward loop (resolvers.reporting, resolvers.handover).
+    "reporter_id": Kind.PERSON,
+    "reported_from_unit_id": Kind.UNIT,
+    "source_record_id": Kind.RECORD,
+    "hand_over_of": Kind.TASK,
+    "hand_over_task_id": Kind.TASK,
 }
 
 

@@ -11,7 +11,7 @@ of its category's handle time limit (``core.time_limits``). The reporter reads t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -51,7 +51,6 @@ class NewReport:
     evidence_well_formed: bool = True
     record_id: int | None = None
     hand_over_of_id: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _validate(spec: NewReport) -> None:
@@ -142,11 +141,10 @@ async def insert_report(
             "origin": TaskOrigin.REPORTED.value,
             "reported_from_unit_id": unit.id,
             "reporter_id": task.reporter_id,
-            "record_id": spec.record_id,
+            "source_record_id": spec.record_id,
             "water_body_id": spec.water_body_id,
             "evidence_ids": list(spec.evidence_ids),
             "hand_over_of": spec.hand_over_of_id,
-            **spec.extra,
         },
     )
     await count_change(conn, None, task)

@@ -32,6 +32,10 @@ FIELD_NAMES: dict[str, str] = {
     "user_id": "user",
     "unit": "orgUnit",
     "flagged": "flagReason",  # holds the reason, or null
+    "reporter_id": "reporter",
+    "source_record_id": "reportedFrom",
+    "hand_over_of": "handOverOf",
+    "hand_over_task_id": "handOver",
 }
 
 # The graph type each kind of id reference names.

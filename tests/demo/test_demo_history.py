@@ -15,10 +15,10 @@ import pytest_asyncio
 from core.checkpoint import origin_of
 from core.context import RequestContext, Viewer
 from core.security import TokenSigner
-from demo.history import Step, plan_history
+from demo.history import REPORTED_ISSUES, REPORTED_TASKS, Step, plan_history
 from demo.loader import BEIJING, DUE_TIME, load_demo, read_demo
 from models.audit import INSTALLATION, AuditEvent
-from models.enums import CLOSED_STATUSES, TaskStatus
+from models.enums import CLOSED_STATUSES, TaskOrigin, TaskStatus
 from models.org import OrgUnit
 from models.people import User
 from models.policy import CasbinRule
@@ -26,6 +26,7 @@ from models.record import AccountabilityRecord
 from models.task import Task
 from policies.engine import PolicyEngine
 from schema.build import schema
+from schema.node import to_global_id
 from tests.conftest import fresh_database
 from tests.fixtures import TEST_LOG_KEYS, TEST_SECRET
 
@@ -115,7 +116,7 @@ async def test_every_task_has_its_history_from_creation_to_its_status(demo: None
     tasks = await Task.all()
     events = await _task_events()
 
-    assert len(tasks) == len(read_demo().tasks)
+    assert len(tasks) == len(read_demo().tasks) + REPORTED_TASKS
     for task in tasks:
         history = events[task.id]
         assert history[0].action == "task.create", task.title
@@ -141,6 +142,35 @@ async def test_every_task_has_its_history_from_creation_to_its_status(demo: None
             assert task.closed_at == history[-1].at
 
 
+REPORTED = """
+query($id: ID!) {
+  task(id: $id) { title origin status feedback orgUnit { name } reporter { name } }
+}
+"""
+
+
+@in_module_loop
+async def test_the_grid_leader_reads_the_issues_it_reported_and_the_answers(demo: None) -> None:
+    reported = await Task.filter(origin=TaskOrigin.REPORTED).order_by("created_at")
+    village = await OrgUnit.get(name="石龙村")
+
+    assert [t.title for t in reported] == [i.title for i in REPORTED_ISSUES]
+    for task, issue in zip(reported, REPORTED_ISSUES, strict=True):
+        found = await _data("grid_leader", REPORTED, id=to_global_id("Task", task.id))
+        assert found["task"] == {
+            "title": issue.title,
+            "origin": "REPORTED",
+            "status": "VERIFIED" if issue.feedback else "ASSIGNED",
+            "feedback": issue.feedback,
+            "orgUnit": {"name": village.name},
+            "reporter": {"name": "王秀英"},
+        }
+        parts = await Task.filter(parent_id=task.id)
+        assert [p.status for p in parts] == [
+            TaskStatus.VERIFIED if issue.feedback else TaskStatus.IN_PROGRESS
+        ]
+
+
 @in_module_loop
 async def test_a_verified_task_is_verified_by_another_account_than_its_submitter(
     demo: None,
@@ -154,6 +184,10 @@ async def test_a_verified_task_is_verified_by_another_account_than_its_submitter
     for task in tasks:
         submits = [e for e in events[task.id] if e.action == "task.submit"]
         verify = [e for e in events[task.id] if e.action == "task.verify"]
+        if task.origin is TaskOrigin.REPORTED:  # closed by its own unit, with feedback
+            assert not submits and len(verify) == 1 and task.feedback, task.title
+            assert verify[0].actor_id != task.reported_by_id, task.title
+            continue
         assert submits and len(verify) == 1, task.title
         assert verify[0].actor_id != submits[-1].actor_id, task.title
         assert task.submitted_by_id == submits[-1].actor_id
