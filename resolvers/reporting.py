@@ -115,7 +115,7 @@ async def insert_report(
         status=TaskStatus.ASSIGNED,
         org_unit_id=receiver.id,
         issuer_unit_id=receiver.id,
-        issued_by_id=viewer.id if viewer else None,
+        issued_by_id=None,  # nobody issued it: it was reported (``reported_by``)
         due_at=now + limits.limit(spec.category, Stage.HANDLE),
         origin=TaskOrigin.REPORTED,
         reporter_id=viewer.person_id if viewer else None,

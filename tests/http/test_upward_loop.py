@@ -5,6 +5,7 @@ answer and nothing else of the village; the reads answer alike over the websocke
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -110,7 +111,7 @@ async def test_a_reported_issue_goes_up_down_and_its_answer_back_to_the_reporter
         occurred_at=datetime.now(UTC) - timedelta(hours=2),
         summary="plastic dumped at the bridge",
     )
-    evidence = to_global_id("Evidence", 7)
+    evidence = base64.urlsafe_b64encode(b"Evidence:7").decode()  # an upload's global ID
     before = datetime.now(UTC)
 
     reported = await loop.data(

@@ -56,6 +56,7 @@ def commands(port: int = 8000) -> dict[str, Command]:
         "export-audit": Command(("export-audit", "--log", "installation", *span)),
         "policy": Command(("policy", "check")),
         "counters": Command(("counters", "check")),
+        "escalate-due": Command(("escalate-due",)),
         "bench-data": Command(("bench-data", "--tasks", "10"), migrates=True),
     }
 

@@ -198,7 +198,7 @@ async def test_who_closes_a_reported_task_with_feedback(tree: Tree, viewer: str)
             }
         }
         return
-    field = "action" if CLOSES[viewer] == "FORBIDDEN" else "taskId"
+    field: str | None = "action" if CLOSES[viewer] == "FORBIDDEN" else "taskId"
     if viewer == "inspector":
         field = None  # refused by the field's guard: it holds none of the rights
     assert mutation_errors(result) == [(field, CLOSES[viewer])]
