@@ -140,10 +140,10 @@ CASES = [
     ),
     Case(
         "escalateTask",
-        "county_admin",
+        "inspector",
         ESCALATE,
         {"taskId": "task:grid_a", "note": "take it", "mode": "HAND_OVER"},
-        "a county presses; only a holding side that reports hands over",
+        "inspectors hand nothing over",
     ),
     Case(
         "reportIssue",
