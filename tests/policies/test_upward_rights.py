@@ -250,7 +250,7 @@ CHAIN_SEEN: dict[str, list[str] | None] = {
     "grid_leader": [],
     "luobu_head": None,
     "dept_head": None,
-    "yzh_admin": ("tangchi", "yangzonghai"),
+    "yzh_admin": None,
     "enterprise_chief": None,
 }
 
