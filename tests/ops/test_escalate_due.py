@@ -15,7 +15,7 @@ from models.enums import OrgLevel, RecordType, TaskCategory, TaskOrigin, TaskSta
 from models.org import OrgUnit
 from models.record import AccountabilityRecord
 from models.task import Task, TimeLimitEscalation
-from ops.escalate_due import escalate_due
+from ops.escalate_due import escalate_due, escalate_every
 from resolvers.reporting import NewReport, report_issue
 from tests.conftest import ON_POSTGRES
 from tests.fixtures import Tree
@@ -154,3 +154,28 @@ async def test_the_command_says_how_many_it_escalated(
         "escalated 4 reported task stage(s) past their time limit\n",
     )
     assert (again.status, json.loads(again.out)) == (0, {"escalated": 0})
+
+
+async def test_the_background_loop_of_serve_escalates_until_cancelled(tree: Tree) -> None:
+    """``serve --escalate-every``: the same job, every so often, in the server's loop."""
+    now = datetime.now(UTC)
+    await Task.create(
+        title="waiting",
+        category=TaskCategory.OTHER,
+        org_unit=tree.units["shilong"],
+        issuer_unit=tree.units["shilong"],
+        origin=TaskOrigin.REPORTED,
+        created_at=now - timedelta(days=10),
+        due_at=now - timedelta(days=3),
+    )
+
+    job = asyncio.create_task(escalate_every(0.05))
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        if await TimeLimitEscalation.all().count() == 2:
+            break
+    job.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await job
+
+    assert await escalations() == [("waiting", "dispatch"), ("waiting", "handle")]

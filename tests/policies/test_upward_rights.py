@@ -20,6 +20,7 @@ from tests.fixtures import ACCOUNTS, Tree
 from tests.graph import data, mutation_errors, run
 from tests.http.client import running_app
 from tests.http.test_websocket_authority import assert_the_socket_answers_as_http, token_for
+from tests.resolvers.test_records import patrol_input
 
 EVERYONE = sorted(ACCOUNTS)
 
@@ -51,6 +52,11 @@ query($id: ID!) {
 }
 """
 READ = "query($id: ID!) { task(id: $id) { title status feedback } }"
+RAISE = """
+mutation($input: CreateRecordInput!) {
+  createRecord(input: $input) { record { id } errors { field code } }
+}
+"""
 
 # Where each account reports from (its own unit, or a unit below for a county) and where the
 # report goes; None: refused with FORBIDDEN (no `task.report:create` anywhere).
@@ -362,3 +368,25 @@ async def test_the_reads_answer_alike_over_http_and_the_websocket(
     assert over_http["enterprise_chief"][1] == {"data": {"task": None}}
 
     await assert_the_socket_answers_as_http(tree, EVERYONE, operations, over_http)
+
+
+async def test_a_grid_leader_raising_a_task_from_a_patrol_is_pointed_to_report_issue(
+    tree: Tree,
+) -> None:
+    """`raiseTask` hands a task down and needs `task:create`; one who may only report upward
+    is refused as before, told to use `reportIssue` with the record, and nothing is written."""
+    before = await written()
+    patrol = patrol_input(tree, "grid_a")
+    raised = {**patrol, "raiseTask": {"title": "Remove the plastic", "category": "OTHER"}}
+
+    result = await run(tree, "grid_leader", RAISE, input=raised)
+
+    assert mutation_errors(result) == [("orgUnitId", "FORBIDDEN")]
+    assert result.errors is not None
+    assert "reportIssue" in result.errors[0].message
+    assert await written() == before
+    filed = await data(tree, "grid_leader", RAISE, input=patrol)
+    record_id = filed["createRecord"]["record"]["id"]
+    report = report_input(tree, "grid_a") | {"recordId": record_id}
+    reported = await data(tree, "grid_leader", REPORT, input=report)
+    assert reported["reportIssue"]["errors"] == []
