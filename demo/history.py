@@ -593,10 +593,10 @@ class Replay:
 
 @dataclass(frozen=True)
 class ReportedIssue:
-    """An issue the demo grid leader reported to 石龙村, and how far the village has got.
+    """An issue the demo grid leader reported to 石龙村, and how far it has got.
 
     The village hands it to the reporter's grid (the grid leader and its households clean
-    up), verifies that work and, once it has, closes the report with ``feedback``."""
+    up) and verifies that work; the report is then closed with ``feedback``."""
 
     title: str
     description: str
@@ -608,6 +608,7 @@ class ReportedIssue:
 
 REPORTER: Final = "grid_leader"
 RECEIVER: Final = "village_sec"
+CLOSER: Final = "zhaxi_head"
 REPORTED_FROM: Final = "shilong_g1"
 REPORTED_ISSUES: Final = (
     ReportedIssue(
@@ -632,8 +633,10 @@ REPORTED_TASKS: Final = 2 * len(REPORTED_ISSUES)
 
 
 async def replay_reports(replay: Replay, today: date, tz: tzinfo) -> dict[str, int]:
-    """Each issue through the API's functions, as the accounts that act, at past times:
-    reported, handed down, worked on, verified and closed with feedback. The ids by title."""
+    """Each issue through the API's functions, as the accounts that act, at past times: the
+    grid leader reports it, the village hands it to the grid as a subtask and starts on it, the
+    grid does the work, the village verifies it and submits the report, and 扎西镇 (the village
+    signs off nobody's work it submitted itself) closes it with feedback. The ids by title."""
     ids: dict[str, int] = {}
     for issue in REPORTED_ISSUES:
         day = today - timedelta(days=issue.days_ago)
@@ -650,19 +653,26 @@ async def replay_reports(replay: Replay, today: date, tz: tzinfo) -> dict[str, i
         )
         with clock.at(at(0)):
             report = await report_issue(replay.context(REPORTER), spec)
+        part_spec = NewTask(
+            title=issue.subtask,
+            category=issue.category,
+            org_unit_id=unit.id,
+            description=issue.description,
+            parent_id=report.id,
+        )
         with clock.at(at(5)):
-            (part,) = await decompose_task(
-                replay.context(RECEIVER), report.id, [Part(unit.id, issue.subtask)], None
-            )
+            part = await create_task(replay.context(RECEIVER), part_spec)
         last = {report.id: at(5), part.id: at(5)}
         steps: list[tuple[str, int, TaskAction, float, str | None]] = [
-            (REPORTER, part.id, TaskAction.START, 23, None)
+            (RECEIVER, report.id, TaskAction.START, 5.5, None),
+            (REPORTER, part.id, TaskAction.START, 23, None),
         ]
         if issue.feedback is not None:
             steps += [
                 (REPORTER, part.id, TaskAction.SUBMIT, 30, None),
                 (RECEIVER, part.id, TaskAction.VERIFY, 48, None),
-                (RECEIVER, report.id, TaskAction.VERIFY, 49, issue.feedback),
+                (RECEIVER, report.id, TaskAction.SUBMIT, 48.5, None),
+                (CLOSER, report.id, TaskAction.VERIFY, 72, issue.feedback),
             ]
         for actor, task_id, action, hours, feedback in steps:
             with clock.at(at(hours)):
