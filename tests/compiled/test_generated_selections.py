@@ -437,8 +437,19 @@ def operation(draw: st.DrawFn, keys: Keys) -> tuple[str, bool]:
         else:
             given_ = draw(unit_arguments(doc, keys))
         roots.append(f"r{n}: {root}{given_} {{ {body} }}")
-    extra = draw(st.sampled_from(["", "", "__typename", "me { username }"]))
-    doc.compilable &= extra != "me { username }"
+    extra = draw(
+        st.sampled_from(
+            [
+                "",
+                "",
+                "__typename",
+                "me { username }",
+                "me { __typename id }",
+                "me { person { name } }",
+            ]
+        )
+    )
+    doc.compilable &= extra != "me { person { name } }"  # User.person is left to the resolvers
     query = "query Generated { " + " ".join([*roots, extra]) + " }\n"
     return query + "\n".join(doc.fragments.values()), doc.compilable
 
