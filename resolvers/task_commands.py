@@ -59,6 +59,15 @@ def snapshot(task: Task) -> dict[str, Any]:
     }
 
 
+def quota_of(task: Task) -> dict[str, Any]:
+    """A quota task's quota as its creation records it; nothing for a task without one."""
+    if task.quota_target is None or task.quota_record_type is None:
+        return {}
+    period = [d.isoformat() if d else None for d in (task.quota_from, task.quota_to)]
+    quota = {"target": task.quota_target, "record_type": task.quota_record_type.value}
+    return {"quota": {**quota, "period": {"from": period[0], "to": period[1]}}}
+
+
 @dataclass(frozen=True)
 class NewTask:
     title: str
@@ -226,7 +235,12 @@ async def insert_task(
         entity_type=AuditEntity.TASK,
         entity_id=task.id,
         org_path=placed.unit.path,
-        after={"title": task.title, "parent_id": task.parent_id, **snapshot(task)},
+        after={
+            "title": task.title,
+            "parent_id": task.parent_id,
+            **snapshot(task),
+            **quota_of(task),
+        },
     )
     await count_change(conn, None, task)
     return task

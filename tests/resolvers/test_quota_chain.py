@@ -147,6 +147,12 @@ async def test_a_quota_without_a_period_counts_the_year_it_was_created_in(tree: 
     assert (stored.quota_from, stored.quota_to) == default_period(stored.created_at)
     assert stored.quota_from == date(stored.quota_from.year, 1, 1)
     assert stored.quota_to == date(stored.quota_from.year, 12, 31)
+    event = await AuditEvent.get(action="task.create", entity_id=str(stored.id))
+    assert (event.after or {})["quota"] == {
+        "target": 6,
+        "record_type": "PATROL",
+        "period": {"from": stored.quota_from.isoformat(), "to": stored.quota_to.isoformat()},
+    }
 
 
 async def test_a_period_needs_a_quota_and_runs_forwards(tree: Tree) -> None:
