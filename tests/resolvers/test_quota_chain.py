@@ -144,19 +144,19 @@ async def test_a_quota_without_a_period_counts_the_year_it_was_created_in(tree: 
 
     stored = await Task.get(id=int(from_global_id(created["task"]["id"])[1]))
 
-    assert (stored.quota_from, stored.quota_to) == default_period(stored.created_at)
-    assert stored.quota_from == date(stored.quota_from.year, 1, 1)
-    assert stored.quota_to == date(stored.quota_from.year, 12, 31)
+    first, last = default_period(stored.created_at)
+    assert (stored.quota_from, stored.quota_to) == (first, last)
+    assert (first, last) == (date(first.year, 1, 1), date(first.year, 12, 31))
     event = await AuditEvent.get(action="task.create", entity_id=str(stored.id))
     assert (event.after or {})["quota"] == {
         "target": 6,
         "record_type": "PATROL",
-        "period": {"from": stored.quota_from.isoformat(), "to": stored.quota_to.isoformat()},
+        "period": {"from": first.isoformat(), "to": last.isoformat()},
     }
 
 
 async def test_a_period_needs_a_quota_and_runs_forwards(tree: Tree) -> None:
-    base = {
+    base: dict[str, Any] = {
         "title": "x",
         "category": "PATROL",
         "orgUnitId": tree.unit_gid("shilong"),
