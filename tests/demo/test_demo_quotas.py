@@ -4,6 +4,7 @@ moves up every level, and parents follow their subtasks."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,7 +14,9 @@ import pytest_asyncio
 
 from demo.loader import load_demo
 from models.audit import AuditEvent
+from models.enums import CLOSED_STATUSES, TaskStatus
 from models.task import Task
+from resolvers.quota import QuotaTask, count_done
 from schema.node import to_global_id
 from tests.conftest import fresh_database
 from tests.http.client import GraphQLClient, running_app
@@ -102,6 +105,46 @@ async def water_id(client: GraphQLClient, token: str, code: str) -> str:
     body = await client.run(WATER, {"code": code}, token)
     found: str = body["data"]["waterBodyByCode"]["id"]
     return found
+
+
+@in_module_loop
+async def test_the_demo_keeps_the_rules_of_quotas_and_parents(demo: GraphQLClient) -> None:
+    """As loaded: every verified quota met, no parent submitted or verified with an open
+    subtask, no parent still ASSIGNED below which work has started."""
+    tasks = await Task.all()
+    quotas = [q for t in tasks if (q := QuotaTask.of(t)) is not None]
+    done = await count_done(quotas)
+    by_id = {t.id: t for t in tasks}
+    children: dict[int, list[Task]] = defaultdict(list)
+    for task in tasks:
+        if task.parent_id is not None:
+            children[task.parent_id].append(task)
+    started = {TaskStatus.IN_PROGRESS, TaskStatus.SUBMITTED, TaskStatus.REJECTED}
+
+    unmet = [
+        by_id[q.id].title
+        for q in quotas
+        if by_id[q.id].status is TaskStatus.VERIFIED and done[q.id] < q.target
+    ]
+    submitted_early = [
+        t.title
+        for t in tasks
+        if t.status in (TaskStatus.SUBMITTED, TaskStatus.VERIFIED)
+        and any(c.status not in CLOSED_STATUSES for c in children[t.id])
+    ]
+    never_started = [
+        t.title
+        for t in tasks
+        if t.status is TaskStatus.ASSIGNED and any(c.status in started for c in children[t.id])
+    ]
+
+    assert (unmet, submitted_early, never_started) == ([], [], [])
+    assert sorted(
+        (by_id[q.id].title, done[q.id], q.target)
+        for q in quotas
+        if by_id[q.id].status is TaskStatus.VERIFIED
+    ) == [("党政办公室挂钩汤池渠巡河", 6, 6)]
+    assert done[(await Task.get(title=QUOTA_TITLE)).id] == 4  # the water bureau's, 4 of 6
 
 
 @in_module_loop

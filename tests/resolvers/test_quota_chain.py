@@ -8,12 +8,14 @@ from typing import Any
 
 from tortoise import connections
 
+from core.instrumentation import counting_statements
 from models.audit import AuditEvent
-from models.enums import TaskStatus, WaterKind
+from models.enums import RecordType, TaskCategory, TaskStatus, WaterKind
 from models.org import WaterBody
 from models.task import Task
 from resolvers.quota import default_period
 from resolvers.task_counters import drift
+from schema.build import schema
 from schema.node import from_global_id, to_global_id
 from tests.fixtures import Tree
 from tests.graph import CREATE_TASK, TASK, TRANSITION, data, last_seq, payload
@@ -339,3 +341,49 @@ async def test_progress_moves_up_the_whole_chain_when_a_grid_task_is_verified(
     assert (await transition(tree, "village_sec", chain["village"], "SUBMIT"))["errors"] == []
     progress = {k: p for k, (_, p) in (await statuses(tree, chain)).items()}
     assert (progress["village"], progress["top"]) == (1.0, 0.5)
+
+
+async def chain_of(tree: Tree, depth: int) -> None:
+    """A chain ``depth`` levels deep below zhaxi's task: at each level an open subtask (the
+    next level's parent) with a quota, and a verified one beside it."""
+    parent = tree.tasks["zhaxi"]
+    for level in range(depth):
+        verified: dict[str, Any] = {"status": TaskStatus.VERIFIED}
+        open_one: dict[str, Any] = {
+            "status": TaskStatus.IN_PROGRESS,
+            "quota_target": 3,
+            "quota_record_type": RecordType.PATROL,
+        }
+        for n, given in enumerate((verified, open_one)):
+            task = await Task.create(
+                title=f"level {level} part {n}",
+                category=TaskCategory.PATROL,
+                org_unit=tree.units["shilong"],
+                issuer_unit=tree.units["zhaxi"],
+                parent=parent,
+                **given,
+            )
+        parent = task
+
+
+PROGRESS_PAGE = """
+query($filter: TaskFilter) {
+  tasks(filter: $filter, first: 50) { edges { node { progress quota { done } } } }
+}
+"""
+
+
+async def test_progress_costs_the_same_statements_for_a_chain_2_or_12_deep(tree: Tree) -> None:
+    async def statements(depth: int) -> int:
+        await chain_of(tree, depth)
+        with counting_statements() as counter:
+            result = await schema.execute(
+                PROGRESS_PAGE, {}, context_value=tree.context_for("county_admin")
+            )
+        assert result.errors is None, result.errors
+        return counter.value
+
+    shallow = await statements(2)
+    deep = await statements(12)
+
+    assert shallow == deep, f"{shallow} statements for a chain 2 deep, {deep} for 12"
