@@ -45,8 +45,6 @@ class Batches:
         self.subtasks = batches.subtasks(context)
         self.task_records = batches.task_records(context)
         self.task_histories = batches.task_histories()
-        self.subtask_statuses = batches.subtask_statuses(context)
-        self.quota_counts = batches.quota_counts(context)
         self.task_stats = task_stats.task_stats(context)
 
 
