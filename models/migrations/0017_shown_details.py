@@ -41,7 +41,7 @@ async def show_stored_details(apps: Any, schema_editor: Any) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0012_observation_periods")]
+    dependencies = [("models", "0014_quota_periods")]
 
     initial = False
 
