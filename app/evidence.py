@@ -35,7 +35,7 @@ class EvidenceFiles:
     def __init__(self, store: EvidenceStore) -> None:
         self.store = store
 
-    async def __call__(self, request: Request) -> Response:
+    async def endpoint(self, request: Request) -> Response:
         state = request.scope.get("state", {})
         viewer = state.get("viewer")
         if viewer is None:

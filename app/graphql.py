@@ -15,6 +15,7 @@ from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError, OperationDefinitionNode, parse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket
@@ -146,6 +147,15 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         if isinstance(data, GraphQLRequestData) and not data.operation_name:
             refuse_unnamed_choice(data.query)
         return data
+
+    async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
+        """A malformed form (no boundary, too many parts) is refused like malformed JSON."""
+        try:
+            return await super().parse_multipart(request)
+        except StarletteHTTPException as error:
+            raise HTTPException(
+                400, f"Unable to parse the multipart body: {error.detail}"
+            ) from error
 
     async def process_result(
         self, request: Request, result: ExecutionResult

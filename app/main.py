@@ -176,7 +176,7 @@ def create_app(
     routes = [
         Route("/graphql", graphql),  # the view refuses other methods with a GraphQL error
         WebSocketRoute("/graphql", graphql),
-        Route("/evidence/{sha256}", EvidenceFiles(evidence), methods=["GET"]),
+        Route("/evidence/{sha256}", EvidenceFiles(evidence).endpoint, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
     ]

@@ -10,10 +10,11 @@ from models.record import AccountabilityRecord
 
 
 class Evidence(Model):
-    """One upload: a content and who uploaded it. The file is kept once under its SHA-256
-    (``core.evidence_files``) however many upload it; the same account uploading the same
-    bytes again gets the same evidence. ``taken_at``, ``lon`` and ``lat`` are what the
-    photo's EXIF says, if anything."""
+    """One upload: a content and the account that uploaded it.
+
+    The file is kept once under its SHA-256 (``core.evidence_files``) however many upload
+    it; the same account uploading the same bytes again gets the same evidence. ``taken_at``,
+    ``lon`` and ``lat`` are what the photo's EXIF says, if anything."""
 
     id = fields.IntField(primary_key=True)
     sha256 = fields.CharField(max_length=64, db_index=True)
@@ -35,8 +36,9 @@ class Evidence(Model):
 
 
 class RecordEvidence(Model):
-    """A record citing an evidence item (``CreateRecordInput.evidenceIds``, or the evidence
-    of an assessment's criteria)."""
+    """A record citing an evidence item.
+
+    Cited through ``CreateRecordInput.evidenceIds`` or an assessment criterion's evidence."""
 
     id = fields.IntField(primary_key=True)
     record: fields.ForeignKeyRelation[AccountabilityRecord] = fields.ForeignKeyField(

@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
                 ('uploader', fields.ForeignKeyField('models.User', source_field='uploader_id', null=True, db_constraint=True, to_field='id', related_name='evidence', on_delete=OnDelete.SET_NULL)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'evidence', 'app': 'models', 'unique_together': (('sha256', 'uploader'),), 'pk_attr': 'id', 'table_description': 'One upload: a content and who uploaded it. The file is kept once under its SHA-256'},
+            options={'table': 'evidence', 'app': 'models', 'unique_together': (('sha256', 'uploader'),), 'pk_attr': 'id', 'table_description': 'One upload: a content and the account that uploaded it.'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
                 ('evidence', fields.ForeignKeyField('models.Evidence', source_field='evidence_id', db_constraint=True, to_field='id', related_name='citations', on_delete=OnDelete.RESTRICT)),
                 ('position', fields.IntField(default=0)),
             ],
-            options={'table': 'record_evidence', 'app': 'models', 'unique_together': (('record', 'evidence'),), 'pk_attr': 'id', 'table_description': "A record citing an evidence item (``CreateRecordInput.evidenceIds``, or the evidence of an assessment's criteria)."},
+            options={'table': 'record_evidence', 'app': 'models', 'unique_together': (('record', 'evidence'),), 'pk_attr': 'id', 'table_description': 'A record citing an evidence item.'},
             bases=['Model'],
         ),
     ]
