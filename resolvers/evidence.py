@@ -17,11 +17,12 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from core.context import RequestContext
 from core.errors import DomainError, ErrorCode
-from core.evidence_files import PDF, TooLarge, photo_facts, sniff
+from core.evidence_files import PDF, PhotoFacts, TooLarge, photo_facts, sniff
 from models.enums import AuditAction, AuditEntity
 from models.evidence import Evidence, RecordEvidence
 from models.people import Person
@@ -71,15 +72,25 @@ async def upload_evidence(context: RequestContext, chunks: AsyncIterator[bytes] 
         return existing
     facts = photo_facts(received.content, content_type)
     store.keep(received)  # before the row: a row never names a file that is not there
+    try:
+        return await _insert(context, received.sha256, content_type, len(received.content), facts)
+    except IntegrityError:
+        # The same account uploaded the same bytes at the same moment: one upload won.
+        return await Evidence.get(sha256=received.sha256, uploader_id=uploader)
+
+
+async def _insert(
+    context: RequestContext, sha256: str, content_type: str, size: int, facts: PhotoFacts
+) -> Evidence:
     async with in_transaction() as conn:
         evidence = await Evidence.create(
-            sha256=received.sha256,
+            sha256=sha256,
             content_type=content_type,
-            size=len(received.content),
+            size=size,
             taken_at=facts.taken_at,
             lon=facts.lon,
             lat=facts.lat,
-            uploader_id=uploader,
+            uploader_id=context.viewer.id if context.viewer else None,
             using_db=conn,
         )
         await append_event(

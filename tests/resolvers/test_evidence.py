@@ -271,3 +271,24 @@ async def test_an_assessment_scores_by_records_and_uploads_as_nodes(
     ]
     assert record["details"]["criteria"][0]["evidenceIds"] == [record_id, scan_id]
     assert record["evidence"] == [{"id": scan_id, "sha256": scan["evidence"]["sha256"]}]
+
+
+async def test_the_compiled_read_path_leaves_a_records_evidence_to_the_resolvers(
+    tree: Tree, tmp_path: Path
+) -> None:
+    query = "{ records(first: 5) { edges { node { id %s } } } }"
+    async with running_app(app_settings(evidence_dir=tmp_path, debug=True)) as client:
+        token = token_for(tree.users["grid_leader"])
+        cited = await upload(client, photo(START + timedelta(hours=1), WEIXIN), token)
+        await client.run(
+            CREATE_RECORD, {"input": patrol(tree, evidenceIds=[cited["evidence"]["id"]])}, token
+        )
+
+        plain = await client.run(query % "", None, token)
+        with_evidence = await client.run(query % "evidence { sha256 }", None, token)
+
+    assert plain["extensions"]["debug"]["executor"] == "compiled"
+    assert with_evidence["extensions"]["debug"]["executor"] == "resolved"
+    (edge,) = with_evidence["data"]["records"]["edges"]
+    assert edge["node"]["evidence"] == [{"sha256": cited["evidence"]["sha256"]}]
+    assert plain["data"]["records"]["edges"] == [{"node": {"id": edge["node"]["id"]}}]
