@@ -15,7 +15,7 @@ from compiled.arguments import page_arguments, read_filter
 from compiled.connection import ListPlan
 from compiled.objects import UNITS, Link, ObjectType, Render, Row, column, subtree_end
 from compiled.statement import ListQuery, run_list
-from models.audit import FIRST_SEQ, AuditEvent
+from models.audit import FIRST_SEQ, AuditEvent, AuditNode
 from models.people import Person
 from models.record import AccountabilityRecord
 from models.task import Task
@@ -27,6 +27,7 @@ from resolvers.pagination import OrderKey
 from schema.audit import ENTITY_TYPES, AuditFilter, audit_query
 
 EVENTS = AuditEvent._meta.db_table
+NODES = AuditNode._meta.db_table
 ORDER = OrderKey(field="seq", tiebreak="seq", descending=True, int_limit=2**63)
 # The table of each kind of reference that names an object by id, joined to its unit.
 BY_ID = {
@@ -50,6 +51,17 @@ def _entity_id(r: Render, row: Row) -> str:
         for entity, graph in ENTITY_TYPES.items()
     )
     return f"CASE {cases} ELSE {column} END"
+
+
+def _leaf_hash(r: Render, row: Row) -> str:
+    """The event's leaf as its log stored it when the event was appended (level 0 of
+    ``audit_node``): the same SHA-256 ``resolvers.audit.event_leaf_hash`` recomputes."""
+    node = r.alias("ln")
+    return (
+        f"(SELECT {node}.hash FROM {NODES} {node} WHERE {node}.jurisdiction ="
+        f" {row.alias}.jurisdiction AND {node}.level = 0"
+        f" AND {node}.position = {row.alias}.leaf_index)"
+    )
 
 
 def _org_path(r: Render, row: Row) -> str:
@@ -178,6 +190,8 @@ AUDIT_EVENT = ObjectType(
     {
         "id": lambda r, row: r.dialect.global_id("AuditEvent", f"{row.alias}.seq"),
         "seq": column("seq"),
+        "leafIndex": column("leaf_index"),
+        "leafHash": _leaf_hash,
         "at": lambda r, row: r.dialect.instant(f"{row.alias}.at"),
         "action": column("action"),
         # AuditAction's value: the stored action in upper case, its dot an underscore.

@@ -21,7 +21,7 @@ from compiled.connection import ConnectionPlan, ListPlan
 from compiled.nested import plan_list
 from compiled.objects import Fragments, ObjectPlan, Render, Types, plan_object, render_link
 from compiled.pages import PageSpec, page_select
-from compiled.records import all_records
+from compiled.records import all_records, all_water_bodies
 from compiled.selection import Field, NotCompilable, merged
 from compiled.tasks import run_tasks
 from compiled.units import all_units
@@ -148,4 +148,5 @@ ROOTS: dict[str, RootField] = {
     "auditEvents": KeyedListRoot(AUDIT_READ, "AuditEvent", PAGE | {"filter"}, run_audit),
     "orgUnits": PageRoot(ORG_READ, "OrgUnit", PAGE | {"level", "parentId"}, all_units),
     "records": PageRoot(RECORD_READ, "Record", PAGE | {"filter"}, all_records),
+    "waterBodies": PageRoot(ORG_READ, "WaterBody", PAGE | {"kind"}, all_water_bodies),
 }

@@ -39,6 +39,7 @@ from models.indicator import Indicator, Observation
 from models.org import HierarchyError, OrgLink, OrgUnit, WaterBody, check_parent
 from models.people import Person, User
 from models.record import AccountabilityRecord
+from models.record_shown import shown_details
 from models.task import Task
 from policies.engine import ROLES, read_role_policy
 from policies.rights import FIELD_WORK, JUDGEMENTS, RECORD_RIGHTS
@@ -1307,6 +1308,7 @@ class _Writer:
             created_at=filed,
             summary=spec.summary,
             details=spec.details,
+            details_shown=shown_details(spec.details),  # bulk_create does not call save()
             flagged=bool(spec.flag_reason),
             flag_reason=spec.flag_reason,
         )

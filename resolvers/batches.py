@@ -10,7 +10,6 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from strawberry.dataloader import DataLoader
 from tortoise.expressions import Subquery
 from tortoise.functions import Count
 
@@ -22,6 +21,7 @@ from models.record import AccountabilityRecord
 from models.task import Task
 from policies.rights import ORG_READ, RECORD_READ, TASK_READ
 from policies.scope import scope
+from resolvers.dataloader import DataLoader
 from resolvers.pagination import OrderKey, Page, page_of
 
 PageKey = tuple[int, int | None]  # parent id, page size

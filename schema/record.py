@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from models import enums
 from models.record import AccountabilityRecord
+from models.record_shown import EVIDENCE_FILES, shown_details
 from resolvers import org as org_resolvers
 from resolvers.evidence import evidence_of, get_evidence
 from resolvers.loaders import loaders
@@ -22,8 +23,7 @@ from schema.context import ctx
 from schema.enums import TaskCategory
 from schema.evidence import Evidence
 from schema.lazy import task_type
-from schema.naming import camel
-from schema.node import Node, NodeType, from_global_id, optional_pk, to_global_id
+from schema.node import Node, from_global_id, optional_pk, to_global_id
 from schema.org import OrgUnit
 from schema.people import User
 from schema.record_flag import RecordFlag, flags_of
@@ -33,51 +33,6 @@ if TYPE_CHECKING:
     from schema.task import Task
 
 RecordType: TypeAlias = enums.RecordType
-
-
-# Stored detail keys whose input name is not their camelCase spelling (the input's names
-# win, so a record reads back as it was written), and the type of id each holds, if any.
-CRITERION_NAMES: dict[str, str] = {"max": "maxScore", "evidence": "evidenceIds"}
-# A criterion's uploaded evidence, stored beside its records (``evidence``) and shown with
-# them in `evidenceIds`.
-EVIDENCE_FILES = "evidence_files"
-DETAIL_REFERENCES: dict[str, NodeType] = {"evidenceIds": "Record", "issuerUnitId": "OrgUnit"}
-
-
-def _shown(value: Any, names: dict[str, str]) -> Any:
-    if isinstance(value, list):
-        return [_shown(item, names) for item in value]
-    if not isinstance(value, dict):
-        return value
-    shown: dict[str, Any] = {}
-    for key, item in value.items():
-        if key == EVIDENCE_FILES:
-            continue  # shown in `evidenceIds`, after the records (``_criterion_evidence``)
-        name = names.get(key) or camel(key)
-        graph_type = DETAIL_REFERENCES.get(name)
-        if graph_type is not None:
-            shown[name] = _global_ids(graph_type, item)
-        else:
-            shown[name] = _shown(item, CRITERION_NAMES if key == "criteria" else {})
-    files = value.get(EVIDENCE_FILES)
-    if isinstance(files, list) and files:
-        shown["evidenceIds"] = [*shown.get("evidenceIds", []), *_global_ids("Evidence", files)]
-    return shown
-
-
-def _global_ids(graph_type: NodeType, value: Any) -> Any:
-    if isinstance(value, list):
-        return [_global_ids(graph_type, item) for item in value]
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return to_global_id(graph_type, value)
-    return value
-
-
-def shown_details(details: dict[str, Any]) -> dict[str, Any]:
-    """A record's stored ``details`` in the input's terms: camelCase keys at every depth, ids
-    of other objects as global IDs."""
-    shown: dict[str, Any] = _shown(details, {})
-    return shown
 
 
 @strawberry.type(
