@@ -271,6 +271,11 @@ async def test_an_assessment_scores_by_records_and_uploads_as_nodes(
     ]
     assert record["details"]["criteria"][0]["evidenceIds"] == [record_id, scan_id]
     assert record["evidence"] == [{"id": scan_id, "sha256": scan["evidence"]["sha256"]}]
+    # The compiled read path sends the details stored with the record: the same ids.
+    listed = await client.run(
+        "{ records(filter: { type: ASSESSMENT }) { edges { node { details } } } }", None, head
+    )
+    assert listed["data"]["records"]["edges"] == [{"node": {"details": record["details"]}}]
 
 
 async def test_the_compiled_read_path_leaves_a_records_evidence_to_the_resolvers(
