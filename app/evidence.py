@@ -10,6 +10,8 @@ this service.
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -53,7 +55,7 @@ class EvidenceFiles:
             request_id=str(state.get("request_id") or request_id_from(request.scope["headers"])),
         )
         found = await readable_file(context, sha256) if SHA256_HEX.match(sha256) else None
-        content = self.store.read(sha256) if found is not None else None
+        content = await asyncio.to_thread(self.store.read, sha256) if found is not None else None
         if found is None or content is None:
             log_denial(context, RECORD_READ, f"evidence:{sha256[:64]}")
             telemetry.error("NOT_FOUND")

@@ -10,6 +10,7 @@ WebP and PDF), its EXIF time and place are read, and it is kept once under its S
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -68,10 +69,12 @@ async def upload_evidence(context: RequestContext, chunks: AsyncIterator[bytes] 
     uploader = context.viewer.id
     existing = await Evidence.get_or_none(sha256=received.sha256, uploader_id=uploader)
     if existing is not None:
-        store.keep(received)  # in case the file was lost from the disk since
+        await asyncio.to_thread(store.keep, received)  # in case the file was lost since
         return existing
     facts = photo_facts(received.content, content_type)
-    store.keep(received)  # before the row: a row never names a file that is not there
+    # Before the row, so that a row never names a file that is not there; in a thread, so
+    # that writing a large file holds up no other request.
+    await asyncio.to_thread(store.keep, received)
     try:
         return await _insert(context, received.sha256, content_type, len(received.content), facts)
     except IntegrityError:
