@@ -99,6 +99,8 @@ class AuditAction(StrEnum):
     POLICY_REMOVE = "policy.remove"
     OBSERVATION_REPORT = "observation.report"
     AUDIT_MIGRATE = "audit.migrate"
+    EVIDENCE_UPLOAD = "evidence.upload"
+    EVIDENCE_CITE = "evidence.cite"
 
 
 class AuditEntity(StrEnum):
@@ -111,3 +113,4 @@ class AuditEntity(StrEnum):
     ROLE_POLICY = "role_policy"
     OBSERVATION = "observation"
     AUDIT = "audit"
+    EVIDENCE = "evidence"

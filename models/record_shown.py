@@ -17,6 +17,9 @@ from models.graph_names import camel, global_id
 # win, so a record reads back as it was written), and the type of id each holds, if any.
 CRITERION_NAMES: dict[str, str] = {"max": "maxScore", "evidence": "evidenceIds"}
 DETAIL_REFERENCES: dict[str, str] = {"evidenceIds": "Record", "issuerUnitId": "OrgUnit"}
+# A criterion's uploaded evidence, stored beside its records (``evidence``) and shown after
+# them in its ``evidenceIds``, as evidence's global IDs.
+EVIDENCE_FILES = "evidence_files"
 
 
 def _shown(value: Any, names: dict[str, str]) -> Any:
@@ -26,12 +29,17 @@ def _shown(value: Any, names: dict[str, str]) -> Any:
         return value
     shown: dict[str, Any] = {}
     for key, item in value.items():
+        if key == EVIDENCE_FILES:
+            continue  # shown in ``evidenceIds``, after the records, below
         name = names.get(key) or camel(key)
         graph_type = DETAIL_REFERENCES.get(name)
         if graph_type is not None:
             shown[name] = _global_ids(graph_type, item)
         else:
             shown[name] = _shown(item, CRITERION_NAMES if key == "criteria" else {})
+    files = value.get(EVIDENCE_FILES)
+    if isinstance(files, list) and files:
+        shown["evidenceIds"] = [*shown.get("evidenceIds", []), *_global_ids("Evidence", files)]
     return shown
 
 
