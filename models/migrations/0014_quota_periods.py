@@ -28,7 +28,7 @@ async def give_each_quota_its_year(apps: Any, schema_editor: Any) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0012_observation_periods")]
+    dependencies = [("models", "0013_evidence")]
 
     initial = False
 
