@@ -15,6 +15,7 @@ from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError, OperationDefinitionNode, parse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket
@@ -25,7 +26,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
-from app.authentication import AuthenticationError, authenticate
+from app.authentication import AuthenticationError, authenticate, parse_bearer
 from app.explorer import Explorer
 from app.request_log import REQUEST_ID_HEADER, request_id_from
 from app.websocket import AuthorityTransportWS, LimitedWebSocketAdapter, connection_token
@@ -33,6 +34,7 @@ from compiled.response import encode_response
 from core import telemetry
 from core.checkpoint import log_keys
 from core.context import RequestContext, Viewer
+from core.evidence_files import EvidenceStore
 from core.instrumentation import StatementCount
 from core.json_text import dumps
 from core.security import TokenClaims, TokenSigner
@@ -41,6 +43,7 @@ from core.settings import Settings
 ACK: UnsetType = UNSET  # acknowledge the connection without a payload
 HTTP_ERROR_CODES = {
     400: "BAD_REQUEST",
+    401: "UNAUTHENTICATED",
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
     415: "UNSUPPORTED_MEDIA_TYPE",
@@ -53,6 +56,8 @@ def http_refusal(error: HTTPException) -> JSONResponse:
     telemetry.error(code)
     body = {"data": None, "errors": [{"message": error.reason, "extensions": {"code": code}}]}
     headers = {"allow": "GET, POST"} if error.status_code == 405 else None
+    if error.status_code == 401:
+        headers = {"www-authenticate": "Bearer"}
     return JSONResponse(body, status_code=error.status_code, headers=headers)
 
 
@@ -93,15 +98,20 @@ class GraphQLApp(GraphQL[RequestContext, None]):
     graphql_transport_ws_handler_class = AuthorityTransportWS
     websocket_adapter_class = LimitedWebSocketAdapter
 
-    def __init__(self, schema: Any, settings: Settings) -> None:
+    def __init__(
+        self, schema: Any, settings: Settings, evidence: EvidenceStore | None = None
+    ) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql" if settings.graphiql else None,
             allow_queries_via_get=False,
             # Not the legacy graphql-ws: it authenticates a connection once, for its life.
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            # `uploadEvidence` (the GraphQL multipart request spec); see `parse_http_body`.
+            multipart_uploads_enabled=True,
         )
         self.settings = settings
+        self.evidence = evidence
         self.explorer = Explorer.in_checkout(settings.explorer_dir)
         self.signer = TokenSigner(settings.secret, settings.token_ttl_seconds)
         self.log_keys = log_keys(settings.audit_key, settings.audit_old_keys)
@@ -111,19 +121,41 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             return await super().run(request, context, root_value)
         except HTTPException as error:
             return http_refusal(error)
+        finally:
+            if isinstance(request, Request):
+                await request.close()  # an upload's spooled files, if a form was read
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """Our own GraphiQL page, from the files the checkout installed (``app.explorer``)."""
         return self.explorer.page()
 
     async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> Any:
+        """JSON; or, for an upload, a multipart form (the GraphQL multipart request spec).
+
+        A browser sends a multipart form to any site without asking it first (no CORS
+        preflight), so a multipart request must carry the bearer token, which a page of
+        another site cannot add: an anonymous one is refused before it is parsed."""
         media_type = (request.content_type or "").partition(";")[0].strip().lower()
-        if request.method == "POST" and media_type != "application/json":
+        if request.method == "POST" and media_type == "multipart/form-data":
+            if not parse_bearer(request.headers.get("authorization") or ""):
+                raise HTTPException(
+                    401, "An upload needs the bearer token: Authorization: Bearer <token>."
+                )
+        elif request.method == "POST" and media_type != "application/json":
             raise HTTPException(415, "Send the operation as application/json.")
         data = await super().parse_http_body(request)
         if isinstance(data, GraphQLRequestData) and not data.operation_name:
             refuse_unnamed_choice(data.query)
         return data
+
+    async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
+        """A malformed form (no boundary, too many parts) is refused like malformed JSON."""
+        try:
+            return await super().parse_multipart(request)
+        except StarletteHTTPException as error:
+            raise HTTPException(
+                400, f"Unable to parse the multipart body: {error.detail}"
+            ) from error
 
     async def process_result(
         self, request: Request, result: ExecutionResult
@@ -196,6 +228,8 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             task_events=getattr(request.app.state, "task_events", None),
             request_statements=statements,
             clock_skew=timedelta(seconds=self.settings.clock_skew_seconds),
+            # Files come only in multipart HTTP requests, never over the websocket.
+            evidence=self.evidence if isinstance(request, Request) else None,
         )
         return context
 

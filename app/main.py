@@ -23,6 +23,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 from app.authentication import BearerAuthMiddleware
 from app.body_limit import BodySizeLimit
 from app.client_address import ClientAddress
+from app.evidence import EvidenceFiles
 from app.explorer import ASSET_ROUTE
 from app.graphql import GraphQLApp
 from app.logs import configure as configure_logs
@@ -32,6 +33,7 @@ from app.security_headers import SecurityHeaders
 from app.websocket import AuthorityMonitor
 from compiled.extension import CompiledExecution
 from core.db import is_postgres, tortoise_config
+from core.evidence_files import EvidenceStore
 from core.pg_listener import PgListener
 from core.settings import AUDIT_KEY_NOTICE, DEV_SECRET_NOTICE, Settings
 from core.task_events import CHANNEL as TASK_CHANNEL
@@ -46,6 +48,7 @@ from schema.persisted import OperationStore
 
 log = logging.getLogger("riverchief")
 METRICS_PATHS = frozenset({"/metrics"})
+MULTIPART_OVERHEAD = 64 * 1024  # an upload's `operations`, `map` and part headers
 
 
 async def healthz(_: Request) -> JSONResponse:
@@ -184,10 +187,12 @@ def create_app(
 
     if settings.compiled_reads:
         observers = (*observers, CompiledExecution)
-    graphql = GraphQLApp(build_schema(schema_options(settings, observers)), settings)
+    evidence = EvidenceStore(settings.evidence_dir, settings.evidence_max_bytes)
+    graphql = GraphQLApp(build_schema(schema_options(settings, observers)), settings, evidence)
     routes = [
         Route("/graphql", graphql),  # the view refuses other methods with a GraphQL error
         WebSocketRoute("/graphql", graphql),
+        Route("/evidence/{sha256}", EvidenceFiles(evidence).endpoint, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
     ]
@@ -203,7 +208,12 @@ def create_app(
             Middleware(ClientAddress, proxies=settings.trusted_proxies),
             Middleware(SecurityHeaders, production=settings.production),
             *cors(settings),
-            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+            Middleware(
+                BodySizeLimit,
+                max_bytes=settings.max_body_bytes,
+                # An upload's file and the multipart request's own parts around it.
+                multipart_max_bytes=settings.evidence_max_bytes + MULTIPART_OVERHEAD,
+            ),
             Middleware(BearerAuthMiddleware, secret=settings.secret, passes=METRICS_PATHS),
         ],
         lifespan=lifespan,

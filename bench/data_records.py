@@ -19,6 +19,7 @@ from bench.data_clock import BASE_US, DAY, HOUR, MINUTE, at, day_start, daytime
 from bench.data_tables import RECORD, Rows
 from bench.data_tree import County, Ids, Unit
 from models.enums import OrgLevel, RecordType
+from models.record_shown import shown_details
 
 LAST_RECORD: Final = BASE_US - HOUR  # records describe the past
 TOO_FAST: Final = "distance impossible in the time given"
@@ -132,6 +133,7 @@ class RecordMaker:
                 None,
                 note,
                 JSON_DUMPS(details),
+                JSON_DUMPS(shown_details(details)),
                 False,
                 "",
                 at(moment),
@@ -343,6 +345,7 @@ class RecordMaker:
                 None if ended is None else at(ended),
                 summary,
                 JSON_DUMPS(details),
+                JSON_DUMPS(shown_details(details)),
                 bool(reason),
                 reason,
                 at(created),

@@ -98,11 +98,12 @@ RECORD: Final = Table(
         "ended_at",
         "summary",
         "details",
+        "details_shown",
         "flagged",
         "flag_reason",
         "created_at",
     ),
-    (9, 10, 15),
+    (9, 10, 16),
 )
 OBSERVATION: Final = Table(
     "observation", ("id", "indicator_id", "org_unit_id", "period", "dimension", "value"), (3, 5)

@@ -15,7 +15,7 @@ from compiled.arguments import page_arguments, read_filter
 from compiled.connection import ListPlan
 from compiled.objects import UNITS, Link, ObjectType, Render, Row, column, subtree_end
 from compiled.statement import ListQuery, run_list
-from models.audit import FIRST_SEQ, AuditEvent
+from models.audit import FIRST_SEQ, AuditEvent, AuditNode
 from models.people import Person
 from models.record import AccountabilityRecord
 from models.task import Task
@@ -27,6 +27,7 @@ from resolvers.pagination import OrderKey
 from schema.audit import ENTITY_TYPES, AuditFilter, audit_query
 
 EVENTS = AuditEvent._meta.db_table
+NODES = AuditNode._meta.db_table
 ORDER = OrderKey(field="seq", tiebreak="seq", descending=True, int_limit=2**63)
 # The table of each kind of reference that names an object by id, joined to its unit.
 BY_ID = {
@@ -52,6 +53,17 @@ def _entity_id(r: Render, row: Row) -> str:
     return f"CASE {cases} ELSE {column} END"
 
 
+def _leaf_hash(r: Render, row: Row) -> str:
+    """The event's leaf as its log stored it when the event was appended (level 0 of
+    ``audit_node``): the same SHA-256 ``resolvers.audit.event_leaf_hash`` recomputes."""
+    node = r.alias("ln")
+    return (
+        f"(SELECT {node}.hash FROM {NODES} {node} WHERE {node}.jurisdiction ="
+        f" {row.alias}.jurisdiction AND {node}.level = 0"
+        f" AND {node}.position = {row.alias}.leaf_index)"
+    )
+
+
 def _org_path(r: Render, row: Row) -> str:
     column = f"{row.alias}.org_path"
     named = _path_named(column, r)
@@ -59,14 +71,22 @@ def _org_path(r: Render, row: Row) -> str:
 
 
 def _path_named(path: str, r: Render) -> str:
+    return f"EXISTS ({_path_lookup(path, r)})"
+
+
+def _path_lookup(path: str, r: Render) -> str:
     unit = r.alias("pu")
     seen = r.scope(ORG_READ, unit)
-    return f"EXISTS (SELECT 1 FROM {UNITS} {unit} WHERE {unit}.path = {path} AND {seen})"
+    return f"SELECT 1 FROM {UNITS} {unit} WHERE {unit}.path = {path} AND {seen}"
 
 
 def _id_named(kind: Kind, key: str, r: Render) -> str:
     """The object of ``kind`` with id ``key`` (a number already checked) exists, and the
     viewer may read it."""
+    return f"EXISTS ({_id_lookup(kind, key, r)})"
+
+
+def _id_lookup(kind: Kind, key: str, r: Render) -> str:
     unit = r.alias("ru")
     if kind is Kind.UNIT:
         source, where = f"{UNITS} {unit}", f"{unit}.id = {key}"
@@ -75,7 +95,7 @@ def _id_named(kind: Kind, key: str, r: Render) -> str:
         source = f"{BY_ID[kind]} {thing} JOIN {UNITS} {unit} ON {unit}.id = {thing}.org_unit_id"
         where = f"{thing}.id = {key}"
     seen = r.scope(SIGHT[kind], unit)
-    return f"EXISTS (SELECT 1 FROM {source} WHERE {where} AND {seen})"
+    return f"SELECT 1 FROM {source} WHERE {where} AND {seen}"
 
 
 def _named(kind: Kind, value: str, r: Render) -> str:
@@ -113,27 +133,79 @@ def _keys_by_kind() -> dict[Kind, list[str]]:
     return grouped
 
 
+REFS, SEEN = "page_refs", "seen_refs"
+
+
+def _items(value: str) -> str:
+    """A JSON value's items: an array's elements, or the value itself as the only one."""
+    return (
+        f"CASE WHEN jsonb_typeof({value}) = 'array' THEN {value}"
+        f" ELSE jsonb_build_array({value}) END"
+    )
+
+
+def _listed(keys: list[str]) -> str:
+    return ", ".join(f"'{key}'" for key in keys)
+
+
+def _seen_references(r: Render) -> list[tuple[str, str]]:
+    """PostgreSQL: every reference in the ``before`` and ``after`` of the page's events, by
+    kind, that names an object the viewer may read, each checked once for the page (a check
+    for each value of each event made the statement slow to plan). Each check is a lateral
+    lookup by key, so the planner cannot choose to hash every readable task instead."""
+    kinds = _keys_by_kind()
+    kind_of = " ".join(
+        f"WHEN kv.key IN ({_listed(keys)}) THEN '{kind.value}'" for kind, keys in kinds.items()
+    )
+    every_key = _listed([key for keys in kinds.values() for key in keys])
+    value = "x.value"
+    number = f"(({value})::text)::bigint"
+    refs = (
+        f"SELECT DISTINCT CASE {kind_of} END AS kind, {value} AS value,"
+        f" CASE WHEN jsonb_typeof({value}) = 'number' AND ({value})::text ~ '^[0-9]{{1,10}}$'"
+        f" AND {number} BETWEEN 1 AND {MAX_ID - 1} THEN {number} END AS id,"
+        f" CASE WHEN jsonb_typeof({value}) = 'string' AND ({value} #>> '{{}}') <> ''"
+        f" THEN {value} #>> '{{}}' END AS path"
+        f" FROM page JOIN {EVENTS} pe ON pe.seq = page.k CROSS JOIN LATERAL"
+        " (SELECT key, value FROM jsonb_each(pe.before)"
+        " UNION ALL SELECT key, value FROM jsonb_each(pe.after)) kv"
+        f" CROSS JOIN LATERAL jsonb_array_elements({_items('kv.value')}) x(value)"
+        f" WHERE kv.key IN ({every_key})"
+    )
+    branches = []
+    for kind in kinds:
+        if kind is Kind.PATH:
+            lookup, given = _path_lookup("f.path", r), "f.path IS NOT NULL"
+        else:
+            lookup, given = _id_lookup(kind, "f.id", r), "f.id IS NOT NULL"
+        branches.append(
+            f"SELECT f.kind, f.value FROM {REFS} f CROSS JOIN LATERAL ({lookup} LIMIT 1) z"
+            f" WHERE f.kind = '{kind.value}' AND {given}"
+        )
+    return [(REFS, refs), (SEEN, " UNION ALL ".join(branches))]
+
+
 def _shown_values(column: str, r: Render) -> str:
     """``before``/``after`` redacted (``audit_view.shown``'s ``redact``) as JSON."""
     item, element = r.alias("kv"), r.alias("el")
     hidden = f"'{OUTSIDE_SCOPE}'"
     if r.dialect.postgres:
-        # One check per kind of reference, over the value's items (a scalar is one item),
-        # so the statement stays small enough to plan quickly.
+        # Each reference of the page was checked once (``_seen_references``): here each item
+        # of a referring value (a scalar is one item) is looked up among those found readable.
         value = f"{item}.value"
-        items = (
-            f"CASE WHEN jsonb_typeof({value}) = 'array' THEN {value}"
-            f" ELSE jsonb_build_array({value}) END"
-        )
+        items = _items(value)
         cases = []
         for kind, keys in _keys_by_kind().items():
+            ok = (
+                f"EXISTS (SELECT 1 FROM {SEEN} s WHERE s.kind = '{kind.value}'"
+                f" AND s.value = {element}.value)"
+            )
             checked = (
-                f"SELECT {element}.value, {element}.n, {_named(kind, f'{element}.value', r)} AS ok"
+                f"SELECT {element}.value, {element}.n, {ok} AS ok"
                 f" FROM jsonb_array_elements({items}) WITH ORDINALITY {element}(value, n)"
             )
-            listed = ", ".join(f"'{key}'" for key in keys)
             cases.append(
-                f"WHEN {item}.key IN ({listed}) THEN (SELECT CASE"
+                f"WHEN {item}.key IN ({_listed(keys)}) THEN (SELECT CASE"
                 f" WHEN jsonb_typeof({value}) = 'null' THEN {value}"
                 f" WHEN jsonb_typeof({value}) = 'array' THEN coalesce(jsonb_agg(c.value"
                 f" ORDER BY c.n) FILTER (WHERE c.ok), '[]'::jsonb)"
@@ -159,9 +231,8 @@ def _shown_values(column: str, r: Render) -> str:
             f" WHEN {element}.type = 'false' THEN json('false') ELSE {element}.value END)"
             f" FROM json_each({item}.value) {element} WHERE {_named(kind, element, r)}"
         )
-        listed = ", ".join(f"'{key}'" for key in keys)
         cases.append(
-            f"WHEN {item}.key IN ({listed}) THEN CASE"
+            f"WHEN {item}.key IN ({_listed(keys)}) THEN CASE"
             f" WHEN {item}.type = 'null' THEN NULL"
             f" WHEN {item}.type = 'array' THEN json(({kept}))"
             f" WHEN {_named(kind, item, r)} THEN {raw}"
@@ -178,6 +249,8 @@ AUDIT_EVENT = ObjectType(
     {
         "id": lambda r, row: r.dialect.global_id("AuditEvent", f"{row.alias}.seq"),
         "seq": column("seq"),
+        "leafIndex": column("leaf_index"),
+        "leafHash": _leaf_hash,
         "at": lambda r, row: r.dialect.instant(f"{row.alias}.at"),
         "action": column("action"),
         # AuditAction's value: the stored action in upper case, its dot an underscore.
@@ -239,5 +312,6 @@ async def run_audit(
         descending=True,
         where=" AND ".join(_conditions(read_filter(values, AuditFilter, audit_query), r)),
         page=page_arguments(values, ORDER),
+        shared=_seen_references if r.dialect.postgres else None,
     )
     return await run_list(plan, query, r, conn)

@@ -9,15 +9,12 @@ from typing import Any
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from models.graph_names import global_id
+
 # SQLite has no base64: global IDs and cursors come from these functions, registered on each
 # connection.
 GLOBAL_ID_FUNCTION = "rc_global_id"
 BASE64_FUNCTION = "rc_base64"
-
-
-def global_id(type_name: str, pk: int | str) -> str:
-    """``schema.node.to_global_id``'s encoding (kept equal by the differential test)."""
-    return urlsafe_base64(f"{type_name}:{pk}")
 
 
 def urlsafe_base64(text: str) -> str:

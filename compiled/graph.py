@@ -20,7 +20,7 @@ from compiled.objects import (
     global_id,
     instant,
 )
-from compiled.records import RECORD, WATER_BODY
+from compiled.records import RECORD, WATER_BODY, geometry
 from compiled.stats import TaskStatsField
 from compiled.tasks import unit_tasks
 from models.task import overdue_sql
@@ -82,6 +82,7 @@ ORG_UNIT = ObjectType(
         "name": column("name"),
         "level": column("level"),
         "path": column("path"),
+        "geometry": geometry,
     },
     {"parent": Link("OrgUnit", "parent_id")},
     {

@@ -97,6 +97,9 @@ class Link:
 
     type_name: str
     key: str
+    # The read check of the object reached, where it is not its type's (``visible``): a
+    # water body reached from another is read where the river runs, not with a record.
+    sight: Callable[[Row, Render], str] | None = None
 
 
 class Nested(Protocol):
@@ -202,7 +205,8 @@ def render_object(plan: ObjectPlan, row: Row, r: Render) -> str:
             pairs.append((entry.key, plan.type.scalars[entry.name](r, row)))
         else:
             link = plan.type.links[entry.name]
-            pairs.append((entry.key, render_link(entry.child, f"{row.alias}.{link.key}", r)))
+            key = f"{row.alias}.{link.key}"
+            pairs.append((entry.key, render_link(entry.child, key, r, link.sight)))
     return r.dialect.obj(pairs)
 
 
@@ -248,12 +252,16 @@ def visible(type_name: str, row: Row, r: Render) -> str:
     return "(1 = 1)"
 
 
-def render_link(plan: ObjectPlan, key: str, r: Render) -> str:
-    """The object ``key`` names, or null when there is none or the viewer may not read it."""
+def render_link(
+    plan: ObjectPlan, key: str, r: Render, sight: Callable[[Row, Render], str] | None = None
+) -> str:
+    """The object ``key`` names, or null when there is none or the viewer may not read it
+    (``sight``, where given, decides that instead of the type's rule)."""
     name = plan.type.name
     source, row = row_source(name, r)
     body = render_object(plan, row, r)
-    found = f"{row.alias}.id = {key} AND {visible(name, row, r)}"
+    seen = sight(row, r) if sight is not None else visible(name, row, r)
+    found = f"{row.alias}.id = {key} AND {seen}"
     return r.dialect.nested(f"SELECT {body} FROM {source} WHERE {found}")
 
 

@@ -1,10 +1,10 @@
 """Accountability records and water bodies: their types and ``Query.records``, read as
 ``resolvers.records`` reads them.
 
-A record's ``details`` is left to the resolvers (its keys are renamed at every depth and
-its ids made global, ``schema.record.shown_details``): an operation that asks for it runs
-resolved. A record's water body is read with the record, whatever the units it runs
-through (``docs/permissions.md``).
+A record's ``details`` is sent as it was shown when the record was written
+(``models.record_shown``; records are never edited). A record's water body is read with the
+record, whatever the units it runs through (``docs/permissions.md``); reached from another
+water body (``parent``) or listed, it is read where the river runs (``resolvers.water``).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from compiled.arguments import page_arguments, read_filter
+from compiled.nested import ListField
 from compiled.objects import (
     UNITS,
     Link,
@@ -24,13 +25,52 @@ from compiled.objects import (
     instant,
 )
 from compiled.pages import PageSpec
+from models.org import OrgLink
 from policies.rights import ORG_READ, RECORD_READ
+from resolvers.org import PATH_ORDER
 from resolvers.pagination import OrderKey
 from resolvers.records import RecordQuery
 from schema.record import RecordFilter, record_query
 
 NODE = frozenset({"Node"})
 NEWEST = OrderKey(descending=True)  # ``list_records``' order
+LINKS = OrgLink._meta.db_table
+RUNS_THROUGH = "water_body_unit"  # ``WaterBody.units``' table: water_body_id, orgunit_id
+
+
+def geometry(r: Render, row: Row) -> str:
+    """The stored GeoJSON geometry object, as JSON (null where none is stored)."""
+    return r.dialect.json_column(f"{row.alias}.geometry")
+
+
+def water_readable(row: Row, r: Render) -> str:
+    """``resolvers.water.readable_water_bodies`` on the water body in ``row``: it runs through
+    a unit the viewer reads, or a unit the viewer reads is paired with it."""
+    through, link, unit = r.alias("wu"), r.alias("wl"), r.alias("wo")
+    return (
+        f"(EXISTS (SELECT 1 FROM {RUNS_THROUGH} {through} JOIN {UNITS} {unit}"
+        f" ON {unit}.id = {through}.orgunit_id WHERE {through}.water_body_id = {row.alias}.id"
+        f" AND {r.scope(ORG_READ, unit)})"
+        f" OR EXISTS (SELECT 1 FROM {LINKS} {link} JOIN {UNITS} {unit}"
+        f" ON {unit}.id = {link}.unit_id WHERE {link}.water_body_id = {row.alias}.id"
+        f" AND {r.scope(ORG_READ, unit)}))"
+    )
+
+
+def units_run_through(owner: Row, values: dict[str, Any], r: Render) -> PageSpec:
+    """``resolvers.water.units_of_water_body``: the units the water body runs through that
+    the viewer reads, in path order."""
+
+    def where(row: Row, r: Render) -> list[str]:
+        through = r.alias("wu")
+        return [
+            r.scope(ORG_READ, row.unit),
+            f"EXISTS (SELECT 1 FROM {RUNS_THROUGH} {through} WHERE {through}.orgunit_id ="
+            f" {row.alias}.id AND {through}.water_body_id = {owner.alias}.id)",
+        ]
+
+    return PageSpec("OrgUnit", where, PATH_ORDER, page_arguments(values, PATH_ORDER))
+
 
 RECORD = ObjectType(
     "Record",
@@ -44,6 +84,7 @@ RECORD = ObjectType(
         "flagged": flag("flagged"),
         "flagReason": column("flag_reason"),
         "createdAt": instant("created_at"),
+        "details": lambda r, row: r.dialect.json_column(f"{row.alias}.details_shown"),
     },
     {
         "orgUnit": Link("OrgUnit", "org_unit_id"),
@@ -64,11 +105,25 @@ WATER_BODY = ObjectType(
         "name": column("name"),
         "kind": column("kind"),
         "lengthKm": lambda r, row: f"CAST({row.alias}.length_km AS double precision)",
+        "geometry": geometry,
     },
-    # ``parent`` is read where the river runs (``resolvers.water``), ``units`` through the
-    # scope: an operation asking for either runs resolved.
-    {},
+    {"parent": Link("WaterBody", "parent_id", water_readable)},
+    {"units": ListField("OrgUnit", frozenset({"first", "after"}), units_run_through)},
 )
+
+
+def all_water_bodies(values: dict[str, Any], r: Render) -> PageSpec:
+    """``Query.waterBodies``: ``resolvers.water.list_water_bodies``, oldest first."""
+    kind = values.get("kind")
+    order = OrderKey()
+
+    def where(row: Row, r: Render) -> list[str]:
+        found = [water_readable(row, r)]
+        if kind is not None:
+            found.append(f"{row.alias}.kind = {r.params(kind.value)}")
+        return found
+
+    return PageSpec("WaterBody", where, order, page_arguments(values, order))
 
 
 def record_conditions(spec: RecordQuery, row: Row, r: Render) -> list[str]:

@@ -10,6 +10,7 @@ one number, its nodes built in SQL and its cursors in Python (``tasks``, ``audit
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -21,11 +22,12 @@ from compiled.connection import ConnectionPlan, ListPlan
 from compiled.nested import plan_list
 from compiled.objects import Fragments, ObjectPlan, Render, Types, plan_object, render_link
 from compiled.pages import PageSpec, page_select
-from compiled.records import all_records
+from compiled.records import all_records, all_water_bodies
 from compiled.selection import Field, NotCompilable, merged
 from compiled.tasks import run_tasks
 from compiled.units import all_units
 from core.errors import DomainError
+from models.graph_names import global_id
 from policies.guard import log_denial
 from policies.rights import AUDIT_READ, ORG_READ, RECORD_READ, TASK_READ, Right
 from schema.node import NodeType, pk_of
@@ -41,7 +43,7 @@ class RootPlan(Protocol):
 
 class RootField(Protocol):
     @property
-    def right(self) -> Right: ...
+    def right(self) -> Right | None: ...  # None: any signed-in viewer
 
     @property
     def arguments(self) -> frozenset[str]: ...  # GraphQL names
@@ -141,11 +143,49 @@ class PlannedPage:
         return found
 
 
+# The viewer's own account, as the token check read it: what ``me`` answers without a
+# statement when nothing else is asked.
+FROM_TOKEN = frozenset({"id", "username", "__typename"})
+
+
+@dataclass(frozen=True)
+class ViewerRoot:
+    """``Query.me``: the signed-in account (an anonymous caller is left to the resolvers)."""
+
+    right: None = None
+    arguments: frozenset[str] = frozenset()
+
+    def plan(self, entry: Field, fragments: Fragments, types: Types) -> RootPlan:
+        return PlannedViewer(plan_object(types["User"], merged(entry), fragments, types))
+
+
+@dataclass(frozen=True)
+class PlannedViewer:
+    node: ObjectPlan
+
+    async def run(self, values: dict[str, Any], r: Render, conn: BaseDBAsyncClient) -> str:
+        viewer = r.context.viewer
+        assert viewer is not None  # the plan is made for a signed-in viewer only
+        account = viewer.account
+        if account is not None and all(e.name in FROM_TOKEN for e in self.node.entries):
+            shown = {"id": global_id("User", account.id), "username": account.username}
+            shown["__typename"] = "User"
+            return json.dumps(
+                {e.key: shown[e.name] for e in self.node.entries},
+                ensure_ascii=False,
+                separators=(",", ":"),
+            )
+        sql = f"SELECT {r.dialect.text(render_link(self.node, r.params(viewer.id), r))} AS j"
+        return await _one_value(sql, r, conn) or "null"
+
+
 ROOTS: dict[str, RootField] = {
+    "me": ViewerRoot(),
     "orgUnit": ObjectRoot(ORG_READ, "OrgUnit"),
     "task": ObjectRoot(TASK_READ, "Task"),
     "tasks": KeyedListRoot(TASK_READ, "Task", PAGE | {"filter", "orderBy"}, run_tasks),
     "auditEvents": KeyedListRoot(AUDIT_READ, "AuditEvent", PAGE | {"filter"}, run_audit),
     "orgUnits": PageRoot(ORG_READ, "OrgUnit", PAGE | {"level", "parentId"}, all_units),
     "records": PageRoot(RECORD_READ, "Record", PAGE | {"filter"}, all_records),
+    "waterBodies": PageRoot(ORG_READ, "WaterBody", PAGE | {"kind"}, all_water_bodies),
 }

@@ -7,6 +7,7 @@ come back ordered by ``o``: the count first (``o = 0``), then the page.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,9 @@ class ListQuery:
     descending: bool
     where: str
     page: PageArguments
+    # Tables the nodes' expressions share, computed once over the page's keys (``page``):
+    # ``(name, query)`` pairs rendered into the statement's ``WITH``.
+    shared: Callable[[Render], list[tuple[str, str]]] | None = None
 
     @property
     def size(self) -> int:
@@ -46,6 +50,7 @@ async def run_list(plan: ListPlan, query: ListQuery, r: Render, conn: BaseDBAsyn
     alias, key = query.row.alias, query.key
     direction = "DESC" if query.descending else "ASC"
     branches = []
+    prelude = ""
     if plan.connection.counts:
         branches.append(
             f"SELECT 0 AS o, {NO_KEY} AS k, {NO_TEXT} AS j,"
@@ -65,9 +70,16 @@ async def run_list(plan: ListPlan, query: ListQuery, r: Render, conn: BaseDBAsyn
             if plan.node is not None
             else NO_TEXT
         )
+        if query.shared is not None:
+            # The page is a table of its own, which the shared ones read as well.
+            shared = [("page", chosen), *query.shared(r)]
+            prelude = "WITH " + ", ".join(f"{name} AS ({sql})" for name, sql in shared) + " "
+            picked = "page"
+        else:
+            picked = f"({chosen}) page"
         joined = query.source.replace(
             f"{query.table} {alias}",
-            f"({chosen}) page JOIN {query.table} {alias} ON {alias}.{key} = page.k",
+            f"{picked} JOIN {query.table} {alias} ON {alias}.{key} = page.k",
             1,
         )
         branches.append(
@@ -78,7 +90,7 @@ async def run_list(plan: ListPlan, query: ListQuery, r: Render, conn: BaseDBAsyn
         render_object(plan.node, query.row, r.dry())
     rows: list[dict[str, Any]] = []
     if branches:
-        sql = " UNION ALL ".join(branches) + " ORDER BY o"
+        sql = prelude + " UNION ALL ".join(branches) + " ORDER BY o"
         rows = list(await conn.execute_query_dict(sql, r.params.values))
     total = None
     if plan.connection.counts:

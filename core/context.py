@@ -17,6 +17,7 @@ from core.settings import DEFAULT_CLOCK_SKEW_SECONDS
 
 if TYPE_CHECKING:
     from core.checkpoint import LogKeys
+    from core.evidence_files import EvidenceStore
     from core.policy import Policy
     from core.security import TokenSigner
     from core.task_events import TaskEvent, TaskEventHub
@@ -97,3 +98,6 @@ class RequestContext:
     # How far a record's time may run ahead of the server's clock before it reads as
     # IN_FUTURE (a phone's clock and the server's disagree a little): RIVERCHIEF_CLOCK_SKEW.
     clock_skew: timedelta = timedelta(seconds=DEFAULT_CLOCK_SKEW_SECONDS)
+    # Where uploaded evidence is kept (``core.evidence_files``); None where nothing may be
+    # uploaded (the CLI, the websocket: uploads are HTTP multipart requests only).
+    evidence: EvidenceStore | None = None

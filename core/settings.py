@@ -17,6 +17,8 @@ from pathlib import Path
 DEFAULT_DATABASE_URL = "sqlite://data/riverchief.sqlite3"
 DEFAULT_EXPLORER_DIR = "explorer"  # the checkout's npm project; `npm ci --prefix explorer`
 DEFAULT_CLOCK_SKEW_SECONDS = 300  # a record may be dated this far past the server's clock
+DEFAULT_EVIDENCE_MAX_BYTES = 10 * 1024 * 1024  # a phone's photo, or a scanned page as PDF
+DEFAULT_EVIDENCE_DIR = "data/evidence"  # beside the default SQLite database
 DEV_SECRET_NOTICE = "RIVERCHIEF_SECRET is not set: using a random secret for this process only"  # noqa: S105 - a message, not a secret
 LOG_FORMATS = ("text", "json")
 OTEL_MISSING = (
@@ -244,6 +246,8 @@ class Settings:
     compiled_reads: bool = True
     explorer_dir: Path = Path(DEFAULT_EXPLORER_DIR)
     clock_skew_seconds: int = DEFAULT_CLOCK_SKEW_SECONDS
+    evidence_dir: Path = Path(DEFAULT_EVIDENCE_DIR)
+    evidence_max_bytes: int = DEFAULT_EVIDENCE_MAX_BYTES
 
     @property
     def production(self) -> bool:
@@ -306,7 +310,25 @@ class Settings:
             clock_skew_seconds=_seconds(
                 env_vars, "RIVERCHIEF_CLOCK_SKEW", DEFAULT_CLOCK_SKEW_SECONDS
             ),
+            evidence_dir=_evidence_dir(env_vars),
+            evidence_max_bytes=_positive(
+                env_vars, "RIVERCHIEF_EVIDENCE_MAX_BYTES", DEFAULT_EVIDENCE_MAX_BYTES
+            ),
         )
+
+
+def _evidence_dir(env_vars: Mapping[str, str]) -> Path:
+    """Where uploaded evidence is kept: ``RIVERCHIEF_EVIDENCE_DIR``, else an ``evidence``
+    folder beside the SQLite database file (``./data/evidence`` for the default one, and for
+    a database that is not a file)."""
+    raw = env_vars.get("RIVERCHIEF_EVIDENCE_DIR", "").strip()
+    if raw:
+        return Path(raw).expanduser()
+    database_url = env_vars.get("DATABASE_URL", "") or DEFAULT_DATABASE_URL
+    prefix = "sqlite://"
+    if database_url.startswith(prefix) and ":memory:" not in database_url:
+        return Path(database_url[len(prefix) :]).expanduser().parent / "evidence"
+    return Path(DEFAULT_EVIDENCE_DIR)
 
 
 def ensure_sqlite_directory(database_url: str) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
@@ -190,6 +190,19 @@ class _Planner:
             earliest[record.task] = min(moment, earliest.get(record.task, moment))
         return earliest
 
+    def quota_records_filed(self) -> dict[str, datetime]:
+        """When the last record of its quota's type was filed against each quota task (a day
+        after it happened at the latest): the task is submitted only after it."""
+        latest: dict[str, datetime] = {}
+        for record in self.data.records:
+            task = self.tasks.get(record.task or "")
+            if task is None or task.quota_record_type is not record.type:
+                continue
+            day = self.today - timedelta(days=record.days_ago)
+            moment = datetime.combine(day, record.start, tzinfo=self.tz) + DAY
+            latest[task.key] = max(moment, latest.get(task.key, moment))
+        return latest
+
     # -- the plan -------------------------------------------------------------------------
 
     def plan(self) -> Plan:
@@ -200,6 +213,7 @@ class _Planner:
         # Children before parents: a parent is verified after its subtasks are closed.
         for task in reversed(self.data.tasks):
             closes[task.key] = self.task_steps(task, created[task.key], closes, plan)
+        plan.steps = self.started_with_subtasks(plan.steps)
         plan.created = created
         self.creation_steps(created, groups, plan)
         plan.steps.sort(key=lambda s: s.at)
@@ -339,6 +353,7 @@ class _Planner:
             )
         span = max(end - start, HOUR * (len(actions) + 1))
         fractions = sorted(rng.uniform(0.05, 0.95) for _ in actions)
+        floor = self.submit_floor(task, closes, rng)
         submitter: str | None = None
         for number, (action, fraction) in enumerate(zip(actions, fractions, strict=True)):
             moment = start + span * fraction + timedelta(minutes=number)
@@ -347,11 +362,12 @@ class _Planner:
                 actor = issuer
             if action is TaskAction.VERIFY:
                 actor = self.verifier(task, submitter)
-                subtasks = [closes[c.key] for c in self.children[task.key]]
-                if subtasks and moment <= max(subtasks):
-                    moment = max(subtasks) + HOUR * rng.randint(2, 20)
             if action is TaskAction.SUBMIT:
                 submitter = actor
+            if submitter is not None and floor is not None:
+                moment = max(moment, floor + timedelta(minutes=number))
+            if steps and moment <= steps[-1].at:
+                moment = steps[-1].at + timedelta(minutes=1)
             steps.append(
                 Step(moment, Kind.TRANSITION, actor, (task.key,), action, NOTES.get(action))
             )
@@ -364,6 +380,45 @@ class _Planner:
                 raise ValueError(f"{task.where}: a step of its history falls after the load")
         plan.steps += steps
         return closed
+
+    def submit_floor(
+        self, task: TaskSpec, closes: dict[str, datetime], rng: random.Random
+    ) -> datetime | None:
+        """The earliest a task is submitted: after its subtasks closed (every one of them, or
+        the workflow refuses) and after the records its quota counts were filed."""
+        children = self.children[task.key]
+        submits = task.status in (TaskStatus.SUBMITTED, TaskStatus.REJECTED, TaskStatus.VERIFIED)
+        still_open = [c for c in children if c.status not in CLOSED_STATUSES]
+        if submits and still_open:
+            raise ValueError(
+                f"{task.where}: {task.status.value} with {len(still_open)} subtask(s) still open"
+            )
+        moments = [closes[c.key] + HOUR * rng.randint(2, 20) for c in children]
+        filed = self.quota_records_filed().get(task.key)
+        if filed is not None:
+            moments.append(filed)
+        return max(moments) if moments else None
+
+    def started_with_subtasks(self, steps: list[Step]) -> list[Step]:
+        """A parent starts with its first subtask to start (the workflow moves an ASSIGNED
+        parent to IN_PROGRESS then): its own START, if later, is not taken."""
+        first: dict[str, Step] = {}
+        for step in sorted(steps, key=lambda s: s.at):
+            if step.action is TaskAction.START:
+                first.setdefault(step.tasks[0], step)
+        started: dict[str, datetime] = {}
+        for task in reversed(self.data.tasks):  # subtasks before their parents
+            moments = [first[task.key].at] if task.key in first else []
+            moments += [started[c.key] for c in self.children[task.key] if c.key in started]
+            if not moments:
+                continue
+            started[task.key] = min(moments)
+            if task.status in (TaskStatus.ASSIGNED, TaskStatus.DRAFT):
+                raise ValueError(
+                    f"{task.where}: a subtask has started, so it is no longer {task.status.value}"
+                )
+        taken_over = {id(step) for key, step in first.items() if started[key] < step.at}
+        return [s for s in steps if id(s) not in taken_over]
 
     def verifier(self, task: TaskSpec, submitter: str | None) -> str:
         """The issuing side signs off; nobody verifies their own submission."""
@@ -476,8 +531,10 @@ class Replay:
         units: dict[str, OrgUnit],
         people: dict[str, int],
         due: dict[str, datetime | None],
+        filed: Callable[[str, int], Awaitable[None]] | None = None,
     ) -> None:
         self.data = data
+        self.filed = filed  # writes the records filed against a task, once it exists
         self.engine = engine
         self.users = users
         self.units = units
@@ -508,8 +565,9 @@ class Replay:
                 else:
                     await grant_role(self.context(step.granter), user.id, step.role, unit.id)
 
-    def new_task(self, key: str, *, with_assignee: bool) -> NewTask:
+    def new_task(self, key: str, *, with_assignee: bool, issued: datetime) -> NewTask:
         spec = self.specs[key]
+        period = self.quota_period(key, issued)
         return NewTask(
             title=spec.title,
             category=spec.category,
@@ -520,10 +578,23 @@ class Replay:
             parent_id=self.ids[spec.parent] if spec.parent else None,
             quota_target=spec.quota_target,
             quota_record_type=spec.quota_record_type,
+            quota_from=period[0] if period else None,
+            quota_to=period[1] if period else None,
         )
+
+    def quota_period(self, key: str, issued: datetime) -> tuple[date, date] | None:
+        """A demo quota counts from the day its task is issued to its due day (Beijing time),
+        so that its figures do not depend on the day the demo is loaded; without a due date,
+        the API's default (the calendar year of its creation)."""
+        due = self.due[key]
+        if self.specs[key].quota_target is None or due is None:
+            return None
+        return issued.astimezone(due.tzinfo).date(), due.date()  # the due moment is Beijing's
 
     async def steps(self, steps: Iterable[Step]) -> None:
         for step in steps:
+            above = self.ancestors(step.tasks[0]) if step.action is TaskAction.START else []
+            before = await self.statuses(above)
             try:
                 await self.step(step)
             except DomainError as error:
@@ -533,6 +604,9 @@ class Replay:
                     f"{error.code.value} {error.message}"
                 ) from error
             touched = {*step.tasks}
+            if above:  # started with it (``resolvers.task_chain.start_parents``)
+                after = await self.statuses(above)
+                touched |= {key for key in above if after[key] != before[key]}
             if step.kind in (Kind.CREATE, Kind.DECOMPOSE):  # a new subtask claims its parent
                 touched |= {p for k in step.tasks if (p := self.specs[k].parent) is not None}
             for key in touched:
@@ -543,17 +617,21 @@ class Replay:
         with clock.at(step.at):
             if step.kind is Kind.CREATE:
                 (key,) = step.tasks
-                new = self.new_task(key, with_assignee=key not in step.assign_later)
+                new = self.new_task(key, with_assignee=key not in step.assign_later, issued=step.at)
                 self.created(key, await create_task(context, new))
+                await self.records_for([key])
             elif step.kind is Kind.DECOMPOSE:
                 parent = self.specs[step.tasks[0]].parent or ""
                 parts = []
                 for key in step.tasks:
-                    new = self.new_task(key, with_assignee=key not in step.assign_later)
+                    new = self.new_task(
+                        key, with_assignee=key not in step.assign_later, issued=step.at
+                    )
                     parts.append(Part(new.org_unit_id, new.title, new.assignee_id, new.due_at))
                 made = await decompose_task(context, self.ids[parent], parts, None)
                 for key, task in zip(step.tasks, made, strict=True):
                     self.created(key, task)
+                await self.records_for(step.tasks)
             elif step.kind is Kind.ASSIGN:
                 (key,) = step.tasks
                 assignee = self.people[self.specs[key].assignee or ""]
@@ -563,12 +641,32 @@ class Replay:
                 assert step.action is not None
                 await transition_task(context, self.ids[key], step.action, step.note, None)
 
+    def ancestors(self, key: str) -> list[str]:
+        found = []
+        while (parent := self.specs[key].parent) is not None:
+            found.append(parent)
+            key = parent
+        return found
+
+    async def statuses(self, keys: list[str]) -> dict[str, str]:
+        if not keys:
+            return {}
+        rows = dict(
+            await Task.filter(id__in=[self.ids[k] for k in keys]).values_list("id", "status")
+        )
+        return {key: str(rows[self.ids[key]]) for key in keys}
+
     def created(self, key: str, task: Task) -> None:
         spec = self.specs[key]
         if task.issuer_unit_id != self.units[spec.issuer].id:
             raise ValueError(f"{spec.where}: issued by another unit than {spec.issuer!r}")
         self.ids[key] = task.id
         self.last[key] = task.created_at
+
+    async def records_for(self, keys: Iterable[str]) -> None:
+        if self.filed is not None:
+            for key in keys:
+                await self.filed(key, self.ids[key])
 
     async def settle(self) -> None:
         """Each task was last changed at its last step, and ends in the status of the files.

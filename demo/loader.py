@@ -39,6 +39,7 @@ from models.indicator import Indicator, Observation
 from models.org import HierarchyError, OrgLink, OrgUnit, WaterBody, check_parent
 from models.people import Person, User
 from models.record import AccountabilityRecord
+from models.record_shown import shown_details
 from models.task import Task
 from policies.engine import ROLES, read_role_policy
 from policies.rights import FIELD_WORK, JUDGEMENTS, RECORD_RIGHTS
@@ -1152,7 +1153,8 @@ class _Writer:
         self.people: dict[str, int] = {}
         self.users: dict[str, User] = {}
         self.tasks: dict[str, int] = {}
-        self.records: dict[str, int] = {}
+        self.records: dict[str, int] = {}  # the ids of records another one corrects
+        self.written: set[str] = set()
 
     async def write(self) -> None:
         await self._units()
@@ -1272,6 +1274,7 @@ class _Writer:
             self.units,
             self.people,
             {t.key: self._due(t.due_in_days) for t in self.data.tasks},
+            self._records_of,
         )
         await replay.grants(self.plan.grants)
         await replay.steps(self.plan.steps)
@@ -1308,6 +1311,7 @@ class _Writer:
             created_at=filed,
             summary=spec.summary,
             details=spec.details,
+            details_shown=shown_details(spec.details),  # bulk_create does not call save()
             flagged=bool(spec.flag_reason),
             flag_reason=spec.flag_reason,
         )
@@ -1315,18 +1319,39 @@ class _Writer:
     def _account(self, username: str) -> AccountSpec:
         return next(a for a in self.data.accounts if a.username == username)
 
+    async def _records_of(self, task_key: str, task_id: int) -> None:
+        """The records filed against a task, written as soon as the history has created it (a
+        quota task is verified only once its records count). A correction whose original is
+        not written yet waits for the rest (``_records``)."""
+        self.tasks[task_key] = task_id
+        batch: list[RecordSpec] = []
+        for spec in self.data.records:
+            if spec.task != task_key or spec.key in self.written:
+                continue
+            if (
+                spec.corrects is None
+                or spec.corrects in self.written
+                or spec.corrects in {b.key for b in batch}
+            ):
+                batch.append(spec)
+        await self._write(batch)
+
     async def _records(self) -> None:
+        await self._write([r for r in self.data.records if r.key not in self.written])
+
+    async def _write(self, specs: list[RecordSpec]) -> None:
         # Records another one corrects are saved first, one by one, for their ids; the rest
         # (file order puts an original before its correction) go in one bulk insert.
         referenced = {r.corrects for r in self.data.records if r.corrects}
         rest = []
-        for spec in self.data.records:
+        for spec in specs:
             if spec.key in referenced:
                 record = self._record(spec)
                 await record.save(using_db=self.conn)
                 self.records[spec.key] = record.id
             else:
                 rest.append(spec)
+            self.written.add(spec.key)
         await AccountabilityRecord.bulk_create(
             [self._record(spec) for spec in rest], using_db=self.conn
         )

@@ -5,6 +5,7 @@ MODEL_MODULES = [
     "models.people",
     "models.task",
     "models.record",
+    "models.evidence",
     "models.indicator",
     "models.audit",
     "models.policy",

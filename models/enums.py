@@ -107,6 +107,8 @@ class AuditAction(StrEnum):
     POLICY_REMOVE = "policy.remove"
     OBSERVATION_REPORT = "observation.report"
     AUDIT_MIGRATE = "audit.migrate"
+    EVIDENCE_UPLOAD = "evidence.upload"
+    EVIDENCE_CITE = "evidence.cite"
 
 
 class AuditEntity(StrEnum):
@@ -119,3 +121,4 @@ class AuditEntity(StrEnum):
     ROLE_POLICY = "role_policy"
     OBSERVATION = "observation"
     AUDIT = "audit"
+    EVIDENCE = "evidence"

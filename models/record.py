@@ -10,6 +10,7 @@ from tortoise.models import Model
 from models.enums import RecordType
 from models.org import OrgUnit, WaterBody
 from models.people import Person, User
+from models.record_shown import shown_details
 from models.task import Task
 
 
@@ -52,6 +53,8 @@ class AccountabilityRecord(Model):
     ended_at = fields.DatetimeField(null=True)
     summary = fields.CharField(max_length=500, default="")
     details: dict[str, Any] = fields.JSONField(default=dict)
+    # ``details`` as the graph shows it (``models.record_shown``), written with the record.
+    details_shown: dict[str, Any] | None = fields.JSONField(null=True)
     flagged = fields.BooleanField(default=False)
     flag_reason = fields.CharField(max_length=400, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -67,3 +70,8 @@ class AccountabilityRecord(Model):
     class Meta:
         table = "accountability_record"
         indexes = (("org_unit_id", "occurred_at"),)
+
+    async def save(self, *args: Any, **kwargs: Any) -> None:
+        """Records are written once: their shown details are fixed with them."""
+        self.details_shown = shown_details(self.details)
+        await super().save(*args, **kwargs)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from tortoise import fields
@@ -18,7 +18,9 @@ class Task(Model):
     """A unit of work issued by one unit to another (and optionally to a person).
 
     ``version`` increases on every change so that two concurrent edits never both apply.
-    A quota task (``quota_target``) is fulfilled by records of ``quota_record_type``.
+    A quota task (``quota_target``) is fulfilled by records of ``quota_record_type`` that
+    occurred from ``quota_from`` to ``quota_to`` (whole days, China Standard Time; see
+    ``resolvers.quota`` for which records count).
     """
 
     id = fields.IntField(primary_key=True)
@@ -46,6 +48,8 @@ class Task(Model):
     due_at = fields.DatetimeField(null=True, db_index=True)
     quota_target = fields.IntField(null=True)
     quota_record_type = fields.CharEnumField(RecordType, max_length=24, null=True)
+    quota_from: date | None = fields.DateField(null=True)
+    quota_to: date | None = fields.DateField(null=True)
     submitted_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="submitted_tasks", null=True, on_delete=fields.SET_NULL
     )

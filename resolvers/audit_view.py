@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from strawberry.dataloader import DataLoader
 from tortoise import connections
 
 from core.context import RequestContext
@@ -30,6 +29,7 @@ from models.record import AccountabilityRecord
 from models.task import Task
 from policies.rights import ORG_READ, PERSON_READ, RECORD_READ, TASK_READ, Right
 from policies.scope import Params, scope_for
+from resolvers.dataloader import DataLoader
 
 OUTSIDE_SCOPE = "(outside your scope)"
 MAX_ID = 2**31  # ids are 32-bit: anything else names nothing

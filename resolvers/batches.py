@@ -10,18 +10,14 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from strawberry.dataloader import DataLoader
-from tortoise.expressions import Subquery
-from tortoise.functions import Count
-
 from core.context import RequestContext
 from models.audit import AuditEvent
-from models.enums import TaskStatus
 from models.org import OrgUnit
 from models.record import AccountabilityRecord
 from models.task import Task
 from policies.rights import ORG_READ, RECORD_READ, TASK_READ
 from policies.scope import scope
+from resolvers.dataloader import DataLoader
 from resolvers.pagination import OrderKey, Page, page_of
 
 PageKey = tuple[int, int | None]  # parent id, page size
@@ -83,45 +79,5 @@ def task_histories() -> DataLoader[int, list[AuditEvent]]:
         for event in events:
             groups[event.entity_id].append(event)
         return [groups.get(str(i), []) for i in task_ids]
-
-    return DataLoader(load_fn=load)
-
-
-def subtask_statuses(context: RequestContext) -> DataLoader[int, list[TaskStatus]]:
-    """The statuses of each task's subtasks the viewer may read, for progress."""
-
-    async def load(parent_ids: Sequence[int]) -> list[list[TaskStatus]]:
-        query = scope(Task.filter(parent_id__in=list(set(parent_ids))), context, TASK_READ)
-        rows = await query.values_list("parent_id", "status")
-        groups: dict[int, list[TaskStatus]] = defaultdict(list)
-        for parent, status in rows:
-            groups[int(parent)].append(TaskStatus(status))
-        return [groups.get(i, []) for i in parent_ids]
-
-    return DataLoader(load_fn=load)
-
-
-def quota_counts(context: RequestContext) -> DataLoader[int, dict[str, int]]:
-    """Records per type filed against each task, as corrected, among those the viewer may read.
-
-    A record some later record corrects no longer counts; the correction counts where it was
-    filed, so a correction can move a record onto or off a task without counting it twice.
-    (A correction keeps its original's unit, so both are equally readable.)
-    """
-
-    async def load(task_ids: Sequence[int]) -> list[dict[str, int]]:
-        superseded = AccountabilityRecord.filter(corrects_id__isnull=False).values("corrects_id")
-        filed = AccountabilityRecord.filter(task_id__in=list(set(task_ids)))
-        rows = (
-            await scope(filed, context, RECORD_READ)
-            .exclude(id__in=Subquery(superseded))
-            .group_by("task_id", "type")
-            .annotate(n=Count("id"))
-            .values("task_id", "type", "n")
-        )
-        groups: dict[int, dict[str, int]] = defaultdict(dict)
-        for row in rows:
-            groups[int(row["task_id"])][str(row["type"])] = int(row["n"])
-        return [groups.get(i, {}) for i in task_ids]
 
     return DataLoader(load_fn=load)

@@ -13,7 +13,6 @@ from datetime import date
 from decimal import Decimal
 from typing import cast
 
-from strawberry.dataloader import DataLoader
 from tortoise.expressions import Case, Q, When
 from tortoise.fields import CharField
 from tortoise.functions import Count, Sum
@@ -26,6 +25,7 @@ from models.org import OrgUnit
 from models.paths import upper_bound
 from policies.rights import INDICATOR_READ, ORG_READ
 from policies.scope import scope, scope_for
+from resolvers.dataloader import DataLoader
 from resolvers.indicator_sums import from_e4
 from resolvers.loaders import loaders
 

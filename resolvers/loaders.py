@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from strawberry.dataloader import DataLoader
 from tortoise.models import Model
 
 from core.context import RequestContext
@@ -13,6 +12,7 @@ from models.org import OrgUnit, WaterBody
 from models.people import Person, User
 from models.record import AccountabilityRecord
 from models.task import Task
+from resolvers.dataloader import DataLoader
 
 
 def _by_id(model: type[Model]) -> DataLoader[int, Any]:
@@ -45,8 +45,6 @@ class Batches:
         self.subtasks = batches.subtasks(context)
         self.task_records = batches.task_records(context)
         self.task_histories = batches.task_histories()
-        self.subtask_statuses = batches.subtask_statuses(context)
-        self.quota_counts = batches.quota_counts(context)
         self.task_stats = task_stats.task_stats(context)
 
 

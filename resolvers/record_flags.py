@@ -25,6 +25,8 @@ class RecordFlagCode(StrEnum):
     NO_TRACK = "NO_TRACK"
     OFF_WATER = "OFF_WATER"
     TRACK_GAP = "TRACK_GAP"
+    PHOTO_TIME = "PHOTO_TIME"
+    PHOTO_PLACE = "PHOTO_PLACE"
     OTHER = "OTHER"
 
 
@@ -37,6 +39,8 @@ MESSAGES: dict[RecordFlagCode, str] = {
     RecordFlagCode.NO_TRACK: "filed without a track",
     RecordFlagCode.OFF_WATER: "track strays from the water patrolled",
     RecordFlagCode.TRACK_GAP: "track has a gap in time",
+    RecordFlagCode.PHOTO_TIME: "a photo was taken outside the patrol's time",
+    RecordFlagCode.PHOTO_PLACE: "a photo was taken far from the patrol's track or water",
 }
 CODES = {message: code for code, message in MESSAGES.items()}
 

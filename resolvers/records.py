@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,6 +14,7 @@ from core import clock
 from core.context import RequestContext
 from core.errors import DomainError, ErrorCode
 from models.enums import AuditAction, AuditEntity, RecordType, TaskCategory
+from models.evidence import Evidence
 from models.org import OrgUnit, WaterBody
 from models.paths import path_ids
 from models.record import AccountabilityRecord
@@ -22,6 +23,7 @@ from policies.guard import allowed, log_denial
 from policies.rights import JUDGEMENTS, RECORD_READ, TASK_REPORT
 from policies.scope import scope, scope_for
 from resolvers.audit import append_event
+from resolvers.evidence import PatrolWindow, citable, cite, photo_flags
 from resolvers.loaders import loaders
 from resolvers.observations import cleanup_observations
 from resolvers.org import get_unit
@@ -71,6 +73,8 @@ class NewRecord:
     raise_task: RaisedTask | None = None
     # A patrol's GPS track; its distance and duration are measured from it.
     track: tuple[TrackPoint, ...] | None = None
+    # Uploaded evidence the record cites (``resolvers.evidence``), in order.
+    evidence_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -166,23 +170,32 @@ def _patrol_distance(spec: NewRecord) -> None:
 RAISES_TASKS = frozenset({RecordType.PATROL, RecordType.INSPECTION_FINDING})
 
 
-async def _check_evidence(context: RequestContext, spec: NewRecord) -> None:
-    """An assessment's scores point at the records that justify them, which must exist."""
-    if spec.type is not RecordType.ASSESSMENT:
-        return
-    for item in spec.details.get("criteria", []):
-        evidence = item.get("evidence", [])
-        if (
-            not isinstance(evidence, list)
-            or len(evidence) > MAX_LIST_ITEMS
-            or not all(isinstance(e, int) and not isinstance(e, bool) for e in evidence)
-        ):
+async def _check_evidence(context: RequestContext, spec: NewRecord) -> list[Evidence]:
+    """An assessment's scores point at the records and the uploaded evidence that justify
+    them, which must exist and be readable; so must the evidence the record cites. The
+    evidence items the record will cite, in order: its own, then its criteria's."""
+    files: list[int] = []
+    for item in spec.details.get("criteria", []) if spec.type is RecordType.ASSESSMENT else []:
+        evidence, uploaded = item.get("evidence", []), item.get("evidence_files", [])
+        if not all(_ids(ids) for ids in (evidence, uploaded)):
             raise DomainError(ErrorCode.VALIDATION, "Evidence lists record ids.", "criteria")
         for record_id in evidence:
             if await get_record(context, record_id) is None:
                 raise DomainError(
                     ErrorCode.NOT_FOUND, f"No evidence record {record_id}.", "criteria"
                 )
+        files.extend(uploaded)
+    own = await citable(context, spec.evidence_ids, "evidenceIds")
+    criteria = await citable(context, list(dict.fromkeys(files)), "criteria")
+    return list({e.id: e for e in [*own, *criteria]}.values())
+
+
+def _ids(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) <= MAX_LIST_ITEMS
+        and all(isinstance(e, int) and not isinstance(e, bool) for e in value)
+    )
 
 
 async def _implausibility(
@@ -336,7 +349,7 @@ async def create_record(context: RequestContext, spec: NewRecord) -> Accountabil
         if segment is None:  # none, or one the filer may not read
             raise DomainError(ErrorCode.NOT_FOUND, "No such water body.", "waterBodyId")
     await _check_correction(context, spec, unit)
-    await _check_evidence(context, spec)
+    cited = await _check_evidence(context, spec)
     placed_task = None
     if spec.raise_task is not None:
         if spec.type not in RAISES_TASKS:
@@ -357,6 +370,11 @@ async def create_record(context: RequestContext, spec: NewRecord) -> Accountabil
         placed_task = (raised, await place_task_or_report(context, raised, unit))
     author_id = context.viewer.id if context.viewer else None
     flags = await _implausibility(spec, details, author_id, segment)
+    if cited and spec.type is RecordType.PATROL and spec.ended_at is not None:
+        window = PatrolWindow(spec.occurred_at, spec.ended_at, spec.track, None)
+        if spec.track is None:
+            window = replace(window, water=await _geometry_of(segment))
+        flags.extend(photo_flags(window, cited))
     filed_at = clock.now()
     if in_future(spec.occurred_at, spec.ended_at, filed_at, context.clock_skew):
         flags.append(flag(RecordFlagCode.IN_FUTURE))
@@ -399,6 +417,7 @@ async def create_record(context: RequestContext, spec: NewRecord) -> Accountabil
                 "task_id": task_id,
             },
         )
+        await cite(conn, context, record, unit.path, cited)
         if spec.type is RecordType.CLEANUP:
             await cleanup_observations(conn, context, unit, record)
     return record

@@ -9,7 +9,7 @@ never both apply and a client's stale ``expectedVersion`` is a ``CONFLICT``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -39,6 +39,8 @@ from resolvers import feedback as feedback_rules
 from resolvers.audit import append_event
 from resolvers.org import get_unit
 from resolvers.people import visible_person
+from resolvers.quota import check_period, default_period, require_quota_met
+from resolvers.task_chain import require_subtasks_closed, start_parents
 from resolvers.task_counters import count_change
 from resolvers.tasks import get_task
 from resolvers.workflow import RETURN_WINDOW, TRANSITIONS, TaskAction
@@ -59,6 +61,15 @@ def snapshot(task: Task) -> dict[str, Any]:
     }
 
 
+def quota_of(task: Task) -> dict[str, Any]:
+    """A quota task's quota as its creation records it; nothing for a task without one."""
+    if task.quota_target is None or task.quota_record_type is None:
+        return {}
+    period = [d.isoformat() if d else None for d in (task.quota_from, task.quota_to)]
+    quota = {"target": task.quota_target, "record_type": task.quota_record_type.value}
+    return {"quota": {**quota, "period": {"from": period[0], "to": period[1]}}}
+
+
 @dataclass(frozen=True)
 class NewTask:
     title: str
@@ -70,6 +81,8 @@ class NewTask:
     parent_id: int | None = None
     quota_target: int | None = None
     quota_record_type: RecordType | None = None
+    quota_from: date | None = None  # with ``quota_to``: the period; default the creation's year
+    quota_to: date | None = None
 
 
 async def _unit(context: RequestContext, unit_id: int, field: str) -> OrgUnit:
@@ -104,6 +117,7 @@ def _validate(spec: NewTask) -> None:
         )
     if spec.quota_target is not None and not 0 < spec.quota_target <= 10_000:
         raise DomainError(ErrorCode.VALIDATION, "A quota target is 1 to 10000.", "quotaTarget")
+    check_period(spec.quota_from, spec.quota_to, spec.quota_target is not None)
 
 
 async def _issuer_for(
@@ -192,8 +206,14 @@ async def insert_task(
     """
     if placed.parent is not None and claim_parent:
         await claim(conn, placed.parent, "parentId")
+    created_at = clock.now()
+    period: tuple[date | None, date | None] = (None, None)
+    if spec.quota_target is not None:
+        period = (spec.quota_from, spec.quota_to)
+        if spec.quota_from is None:
+            period = default_period(created_at)
     task = await Task.create(
-        created_at=clock.now(),
+        created_at=created_at,
         title=spec.title.strip(),
         description=spec.description,
         category=spec.category,
@@ -206,6 +226,8 @@ async def insert_task(
         due_at=spec.due_at,
         quota_target=spec.quota_target,
         quota_record_type=spec.quota_record_type,
+        quota_from=period[0],
+        quota_to=period[1],
         using_db=conn,
     )
     await append_event(
@@ -215,7 +237,12 @@ async def insert_task(
         entity_type=AuditEntity.TASK,
         entity_id=task.id,
         org_path=placed.unit.path,
-        after={"title": task.title, "parent_id": task.parent_id, **snapshot(task)},
+        after={
+            "title": task.title,
+            "parent_id": task.parent_id,
+            **snapshot(task),
+            **quota_of(task),
+        },
     )
     await count_change(conn, None, task)
     return task
@@ -286,6 +313,8 @@ async def apply_change(
             after=after,
         )
         await count_change(conn, task, fresh)
+        if action is AuditAction.TASK_START:
+            await start_parents(conn, context, fresh, snapshot)
     return fresh
 
 
@@ -338,17 +367,10 @@ async def transition_task(
             raise DomainError(
                 ErrorCode.FORBIDDEN, "Nobody verifies their own submission.", "action"
             )
-        open_subtasks = (
-            await Task.filter(parent_id=task.id)
-            .exclude(status__in=[s.value for s in CLOSED_STATUSES])
-            .exists()
-        )
-        if open_subtasks:  # not counted: some may be outside the viewer's scope
-            raise DomainError(
-                ErrorCode.INVALID_TRANSITION,
-                "Its subtasks are not all verified or cancelled yet.",
-                "action",
-            )
+        await require_subtasks_closed(task, "verify")
+        await require_quota_met(task)
+    if action is TaskAction.SUBMIT:
+        await require_subtasks_closed(task, "submit")
     if action is TaskAction.RETURN and clock.now() - await received_at(task) > RETURN_WINDOW:
         raise DomainError(
             ErrorCode.INVALID_TRANSITION, "A task can be returned within 24 hours only.", "action"

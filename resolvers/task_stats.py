@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 
-from strawberry.dataloader import DataLoader
 from tortoise import connections
 
 from core.context import RequestContext
@@ -33,6 +32,7 @@ from models.paths import path_ids, upper_bound
 from models.task import overdue_sql
 from policies.rights import TASK_READ
 from policies.scope import Params, scope_for, scope_sql
+from resolvers.dataloader import DataLoader
 
 LOOKAHEAD = 2
 StatusCounts = tuple[dict[TaskStatus, int], int]  # by status, overdue

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -90,15 +91,22 @@ def has_gap(track: tuple[TrackPoint, ...]) -> bool:
 
 
 def off_water(track: tuple[TrackPoint, ...], geometry: dict[str, Any]) -> bool:
-    """Whether any point lies farther than ``MAX_OFF_WATER_METRES`` from ``geometry``.
+    """Whether any point lies farther than ``MAX_OFF_WATER_METRES`` from ``geometry``."""
+    return farther_than([(p.lon, p.lat) for p in track], geometry, MAX_OFF_WATER_METRES)
 
-    Both are projected to an azimuthal equidistant plane centred on the track's first point,
-    where distances near the track are true in metres, and measured there with shapely.
+
+def farther_than(
+    points: Sequence[tuple[float, float]], geometry: dict[str, Any], metres: float
+) -> bool:
+    """Whether any of ``points`` (lon, lat) lies farther than ``metres`` from ``geometry``.
+
+    Both are projected to an azimuthal equidistant plane centred on the first point, where
+    distances near it are true in metres, and measured there with shapely.
     """
-    origin = track[0]
+    lon, lat = points[0]
     plane = Transformer.from_crs(
         "EPSG:4326",
-        f"+proj=aeqd +lat_0={origin.lat} +lon_0={origin.lon} +datum=WGS84 +units=m",
+        f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84 +units=m",
         always_xy=True,
     )
 
@@ -106,9 +114,9 @@ def off_water(track: tuple[TrackPoint, ...], geometry: dict[str, Any]) -> bool:
         x, y = plane.transform(coordinates[:, 0], coordinates[:, 1])
         return np.column_stack([x, y])
 
-    water = shapely.transform(shape(geometry), project)
-    points = shapely.transform(shapely.points([(p.lon, p.lat) for p in track]), project)
-    return bool(np.any(shapely.distance(water, points) > MAX_OFF_WATER_METRES))
+    target = shapely.transform(shape(geometry), project)
+    projected = shapely.transform(shapely.points(list(points)), project)
+    return bool(np.any(shapely.distance(target, projected) > metres))
 
 
 def stored(track: tuple[TrackPoint, ...]) -> list[dict[str, Any]]:

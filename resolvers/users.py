@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from strawberry.dataloader import DataLoader
-
 from core.context import RequestContext
 from core.policy import Grant
 from models.org import OrgUnit
 from models.people import User
 from policies.rights import ORG_READ, PERSON_READ
 from policies.scope import scope_for
+from resolvers.dataloader import DataLoader
 from resolvers.loaders import loaders
 
 NO_SUCH_USER = "No such user."

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from strawberry.dataloader import DataLoader
 from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
@@ -23,6 +22,7 @@ from models.enums import WaterKind
 from models.org import CODE_LENGTH, OrgLink, OrgUnit, WaterBody
 from policies.rights import ORG_READ
 from policies.scope import scope
+from resolvers.dataloader import DataLoader
 from resolvers.org import PATH_ORDER
 from resolvers.pagination import Page, paginate
 

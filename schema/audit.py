@@ -28,6 +28,7 @@ ENTITY_TYPES: dict[str, NodeType] = {
     "record": "Record",
     "user": "User",
     "org_unit": "OrgUnit",
+    "evidence": "Evidence",
 }
 GRAPH_TO_ENTITY: dict[str, str] = {graph: entity for entity, graph in ENTITY_TYPES.items()}
 

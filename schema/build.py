@@ -18,6 +18,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from policies.guard import CAN_RIGHTS_DESCRIPTION
+from schema.evidence import Evidence
 from schema.limits import QueryLimits, cost_limit, limits_rule
 from schema.mutation import Mutation
 from schema.observation import Observation
@@ -86,7 +87,7 @@ def build_schema(options: SchemaOptions | None = None) -> RiverchiefSchema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[OrgUnit, Task, Person, User, Record, WaterBody, Indicator],
+        types=[OrgUnit, Task, Person, User, Record, WaterBody, Indicator, Evidence],
         extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALARS),
         execution_context_class=SuggestionFreeExecution if private else None,

@@ -149,6 +149,7 @@ described(
         "ROLE_POLICY": "The role policy: permission lines added or removed.",
         "AUDIT": "The audit log itself (the event that closed the old single chain).",
         "OBSERVATION": "An indicator's observation, reported or fed by a clean-up record.",
+        "EVIDENCE": "An uploaded evidence file (a photo or document).",
     },
     name_from="value",
 )
@@ -182,6 +183,8 @@ described(
             enums.AuditAction.OBSERVATION_REPORT: "an indicator's value was reported at a unit.",
             enums.AuditAction.AUDIT_MIGRATE: "the old single chain was closed into the "
             "per-jurisdiction logs.",
+            enums.AuditAction.EVIDENCE_UPLOAD: "an evidence file was uploaded.",
+            enums.AuditAction.EVIDENCE_CITE: "a record cited an evidence file.",
         }.items()
     },
 )
@@ -276,6 +279,10 @@ described(
         "top-level error whose `extensions.code` is FORBIDDEN (README, Errors).",
         "INVALID_CREDENTIALS": "`login`: wrong username or password.",
         "TOO_MANY_ATTEMPTS": "`login`: too many failures; the message says how long to wait.",
+        "TOO_LARGE": "`uploadEvidence`: the file is larger than the service keeps "
+        "(`RIVERCHIEF_EVIDENCE_MAX_BYTES`); nothing was stored.",
+        "UNSUPPORTED_MEDIA_TYPE": "`uploadEvidence`: the file's bytes are not a JPEG, PNG, "
+        "WebP or PDF, whatever its name or declared type says; nothing was stored.",
     },
     deprecated={
         "FORBIDDEN": "Refusals are top-level errors with `extensions.code` FORBIDDEN.",

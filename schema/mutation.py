@@ -6,6 +6,7 @@ from collections.abc import Awaitable
 from typing import Annotated, TypeVar
 
 import strawberry
+from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
 from core import task_events
@@ -27,6 +28,7 @@ from policies.rights import (
 from resolvers import accounts, grants, task_commands
 from resolvers.decomposition import decompose_task
 from resolvers.escalation import escalate_task
+from resolvers.evidence import upload_evidence
 from resolvers.handover import EscalationMode, hand_over
 from resolvers.observations import NewObservation, report_observation
 from resolvers.records import NewRecord, create_record
@@ -34,6 +36,7 @@ from resolvers.reporting import report_issue
 from resolvers.workflow import TRANSITION_RIGHTS, TRANSITION_SENTENCE
 from schema.context import ctx
 from schema.errors import UserError
+from schema.evidence import Evidence, UploadEvidencePayload, chunks_of
 from schema.indicator import Observation, ReportObservationInput, ReportObservationPayload
 from schema.node import optional_pk, pk_of
 from schema.people import RoleGrant
@@ -55,6 +58,7 @@ T = TypeVar("T")
 ESCALATE_SENTENCE = (
     f"Requires, by mode: PRESS {TASK_MANAGE.sentence}; HAND_OVER {TASK_HAND_OVER.sentence}."
 )
+UPLOAD_SENTENCE = "Requires the right to file some kind of record (`record.<type>:create`)."
 # A mutation's one argument: ``input: Input[CreateTaskInput]``.
 Input = Annotated[T, strawberry.argument(description="What to do; see the input type.")]
 
@@ -262,9 +266,31 @@ class Mutation:
             corrects_id=optional_pk(input.corrects_id, "Record"),
             raise_task=input.raise_task.to_domain() if input.raise_task else None,
             track=input.track(),
+            evidence_ids=input.cited(),
         )
         record, errors = await attempt(info, create_record(ctx(info), spec))
         return RecordPayload(record=Record.maybe(record), errors=errors)
+
+    @strawberry.mutation(
+        extensions=guard(*RECORD_CREATE_RIGHTS, sentence=UPLOAD_SENTENCE),
+        description="Upload a photo or document as evidence, for records to cite "
+        "(`evidenceIds`). Sent as a multipart request by the GraphQL multipart request spec "
+        "(`operations`, `map` and the file), over HTTP only, with the bearer token. The kind "
+        "is told from the bytes (JPEG, PNG, WebP or PDF); a photo's EXIF time and GPS "
+        "position are read. The same bytes uploaded again by you give the same evidence.",
+    )
+    async def upload_evidence(
+        self,
+        info: Info,
+        file: Annotated[
+            Upload,
+            strawberry.argument(
+                description="The file: at most `RIVERCHIEF_EVIDENCE_MAX_BYTES` (10 MiB by default)."
+            ),
+        ],
+    ) -> UploadEvidencePayload:
+        evidence, errors = await attempt(info, upload_evidence(ctx(info), chunks_of(file)))
+        return UploadEvidencePayload(evidence=Evidence.maybe(evidence), errors=errors)
 
     @strawberry.mutation(
         extensions=guard(INDICATOR_REPORT),

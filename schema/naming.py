@@ -1,9 +1,7 @@
-"""The graph's spelling of names stored in snake_case."""
+"""The graph's spelling of names stored in snake_case (``models.graph_names``)."""
 
 from __future__ import annotations
 
+from models.graph_names import camel
 
-def camel(name: str) -> str:
-    """``garbage_kg`` → ``garbageKg``; a name without underscores stays as it is."""
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+__all__ = ["camel"]

@@ -9,11 +9,20 @@ from typing import Literal
 import strawberry
 
 from core.errors import bad_input
+from models.graph_names import global_id
 
 # The types that implement Node, by the name their global IDs carry (a test holds this to the
 # schema): a misspelt name where an ID is made or read is a type error, not a silent miss.
 NodeType = Literal[
-    "AuditEvent", "Indicator", "OrgUnit", "Person", "Record", "Task", "User", "WaterBody"
+    "AuditEvent",
+    "Evidence",
+    "Indicator",
+    "OrgUnit",
+    "Person",
+    "Record",
+    "Task",
+    "User",
+    "WaterBody",
 ]
 # Keys are 32-bit integers, but the audit trail's sequence (64-bit): a larger number is no id
 # of ours, and PostgreSQL would refuse to compare it with the column (an internal error).
@@ -27,7 +36,7 @@ class Node:
 
 
 def to_global_id(type_name: NodeType, pk: int | str) -> strawberry.ID:
-    return strawberry.ID(base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode())
+    return strawberry.ID(global_id(type_name, pk))
 
 
 def from_global_id(global_id: str) -> tuple[str, int]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from core.context import RequestContext
 from models.audit import AuditEvent as AuditEventModel
+from models.evidence import Evidence as EvidenceModel
 from models.indicator import Indicator as IndicatorModel
 from models.org import OrgUnit as OrgUnitModel
 from models.org import WaterBody as WaterBodyModel
@@ -15,6 +16,7 @@ from models.people import User as UserModel
 from models.record import AccountabilityRecord
 from models.task import Task as TaskModel
 from schema.audit import AuditEvent
+from schema.evidence import Evidence
 from schema.node import Node
 from schema.org import OrgUnit
 from schema.people import Person, User
@@ -30,6 +32,7 @@ SHAPES: dict[type, Callable[[Any], Node]] = {
     AccountabilityRecord: Record.of,
     PersonModel: Person.of,
     UserModel: User.of,
+    EvidenceModel: Evidence.of,
 }
 
 

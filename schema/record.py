@@ -11,7 +11,9 @@ from strawberry.types import Info
 
 from models import enums
 from models.record import AccountabilityRecord
+from models.record_shown import EVIDENCE_FILES, shown_details
 from resolvers import org as org_resolvers
+from resolvers.evidence import evidence_of, get_evidence
 from resolvers.loaders import loaders
 from resolvers.records import RaisedTask, RecordQuery, get_record
 from resolvers.tasks import get_task
@@ -19,9 +21,9 @@ from resolvers.tracks import TrackPoint
 from resolvers.users import user_in_scope
 from schema.context import ctx
 from schema.enums import TaskCategory
+from schema.evidence import Evidence
 from schema.lazy import task_type
-from schema.naming import camel
-from schema.node import Node, NodeType, optional_pk, to_global_id
+from schema.node import Node, from_global_id, optional_pk, to_global_id
 from schema.org import OrgUnit
 from schema.people import User
 from schema.record_flag import RecordFlag, flags_of
@@ -31,43 +33,6 @@ if TYPE_CHECKING:
     from schema.task import Task
 
 RecordType: TypeAlias = enums.RecordType
-
-
-# Stored detail keys whose input name is not their camelCase spelling (the input's names
-# win, so a record reads back as it was written), and the type of id each holds, if any.
-CRITERION_NAMES: dict[str, str] = {"max": "maxScore", "evidence": "evidenceIds"}
-DETAIL_REFERENCES: dict[str, NodeType] = {"evidenceIds": "Record", "issuerUnitId": "OrgUnit"}
-
-
-def _shown(value: Any, names: dict[str, str]) -> Any:
-    if isinstance(value, list):
-        return [_shown(item, names) for item in value]
-    if not isinstance(value, dict):
-        return value
-    shown: dict[str, Any] = {}
-    for key, item in value.items():
-        name = names.get(key) or camel(key)
-        graph_type = DETAIL_REFERENCES.get(name)
-        if graph_type is not None:
-            shown[name] = _global_ids(graph_type, item)
-        else:
-            shown[name] = _shown(item, CRITERION_NAMES if key == "criteria" else {})
-    return shown
-
-
-def _global_ids(graph_type: NodeType, value: Any) -> Any:
-    if isinstance(value, list):
-        return [_global_ids(graph_type, item) for item in value]
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return to_global_id(graph_type, value)
-    return value
-
-
-def shown_details(details: dict[str, Any]) -> dict[str, Any]:
-    """A record's stored ``details`` in the input's terms: camelCase keys at every depth, ids
-    of other objects as global IDs."""
-    shown: dict[str, Any] = _shown(details, {})
-    return shown
 
 
 @strawberry.type(
@@ -84,7 +49,8 @@ class Record(Node):
         "patrol's `distanceKm`, `findings` and `photos` (and with a track, its `track` and the "
         "`durationMin` measured from it); a clean-up's `participants` and "
         "`garbageKg`; an assessment's `criteria`, each with `name`, `maxScore`, `awarded` and "
-        "`evidenceIds` (records' global IDs); a reward's or penalty's `amount`; an "
+        "`evidenceIds` (global IDs: the records first, then the uploaded evidence; "
+        "`criteria` gives them as objects); a reward's or penalty's `amount`; an "
         "escalation's `dueAt`, `daysOverdue`, `status` and `issuerUnitId` (a global ID)."
     )
     flagged: bool = strawberry.field(
@@ -124,6 +90,24 @@ class Record(Node):
     def flags(self) -> list[RecordFlag]:
         return flags_of(self._model.flag_reason)
 
+    @strawberry.field(
+        description="The uploaded evidence the record cites (its `evidenceIds`, then its "
+        "criteria's), in that order. Whoever reads the record reads these, and their bytes "
+        "at `GET /evidence/<sha256>`."
+    )
+    async def evidence(self, info: Info) -> list[Evidence]:
+        return [Evidence.of(e) for e in await evidence_of(ctx(info), self._model.id)]
+
+    @strawberry.field(
+        description="An assessment's criteria with their scores and the evidence behind each, "
+        "as objects; empty for other records."
+    )
+    def criteria(self) -> list[Criterion]:
+        items = self._model.details.get("criteria") if self._model.details else None
+        if not isinstance(items, list):
+            return []
+        return [Criterion.of(item) for item in items if isinstance(item, dict)]
+
     @strawberry.field(description="The unit the record is about.")
     async def org_unit(self, info: Info) -> OrgUnit | None:
         return OrgUnit.maybe(await org_resolvers.get_unit(ctx(info), self._model.org_unit_id))
@@ -159,6 +143,45 @@ class Record(Node):
         if self._model.corrects_id is None:
             return None
         return Record.maybe(await get_record(ctx(info), self._model.corrects_id))
+
+
+@strawberry.type(description="One criterion of an assessment, e.g. one of the six goods.")
+class Criterion:
+    name: str = strawberry.field(description="The criterion, e.g. one of the six goods.")
+    max_score: float = strawberry.field(description="The most it could score.")
+    awarded: float = strawberry.field(description="The score given.")
+    _records: strawberry.Private[list[int]]
+    _files: strawberry.Private[list[int]]
+
+    @classmethod
+    def of(cls, item: dict[str, Any]) -> Criterion:
+        def ids(key: str) -> list[int]:
+            value = item.get(key)
+            return [i for i in value if isinstance(i, int)] if isinstance(value, list) else []
+
+        return cls(
+            name=str(item.get("name", "")),
+            max_score=float(item.get("max", 0)),
+            awarded=float(item.get("awarded", 0)),
+            _records=ids("evidence"),
+            _files=ids(EVIDENCE_FILES),
+        )
+
+    @strawberry.field(
+        description="What justifies the score: the records (`Record`) and the uploaded "
+        "evidence (`Evidence`) it cites, in that order; those you may not read are left out."
+    )
+    async def evidence(self, info: Info) -> list[Node]:
+        found: list[Node] = []
+        for record_id in self._records:
+            record = await get_record(ctx(info), record_id)
+            if record is not None:
+                found.append(Record.of(record))
+        for evidence_id in self._files:
+            evidence = await get_evidence(ctx(info), evidence_id)
+            if evidence is not None:
+                found.append(Evidence.of(evidence))
+        return found
 
 
 @strawberry.input(description="Narrows a record list. Every condition given must hold.")
@@ -238,7 +261,10 @@ class CriterionInput:
     max_score: float = strawberry.field(description="The most it can score.")
     awarded: float = strawberry.field(description="The score given, at most maxScore.")
     evidence_ids: list[strawberry.ID] = strawberry.field(
-        default_factory=list, description="Records that justify the score."
+        default_factory=list,
+        description="What justifies the score: records' IDs, and uploaded evidence's IDs "
+        "(`uploadEvidence`) that you may read. The evidence is cited by the record "
+        "(`Record.evidence`).",
     )
 
 
@@ -296,11 +322,21 @@ class CreateRecordInput:
         "below). To send a problem upward instead, file the record, then `reportIssue` with "
         "its `recordId` (grid leaders and enterprise chiefs, who issue no tasks, do that).",
     )
+    evidence_ids: list[strawberry.ID] = strawberry.field(
+        default_factory=list,
+        description="Uploaded evidence (`uploadEvidence`) the record cites, at most 50: "
+        "yours, or evidence you may read. One you may not read is NOT_FOUND. A patrol whose "
+        "photos were taken outside its time or far from its track is flagged `PHOTO_TIME` or "
+        "`PHOTO_PLACE`.",
+    )
 
     def track(self) -> tuple[TrackPoint, ...] | None:
         if self.patrol is None or self.patrol.track is None:
             return None
         return tuple(TrackPoint(lon=p.lon, lat=p.lat, at=p.at) for p in self.patrol.track)
+
+    def cited(self) -> tuple[int, ...]:
+        return tuple(optional_pk(e, "Evidence") or -1 for e in self.evidence_ids)
 
     def details(self) -> dict[str, Any]:
         details: dict[str, Any] = {}
@@ -313,15 +349,28 @@ class CreateRecordInput:
                 participants=self.cleanup.participants, garbage_kg=self.cleanup.garbage_kg
             )
         if self.criteria is not None:
-            details["criteria"] = [
-                {
-                    "name": c.name,
-                    "max": c.max_score,
-                    "awarded": c.awarded,
-                    "evidence": [optional_pk(e, "Record") for e in c.evidence_ids],
-                }
-                for c in self.criteria
-            ]
+            details["criteria"] = [_criterion(c) for c in self.criteria]
         if self.amount is not None:
             details["amount"] = self.amount
         return details
+
+
+def _criterion(given: CriterionInput) -> dict[str, Any]:
+    """A criterion as details store it: its records under ``evidence`` (an ID of neither kind
+    as -1, which is not found) and its uploaded evidence under ``evidence_files``."""
+    records: list[int] = []
+    files: list[int] = []
+    for global_id in given.evidence_ids:
+        type_name, pk = from_global_id(global_id)
+        (files if type_name == "Evidence" else records).append(
+            pk if type_name in ("Evidence", "Record") else -1
+        )
+    stored: dict[str, Any] = {
+        "name": given.name,
+        "max": given.max_score,
+        "awarded": given.awarded,
+        "evidence": records,
+    }
+    if files:
+        stored[EVIDENCE_FILES] = files
+    return stored

@@ -47,6 +47,17 @@ class RecordFlagCode(Enum):
         description="Two consecutive points of the patrol's track are more than 10 minutes "
         "apart: the logging stopped, and the line across the gap is a guess.",
     )
+    PHOTO_TIME = strawberry.enum_value(
+        "PHOTO_TIME",
+        description="A photo the patrol cites (`evidenceIds`) was taken, by its EXIF "
+        "`DateTimeOriginal`, more than 30 minutes before the patrol started or after it ended.",
+    )
+    PHOTO_PLACE = strawberry.enum_value(
+        "PHOTO_PLACE",
+        description="A photo the patrol cites was taken, by its EXIF GPS position, more than "
+        "1 km from the patrol's track (or, without a track, from the geometry of the water "
+        "patrolled or the river or basin it is part of).",
+    )
     OTHER = strawberry.enum_value(
         "OTHER", description="A reason stored without a code: the message says it."
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 import strawberry
@@ -14,8 +14,9 @@ from resolvers.chain import chain_above
 from resolvers.loaders import batches, loaders
 from resolvers.pagination import page_size
 from resolvers.people import visible_person
-from resolvers.progress import subtask_share
+from resolvers.quota import QuotaTask, quota_done
 from resolvers.records import RecordQuery, get_record, list_records
+from resolvers.task_chain import progress_loader
 from resolvers.tasks import TaskQuery, get_task, list_tasks
 from resolvers.water import get_water_body
 from schema.audit import AuditEvent
@@ -30,13 +31,32 @@ from schema.record import Record, RecordType
 from schema.water import WaterBody
 
 
-@strawberry.type(description="A quota and how much of it the records filed so far fulfil.")
+@strawberry.type(
+    description="The days a quota's records are counted in, first and last included, in China "
+    "Standard Time (UTC+8), the programmes' time zone."
+)
+class QuotaPeriod:
+    from_: date = strawberry.field(name="from", description="The first day counted.")
+    to: date = strawberry.field(description="The last day counted.")
+
+
+@strawberry.type(description="A quota and how many of the records filed against the task count.")
 class Quota:
     target: int = strawberry.field(description="How many records fulfil the task.")
     record_type: RecordType = strawberry.field(description="Which records count.")
+    period: QuotaPeriod = strawberry.field(
+        description="When the records must have happened: by default the calendar year the "
+        "task was created in."
+    )
     done: int = strawberry.field(
-        description="Records filed against the task so far that you may read (the ones "
-        "`records` lists; a correction does not count twice)."
+        description="How many records count: filed against the task, of the quota's type, not "
+        "flagged (see `Record.flags`), inside the period, on the water of the unit holding the "
+        "task (the water bodies paired with it or running through it or a unit below it, a "
+        "grid's through its village; a river with its segments) or, for a record naming no "
+        "water body other than a patrol, filed at that unit or below it; a correction counts "
+        "in place of the record it corrects. The same number for everyone who reads the task: "
+        "the records themselves stay hidden from whoever may not read them. `VERIFY` is "
+        "refused until `done` reaches `target`."
     )
 
 
@@ -186,24 +206,27 @@ class Task(Node):
         return await AuditEvent.shown(context, events)
 
     @strawberry.field(
-        description="The share of verified subtasks among those you may read (the ones "
-        "`subtasks` lists), cancelled ones left out; null if there is none to count. Subtasks "
-        "you may not read neither count nor show."
+        description="How far the task has got over its whole chain of subtasks, from 0 to 1: "
+        "1 once verified; otherwise the mean of its parts, which are its subtasks that are not "
+        "cancelled (each by its own progress, or 1 if verified and 0 if not where it has "
+        "nothing to count) and, for a quota task, its quota (`done` over `target`, at most 1). "
+        "Null where there is nothing to count (no subtask left and no quota). Every "
+        "descendant counts, whether or not you may read it: the figure is the same for "
+        "everyone who reads the task, while `subtasks` lists only the ones you may read."
     )
     async def progress(self, info: Info) -> float | None:
-        statuses = await batches(ctx(info)).subtask_statuses.load(self._model.id)
-        return subtask_share(statuses)
+        return await progress_loader(ctx(info)).load(self._model.id)
 
     @strawberry.field(description="The quota, for a task fulfilled by a number of records.")
     async def quota(self, info: Info) -> Quota | None:
-        task = self._model
-        if task.quota_target is None or task.quota_record_type is None:
+        found = QuotaTask.of(self._model)
+        if found is None:
             return None
-        counts = await batches(ctx(info)).quota_counts.load(task.id)
         return Quota(
-            target=task.quota_target,
-            record_type=task.quota_record_type,
-            done=counts.get(task.quota_record_type.value, 0),
+            target=found.target,
+            record_type=found.record_type,
+            period=QuotaPeriod(from_=found.start, to=found.end),
+            done=await quota_done(ctx(info)).load(found),
         )
 
     @strawberry.field(description="Records filed against this task, newest first.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import strawberry
 
@@ -13,6 +13,15 @@ from schema.errors import UserError
 from schema.node import optional_pk
 from schema.record import Record, RecordType
 from schema.task import Task
+
+
+@strawberry.input(
+    description="The days a quota's records are counted in, first and last included, in China "
+    "Standard Time (UTC+8); at most five years."
+)
+class QuotaPeriodInput:
+    from_: date = strawberry.field(name="from", description="The first day counted.")
+    to: date = strawberry.field(description="The last day counted, not before `from`.")
 
 
 @strawberry.input(description="A new task. It starts ASSIGNED, issued by the unit above.")
@@ -36,6 +45,11 @@ class CreateTaskInput:
     quota_record_type: RecordType | None = strawberry.field(
         default=None, description="Which records count towards the quota."
     )
+    quota_period: QuotaPeriodInput | None = strawberry.field(
+        default=None,
+        description="When the quota's records must have happened; only with a quota. Default: "
+        "the calendar year (China Standard Time) the task is created in.",
+    )
 
     def to_domain(self) -> NewTask:
         return NewTask(
@@ -48,6 +62,8 @@ class CreateTaskInput:
             parent_id=optional_pk(self.parent_id, "Task"),
             quota_target=self.quota_target,
             quota_record_type=self.quota_record_type,
+            quota_from=self.quota_period.from_ if self.quota_period else None,
+            quota_to=self.quota_period.to if self.quota_period else None,
         )
 
 

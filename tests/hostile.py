@@ -194,6 +194,7 @@ class Baseline:
             "DateTime": "2030-01-01T00:00:00+00:00",
             "Date": "2030-01-01",
             "JSON": {},
+            "Upload": "baseline",  # not a file: a JSON value in a file's place
         }[name]
 
     def value(self, kind: GraphQLInputType, name: str, path: tuple[str, ...], leaf: Any) -> Any:

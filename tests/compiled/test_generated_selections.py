@@ -37,11 +37,13 @@ SCALARS = {
         "overdue",
         "__typename",
     ],
-    "OrgUnit": ["id", "code", "name", "level", "path", "__typename"],
+    "OrgUnit": ["id", "code", "name", "level", "path", "geometry", "__typename"],
     "Person": ["id", "name", "title", "partyMember", "phone", "idNumber", "__typename"],
     "AuditEvent": [
         "id",
         "seq",
+        "leafIndex",
+        "leafHash",
         "at",
         "action",
         "kind",
@@ -65,9 +67,10 @@ SCALARS = {
         "flagged",
         "flagReason",
         "createdAt",
+        "details",
         "__typename",
     ],
-    "WaterBody": ["id", "code", "name", "kind", "lengthKm", "__typename"],
+    "WaterBody": ["id", "code", "name", "kind", "lengthKm", "geometry", "__typename"],
 }
 LINKS = {
     "Task": {"orgUnit": "OrgUnit", "issuer": "OrgUnit", "assignee": "Person", "parent": "Task"},
@@ -83,12 +86,13 @@ LINKS = {
         "waterBody": "WaterBody",
         "corrects": "Record",
     },
-    "WaterBody": {},
+    "WaterBody": {"parent": "WaterBody"},
 }
 # Connection fields inside objects: the type of their nodes.
 CONNECTIONS = {
     "Task": {"subtasks": "Task", "records": "Record"},
     "OrgUnit": {"children": "OrgUnit", "tasks": "Task"},
+    "WaterBody": {"units": "OrgUnit"},
 }
 # Fields outside the compiled subset: an operation holding one runs resolved.
 OUTSIDE = {
@@ -97,8 +101,8 @@ OUTSIDE = {
     "Person": [],
     "AuditEvent": ["changes { field before after }"],
     "User": ["roles { role }", "person { name }"],
-    "Record": ["details"],
-    "WaterBody": ["parent { id }", "units { totalCount }"],
+    "Record": ["flags { code }"],
+    "WaterBody": [],
 }
 STATS = ["total", "overdue", "byStatus { status count }", "byStatus { count __typename }"]
 ALIASES = ("a", "b", "c")
@@ -339,6 +343,14 @@ def unit_arguments(draw: st.DrawFn, doc: Document, keys: Keys) -> str:
 
 
 @st.composite
+def water_arguments(draw: st.DrawFn, doc: Document, keys: Keys) -> str:
+    given_ = draw(page(doc, keys, "WaterBody"))
+    if draw(st.booleans()):
+        given_.append(f"kind: {draw(st.sampled_from(['RIVER', 'SEGMENT', 'LAKE', 'BASIN']))}")
+    return f"({', '.join(given_)})" if given_ else ""
+
+
+@st.composite
 def object_id(draw: st.DrawFn, doc: Document, keys: Keys, type_name: str) -> str:
     """An id of the type, of another type (null), of nothing (null) or malformed (an error)."""
     pool = keys.units if type_name == "OrgUnit" else keys.tasks
@@ -396,6 +408,7 @@ ROOTS = {
     "auditEvents": ("AuditEvent", True),
     "orgUnits": ("OrgUnit", True),
     "records": ("Record", True),
+    "waterBodies": ("WaterBody", True),
     "orgUnit": ("OrgUnit", False),
     "task": ("Task", False),
 }
@@ -419,11 +432,24 @@ def operation(draw: st.DrawFn, keys: Keys) -> tuple[str, bool]:
             given_ = draw(audit_arguments(doc, keys))
         elif root == "records":
             given_ = draw(record_arguments(doc, keys))
+        elif root == "waterBodies":
+            given_ = draw(water_arguments(doc, keys))
         else:
             given_ = draw(unit_arguments(doc, keys))
         roots.append(f"r{n}: {root}{given_} {{ {body} }}")
-    extra = draw(st.sampled_from(["", "", "__typename", "me { username }"]))
-    doc.compilable &= extra != "me { username }"
+    extra = draw(
+        st.sampled_from(
+            [
+                "",
+                "",
+                "__typename",
+                "me { username }",
+                "me { __typename id }",
+                "me { person { name } }",
+            ]
+        )
+    )
+    doc.compilable &= extra != "me { person { name } }"  # User.person is left to the resolvers
     query = "query Generated { " + " ".join([*roots, extra]) + " }\n"
     return query + "\n".join(doc.fragments.values()), doc.compilable
 

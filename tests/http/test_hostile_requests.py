@@ -112,12 +112,6 @@ BODIES: dict[str, tuple[bytes, str | None, int, str]] = {
         "UNSUPPORTED_MEDIA_TYPE",
     ),
     "application-graphql": (b"{ me { id } }", "application/graphql", 415, "UNSUPPORTED_MEDIA_TYPE"),
-    "multipart": (
-        b'--b\r\nContent-Disposition: form-data; name="operations"\r\n\r\n{}\r\n--b--\r\n',
-        "multipart/form-data; boundary=b",
-        415,
-        "UNSUPPORTED_MEDIA_TYPE",
-    ),
     "no-content-type": (b'{"query": "{ me { id } }"}', None, 415, "UNSUPPORTED_MEDIA_TYPE"),
 }
 
@@ -128,6 +122,36 @@ async def test_bodies_no_graphql_client_would_send_are_refused_cleanly(
     for viewer in VIEWERS:
         token = token_for(tree, viewer)
         for name, (content, content_type, status, code) in BODIES.items():
+            response = await client.http.post(
+                "/graphql", content=content, headers=headers(token, content_type)
+            )
+
+            assert response.status_code == status, (name, viewer, response.text)
+            assert assert_refused(response, code)["data"] is None, name
+
+
+# Multipart bodies (uploads, the GraphQL multipart request spec): refused before they are
+# parsed without a bearer token, refused cleanly when they are not an operation.
+MULTIPART: dict[str, tuple[bytes, str]] = {
+    "no-query": (
+        b'--b\r\nContent-Disposition: form-data; name="operations"\r\n\r\n{}\r\n--b--\r\n',
+        "multipart/form-data; boundary=b",
+    ),
+    "operations-not-json": (
+        b'--b\r\nContent-Disposition: form-data; name="operations"\r\n\r\n{x\r\n--b--\r\n',
+        "multipart/form-data; boundary=b",
+    ),
+    "no-boundary": (b"--b\r\n\r\n", "multipart/form-data"),
+}
+
+
+async def test_multipart_bodies_are_refused_cleanly(client: GraphQLClient, tree: Tree) -> None:
+    for viewer, status, code in (
+        (None, 401, "UNAUTHENTICATED"),
+        ("county_admin", 400, "BAD_REQUEST"),
+    ):
+        token = token_for(tree, viewer)
+        for name, (content, content_type) in MULTIPART.items():
             response = await client.http.post(
                 "/graphql", content=content, headers=headers(token, content_type)
             )

@@ -210,7 +210,13 @@ async def test_a_reported_issue_goes_up_down_and_its_answer_back_to_the_reporter
     assert stored.origin is TaskOrigin.REPORTED
     assert stored.reported_by_id == tree.users["grid_leader"].id
     events = AuditEvent.filter(entity_type="task", entity_id=str(stored.id)).order_by("seq")
-    assert [e.action for e in await events] == ["task.create", "task.decompose", "task.verify"]
+    # the village's task started with its subtask (a parent follows its first subtask)
+    assert [e.action for e in await events] == [
+        "task.create",
+        "task.decompose",
+        "task.start",
+        "task.verify",
+    ]
 
 
 async def test_the_reads_answer_alike_over_the_websocket(loop: Loop) -> None:

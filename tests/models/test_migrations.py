@@ -307,3 +307,33 @@ async def test_units_stored_before_geometry_keep_everything_and_have_none(
         }
     finally:
         await Tortoise.close_connections()
+
+
+# -- 0014: the quota tasks already stored count the year they were created in ---------------
+
+QUOTA_PERIODS = importlib.import_module("models.migrations.0014_quota_periods")
+
+
+async def test_a_stored_quota_gets_the_calendar_year_of_its_creation_in_china(tree: Tree) -> None:
+    """A quota created on 31 December at 20:00 UTC was created on 1 January in Yunnan."""
+    created = {
+        "zhaxi": datetime(2025, 6, 1, 2, tzinfo=UTC),
+        "shilong": datetime(2025, 12, 31, 20, tzinfo=UTC),
+    }
+    for name, moment in created.items():
+        await Task.filter(id=tree.tasks[name].id).update(
+            quota_target=6, quota_record_type=RecordType.PATROL, created_at=moment
+        )
+
+    await QUOTA_PERIODS.give_each_quota_its_year(None, Editor())
+
+    periods = {
+        name: (task.quota_from, task.quota_to)
+        for name in ("zhaxi", "shilong", "dahetan")
+        for task in [await Task.get(id=tree.tasks[name].id)]
+    }
+    assert periods == {
+        "zhaxi": (date(2025, 1, 1), date(2025, 12, 31)),
+        "shilong": (date(2026, 1, 1), date(2026, 12, 31)),
+        "dahetan": (None, None),  # no quota, no period
+    }

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from tortoise.context import TortoiseContext
 
-from tests.fixtures import Tree
+from models.people import User
+from tests.fixtures import PASSWORD_HASH, Tree
 from tests.graph import codes, run
 from tests.hostile import GRAPH, snapshot
 from tests.http.client import GraphQLClient
@@ -57,6 +58,12 @@ mutation($input: CreateRecordInput!) {
   createRecord(input: $input) { record { id } errors { code } }
 }
 """
+UPLOAD = """
+mutation($file: Upload!) { uploadEvidence(file: $file) { evidence { id } errors { code } } }
+"""
+# An account that holds no role anywhere (a new account not yet placed): it is signed in,
+# and refused whatever any role allows.
+UNGRANTED = "ungranted"
 REPORT = """
 mutation($input: ReportObservationInput!) {
   reportObservation(input: $input) { observation { value } errors { code } }
@@ -90,6 +97,8 @@ class Case:
                 return tree.user_gid(name)
             return value
 
+        if self.document == UPLOAD:
+            return dict(self.input)
         return {"input": resolve(self.input)}
 
 
@@ -172,6 +181,13 @@ CASES = [
         },
         "grid leaders report no indicator: their clean-ups feed them",
     ),
+    Case(
+        "uploadEvidence",
+        UNGRANTED,
+        UPLOAD,
+        {"file": "photo.jpg"},
+        "evidence is uploaded by those who may file some record, to cite it",
+    ),
     # -- the right held, but not on this object: refused by the object check ------------------
     Case(
         "createTask",
@@ -238,6 +254,12 @@ CASES = [
 ]
 
 
+async def ensure_viewer(tree: Tree, username: str) -> None:
+    """The tree's accounts, and the one that holds no role, made when a case needs it."""
+    if username == UNGRANTED and username not in tree.users:
+        tree.users[username] = await User.create(username=username, password_hash=PASSWORD_HASH)
+
+
 def test_every_mutation_has_a_refusal_case() -> None:
     assert GRAPH.mutation_type is not None
     mutations = set(GRAPH.mutation_type.fields) - NEEDS_NO_RIGHT
@@ -249,6 +271,7 @@ def test_every_mutation_has_a_refusal_case() -> None:
 async def test_a_refused_mutation_is_a_top_level_forbidden_and_writes_nothing(
     db: TortoiseContext, tree: Tree, case: Case
 ) -> None:
+    await ensure_viewer(tree, case.viewer)
     before = await snapshot(db)
 
     result = await run(tree, case.viewer, case.document, **case.variables(tree))
@@ -261,6 +284,8 @@ async def test_a_refused_mutation_is_a_top_level_forbidden_and_writes_nothing(
 async def test_over_http_the_refusals_have_the_same_shape(
     db: TortoiseContext, tree: Tree, client: GraphQLClient
 ) -> None:
+    for viewer in {c.viewer for c in CASES}:
+        await ensure_viewer(tree, viewer)
     tokens = {viewer: await client.login(viewer) for viewer in {c.viewer for c in CASES}}
     before = await snapshot(db)
 

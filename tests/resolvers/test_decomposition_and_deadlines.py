@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 
-from models.enums import TaskStatus
+from models.enums import TaskStatus, WaterKind
+from models.org import WaterBody
 from models.record import AccountabilityRecord
 from models.task import Task
+from schema.node import to_global_id
 from tests.fixtures import Tree, recount_counters
 from tests.graph import (
     CREATE_TASK,
@@ -24,6 +26,7 @@ from tests.graph import (
     task,
     transition,
 )
+from tests.tracks import track_along
 
 DECOMPOSE = f"""
 mutation Decompose($input: DecomposeTaskInput!) {{
@@ -208,23 +211,30 @@ async def test_progress_is_the_verified_share_and_the_parent_waits_for_its_subta
     shilong_part, dahetan_part = (s["id"] for s in split["subtasks"])
     parent = tree.task_gid("zhaxi")
     await transition(tree, "zhaxi_head", parent, "START")
-    await transition(tree, "zhaxi_head", parent, "SUBMIT")
 
-    early = await transition(tree, "county_admin", parent, "VERIFY")
+    early = await transition(tree, "zhaxi_head", parent, "SUBMIT")
     assert error_codes(early) == [("action", "INVALID_TRANSITION")]
-    assert (await Task.get(id=tree.tasks["zhaxi"].id)).status is TaskStatus.SUBMITTED
+    assert early["errors"][0]["message"] == (
+        "Cannot submit it: 2 of its subtasks are still open (not verified or cancelled)."
+    )
+    assert (await Task.get(id=tree.tasks["zhaxi"].id)).status is TaskStatus.IN_PROGRESS
 
     await transition(tree, "village_sec", shilong_part, "START")
     await transition(tree, "village_sec", shilong_part, "SUBMIT")
     await transition(tree, "zhaxi_head", shilong_part, "VERIFY")
     assert (await task(tree, "county_admin", parent))["progress"] == 0.5
 
-    still_early = await transition(tree, "county_admin", parent, "VERIFY")
+    still_early = await transition(tree, "zhaxi_head", parent, "SUBMIT")
     assert error_codes(still_early) == [("action", "INVALID_TRANSITION")]
+    assert still_early["errors"][0]["message"] == (
+        "Cannot submit it: 1 of its subtasks is still open (not verified or cancelled)."
+    )
 
     await transition(tree, "zhaxi_head", dahetan_part, "CANCEL", note="Merged into Shilong's.")
     assert (await task(tree, "county_admin", parent))["progress"] == 1.0
 
+    submitted = await transition(tree, "zhaxi_head", parent, "SUBMIT")
+    assert submitted["errors"] == []
     verified = await transition(tree, "county_admin", parent, "VERIFY")
     assert verified["errors"] == []
     assert verified["task"]["status"] == "VERIFIED"
@@ -386,6 +396,14 @@ async def test_a_grid_leader_cannot_escalate(tree: Tree) -> None:
     assert codes(refused) == ["FORBIDDEN"]
 
 
+async def shilong_water(tree: Tree) -> int:
+    """A river segment running through shilong (the water its patrols count on)."""
+    body = await WaterBody.create(code="zxh-sl", name="扎西河石龙段", kind=WaterKind.SEGMENT)
+    await body.units.add(tree.units["shilong"])
+    await tree.engine.reload()
+    return body.id
+
+
 async def patrol(
     tree: Tree,
     task_id: str | None,
@@ -393,8 +411,9 @@ async def patrol(
     *,
     record_type: str = "PATROL",
     corrects: str | None = None,
+    water: int | None = None,
 ) -> str:
-    start = datetime(2030, 3, day, 9, tzinfo=UTC)
+    start = datetime(2026, 3, day, 9, tzinfo=UTC)
     given: dict[str, Any] = {
         "type": record_type,
         "orgUnitId": tree.unit_gid("shilong"),
@@ -402,9 +421,11 @@ async def patrol(
     }
     if record_type == "PATROL":
         given["endedAt"] = iso(start + timedelta(hours=2))
-        given["patrol"] = {"distanceKm": 5.5}
+        given["patrol"] = {"track": track_along(start, 2, 5.5)}
     else:
         given["cleanup"] = {"participants": 10, "garbageKg": 120.0}
+    if water is not None:
+        given["waterBodyId"] = to_global_id("WaterBody", water)
     if task_id is not None:
         given["taskId"] = task_id
     if corrects is not None:
@@ -419,7 +440,7 @@ async def quota_of(tree: Tree, task_id: str) -> Any:
     return (await task(tree, "village_sec", task_id))["quota"]
 
 
-async def test_a_quota_task_counts_the_records_that_fulfil_it(tree: Tree) -> None:
+async def six_patrols_in_2026(tree: Tree) -> str:
     created = await payload(
         tree,
         "zhaxi_head",
@@ -429,47 +450,46 @@ async def test_a_quota_task_counts_the_records_that_fulfil_it(tree: Tree) -> Non
         orgUnitId=tree.unit_gid("shilong"),
         quotaTarget=6,
         quotaRecordType="PATROL",
+        quotaPeriod={"from": "2026-01-01", "to": "2026-12-31"},
     )
     assert created["errors"] == []
-    quota_task = created["task"]["id"]
     assert created["task"]["quota"] == {"target": 6, "recordType": "PATROL", "done": 0}
+    task_id: str = created["task"]["id"]
+    return task_id
 
-    first = await patrol(tree, quota_task, 1)
-    await patrol(tree, quota_task, 2)
-    await patrol(tree, None, 3)  # not filed against the task
-    await patrol(tree, quota_task, 4, record_type="CLEANUP")  # not the quota's type
+
+async def test_a_quota_task_counts_the_records_that_fulfil_it(tree: Tree) -> None:
+    water = await shilong_water(tree)
+    quota_task = await six_patrols_in_2026(tree)
+
+    first = await patrol(tree, quota_task, 1, water=water)
+    await patrol(tree, quota_task, 2, water=water)
+    await patrol(tree, None, 3, water=water)  # not filed against the task
+    await patrol(tree, quota_task, 4, record_type="CLEANUP", water=water)  # not the type
+    await patrol(tree, quota_task, 5)  # a patrol naming no water
     assert await quota_of(tree, quota_task) == {"target": 6, "recordType": "PATROL", "done": 2}
 
-    await patrol(tree, quota_task, 1, corrects=first)  # a correction replaces, never adds
+    await patrol(tree, quota_task, 1, corrects=first, water=water)  # replaces, never adds
     assert (await quota_of(tree, quota_task))["done"] == 2
 
     for day in range(10, 14):
-        await patrol(tree, quota_task, day)
+        await patrol(tree, quota_task, day, water=water)
     assert (await quota_of(tree, quota_task))["done"] == 6
 
 
 async def test_a_correction_decides_whether_a_record_counts(tree: Tree) -> None:
-    created = await payload(
-        tree,
-        "zhaxi_head",
-        CREATE_TASK,
-        title="Six patrols a year",
-        category="PATROL",
-        orgUnitId=tree.unit_gid("shilong"),
-        quotaTarget=6,
-        quotaRecordType="PATROL",
-    )
-    quota_task = created["task"]["id"]
-    filed_against = await patrol(tree, quota_task, 1)
-    filed_without = await patrol(tree, None, 2)
+    water = await shilong_water(tree)
+    quota_task = await six_patrols_in_2026(tree)
+    filed_against = await patrol(tree, quota_task, 1, water=water)
+    filed_without = await patrol(tree, None, 2, water=water)
 
     assert (await quota_of(tree, quota_task))["done"] == 1
 
     # The first patrol was not for this task after all; the second was.
-    await patrol(tree, None, 1, corrects=filed_against)
+    await patrol(tree, None, 1, corrects=filed_against, water=water)
     assert (await quota_of(tree, quota_task))["done"] == 0
 
-    await patrol(tree, quota_task, 2, corrects=filed_without)
+    await patrol(tree, quota_task, 2, corrects=filed_without, water=water)
     assert (await quota_of(tree, quota_task))["done"] == 1
 
 

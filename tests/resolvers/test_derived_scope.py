@@ -1,9 +1,10 @@
-"""Derived fields and history name and count only what the viewer may read.
+"""Derived fields and history name only what the viewer may read.
 
 The scenario: zhaxi's task (issued by the county) is split between two villages, shilong and
 dahetan. When the county moves it down to shilong, shilong's secretary holds the task but
-reads nothing of dahetan: its subtask, records and units must not show through ``progress``,
-``quota.done`` or ``history``.
+reads nothing of dahetan: its subtask, records and units must not show through ``subtasks``,
+``records`` or ``history``. ``progress`` and ``quota.done`` are numbers, the same for every
+reader of the task: they count what the reader may not read without naming any of it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Any
 
 from core.instrumentation import counting_statements
 from models.audit import AuditEvent
-from models.enums import TaskStatus
+from models.enums import TaskStatus, WaterKind
+from models.org import WaterBody
 from models.task import Task
 from resolvers.audit_view import OUTSIDE_SCOPE
 from schema.build import schema
@@ -114,23 +116,25 @@ async def move_zhaxi_task_to_shilong(tree: Tree) -> dict[str, int]:
 # -- progress and quota --------------------------------------------------------------------
 
 
-async def test_progress_counts_only_the_subtasks_the_viewer_reads(tree: Tree) -> None:
+async def test_progress_is_the_same_number_for_every_reader_who_lists_fewer_subtasks(
+    tree: Tree,
+) -> None:
     await move_zhaxi_task_to_shilong(tree)
 
     by_village = await data(tree, "village_sec", PROGRESS, id=tree.task_gid("zhaxi"))
     by_county = await data(tree, "county_admin", PROGRESS, id=tree.task_gid("zhaxi"))
 
-    # shilong's secretary reads shilong's open subtask only: none of what it reads is done.
+    # shilong's secretary lists shilong's open subtask only; dahetan's verified one still
+    # counts, unnamed.
     assert by_village["task"] == {
-        "progress": 0.0,
+        "progress": 0.5,
         "subtasks": {"totalCount": 1, "edges": [{"node": {"orgUnit": {"name": "shilong"}}}]},
     }
-    # The county reads both: dahetan's is verified.
     assert by_county["task"]["progress"] == 0.5
     assert by_county["task"]["subtasks"]["totalCount"] == 2
 
 
-async def test_progress_is_null_when_no_subtask_is_readable(tree: Tree) -> None:
+async def test_a_cancelled_subtask_counts_for_no_reader(tree: Tree) -> None:
     parts = await move_zhaxi_task_to_shilong(tree)
     await Task.filter(id=parts["shilong"]).update(status=TaskStatus.CANCELLED)
 
@@ -138,24 +142,34 @@ async def test_progress_is_null_when_no_subtask_is_readable(tree: Tree) -> None:
     by_county = await data(tree, "county_admin", PROGRESS, id=tree.task_gid("zhaxi"))
 
     assert by_village["task"] == {
-        "progress": None,
+        "progress": 1.0,
         "subtasks": {"totalCount": 1, "edges": [{"node": {"orgUnit": {"name": "shilong"}}}]},
     }
     assert by_county["task"]["progress"] == 1.0
 
 
-def cleanup_at(tree: Tree, unit: str, task_id: str, day: int) -> dict[str, Any]:
-    return {
+def cleanup_at(
+    tree: Tree, unit: str, task_id: str, day: int, water: int | None = None
+) -> dict[str, Any]:
+    given = {
         "type": "CLEANUP",
         "orgUnitId": tree.unit_gid(unit),
         "taskId": task_id,
-        "occurredAt": datetime(2030, 5, day, 9, tzinfo=UTC).isoformat(),
+        "occurredAt": datetime(2026, 5, day, 9, tzinfo=UTC).isoformat(),
         "summary": f"clean-up on day {day}",
         "cleanup": {"participants": 10, "garbageKg": 80},
     }
+    if water is not None:
+        given["waterBodyId"] = to_global_id("WaterBody", water)
+    return given
 
 
-async def test_quota_counts_only_the_records_the_viewer_reads(tree: Tree) -> None:
+async def test_quota_done_is_the_same_number_for_every_reader_records_stay_hidden(
+    tree: Tree,
+) -> None:
+    segment = await WaterBody.create(code="zxh-sl", name="扎西河石龙段", kind=WaterKind.SEGMENT)
+    await segment.units.add(tree.units["shilong"])
+    await tree.engine.reload()
     created = await payload(
         tree,
         "zhaxi_head",
@@ -165,22 +179,28 @@ async def test_quota_counts_only_the_records_the_viewer_reads(tree: Tree) -> Non
         orgUnitId=tree.unit_gid("shilong"),
         quotaTarget=3,
         quotaRecordType="CLEANUP",
+        quotaPeriod={"from": "2026-01-01", "to": "2026-12-31"},
     )
     quota_task = created["task"]["id"]
-    # One clean-up filed in the village, one by the township at the township itself.
-    for username, unit, day in (("village_sec", "shilong", 1), ("zhaxi_head", "zhaxi", 2)):
-        filed = await payload(
-            tree, username, CREATE_RECORD, **cleanup_at(tree, unit, quota_task, day)
-        )
-        assert filed["errors"] == [], filed
+    filed = [
+        # in the village, naming no water: counts
+        ("village_sec", cleanup_at(tree, "shilong", quota_task, 1)),
+        # at the township itself, naming no water: not the village's work
+        ("zhaxi_head", cleanup_at(tree, "zhaxi", quota_task, 2)),
+        # at the next village, on shilong's segment: counts, out of the village's sight
+        ("zhaxi_head", cleanup_at(tree, "dahetan", quota_task, 3, segment.id)),
+    ]
+    for username, given in filed:
+        answer = await payload(tree, username, CREATE_RECORD, **given)
+        assert answer["errors"] == [], answer
 
     by_village = await data(tree, "village_sec", QUOTA, id=quota_task)
     by_township = await data(tree, "zhaxi_head", QUOTA, id=quota_task)
 
-    assert by_village["task"] == {"quota": {"target": 3, "done": 1}, "records": {"totalCount": 1}}
+    assert by_village["task"] == {"quota": {"target": 3, "done": 2}, "records": {"totalCount": 1}}
     assert by_township["task"] == {
         "quota": {"target": 3, "done": 2},
-        "records": {"totalCount": 2},
+        "records": {"totalCount": 3},
     }
 
 
