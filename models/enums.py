@@ -16,6 +16,7 @@ class LinkKind(StrEnum):
     CO_BUILDING = "CO_BUILDING"  # 支部联建: a department paired with a village branch
     RIVER_PAIRING = "RIVER_PAIRING"  # 挂钩联系: a unit paired with a river or segment
     RESPONSIBILITY = "RESPONSIBILITY"  # an enterprise river chief's responsibility area
+    BASIN = "BASIN"  # 流域大党委: a basin committee directing everything along its basin
 
 
 class WaterKind(StrEnum):

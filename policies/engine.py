@@ -18,7 +18,7 @@ from tortoise.transactions import in_transaction
 from core import telemetry
 from core.policy import Grant
 from models.enums import LinkKind, OrgLevel
-from models.org import OrgLink
+from models.org import OrgLink, OrgUnit, WaterBody
 from models.paths import path_ids
 from policies.adapter import TortoiseAdapter
 from policies.rights import FIELD_WORK
@@ -46,6 +46,7 @@ class Role(StrEnum):
     DEPARTMENT_HEAD = "department_head"
     INSPECTOR = "inspector"
     ENTERPRISE_CHIEF = "enterprise_chief"
+    BASIN_SECRETARY = "basin_secretary"
 
 
 ROLES = tuple(role.value for role in Role)
@@ -163,6 +164,7 @@ class PolicyEngine:
         self.enforcer.add_function("pairedWith", self._paired_with)
         self.enforcer.add_function("holdsBelow", self._holds_below)
         self._links: dict[str, tuple[str, ...]] = {}
+        self._commands: dict[str, tuple[str, ...]] = {}
         self._grants: dict[str, list[Grant]] = {}
         self._permissions: dict[tuple[str, str], dict[str, frozenset[str]]] = {}
         self.generation = 0
@@ -203,14 +205,16 @@ class PolicyEngine:
     async def load(self) -> None:
         """Rules and grants from the adapter, pairings from the database.
 
-        The pairings are read first: after ``load_policy``'s last wait, the new pairings and
-        the indexes ``pairedWith`` and ``holdsBelow`` read take their place before anything
-        else can run. A request running meanwhile sees the old policy or the new one, never
-        the grants of one with the pairings of the other.
+        The pairings and the basins are read first: after ``load_policy``'s last wait, they
+        and the indexes ``g``, ``pairedWith`` and ``holdsBelow`` read take their place before
+        anything else can run. A request running meanwhile sees the old policy or the new one,
+        never the grants of one with the pairings of the other.
         """
         links = await self._load_links()
+        commands = await self._load_commands()
         await self.enforcer.load_policy()
         self._links = links
+        self._commands = commands
         self._index()
 
     async def _load_links(self) -> dict[str, tuple[str, ...]]:
@@ -221,7 +225,7 @@ class PolicyEngine:
         records name the segment (``waterBodyId``) instead.
         """
         reach: dict[str, set[str]] = defaultdict(set)
-        links = OrgLink.exclude(kind=LinkKind.RESPONSIBILITY)
+        links = OrgLink.exclude(kind__in=(LinkKind.RESPONSIBILITY, LinkKind.BASIN))
         for link in await links.prefetch_related("unit", "partner", "water_body__units"):
             if link.partner is not None:
                 reach[link.unit.path].add(link.partner.path)
@@ -229,6 +233,39 @@ class PolicyEngine:
                 for unit in link.water_body.units:
                     reach[link.unit.path].add(unit.path)
         return {path: tuple(sorted(paths)) for path, paths in reach.items()}
+
+    async def _load_commands(self) -> dict[str, tuple[str, ...]]:
+        """Basin committees (``BASIN`` links), as the extra path prefixes each committee's
+        grants cover for every right: the units its water body and all of that water body's
+        parts (rivers, segments) run through, in any county, each with its subtree.
+
+        Read again with everything else on each reload, so a change to a water body's units
+        (or to its parts) reaches the committee's grants when the change is announced, as a
+        change of pairings does.
+        """
+        commanded = await OrgLink.filter(kind=LinkKind.BASIN, water_body_id__isnull=False)
+        if not commanded:
+            return {}
+        parts: dict[int | None, list[int]] = defaultdict(list)
+        for water_id, parent_id in await WaterBody.all().values_list("id", "parent_id"):
+            parts[parent_id].append(water_id)
+        runs: dict[int, set[str]] = defaultdict(set)
+        for water_id, path in await WaterBody.all().values_list("id", "units__path"):
+            if path is not None:
+                runs[water_id].add(path)
+        unit_paths = dict(await OrgUnit.all().values_list("id", "path"))
+        cover: dict[str, set[str]] = defaultdict(set)
+        for link in commanded:
+            own = unit_paths[link.unit_id]
+            waters, seen = [link.water_body_id], set()
+            while waters:
+                water = waters.pop()
+                if water in seen:
+                    continue
+                seen.add(water)
+                waters.extend(parts.get(water, ()))
+                cover[own].update(p for p in runs[water] if not p.startswith(own))
+        return {path: _outermost(paths) for path, paths in cover.items()}
 
     def _index(self) -> None:
         grants: dict[str, list[Grant]] = defaultdict(list)
@@ -266,17 +303,23 @@ class PolicyEngine:
             for level in by_role.get(role, ())
         ]
 
+    def covers(self, prefix: str) -> tuple[str, ...]:
+        """Every path prefix a grant at ``prefix`` covers for every right of its role: the
+        subtree, and for a basin committee the units its basin runs through."""
+        return (prefix, *self._commands.get(prefix, ()))
+
     def reach(self, prefix: str) -> tuple[str, ...]:
         """Every path prefix a grant at ``prefix`` covers for the rights that pass through
-        pairings (``through_pairings``): the subtree and its pairings. Other rights cover the
-        subtree alone."""
-        return (prefix, *self._links.get(prefix, ()))
+        pairings (``through_pairings``): what it ``covers``, and its pairings. Other rights
+        cover what it ``covers`` alone."""
+        return (*self.covers(prefix), *self._links.get(prefix, ()))
 
     # -- functions the Casbin matcher calls ------------------------------------------------
 
     def _domain_covers(self, request_path: str, domain: str) -> bool:
-        """``g``: a grant covers its unit's subtree."""
-        return request_path.startswith(grant_prefix(domain))
+        """``g``: a grant covers its unit's subtree, and a basin committee's grant the units
+        its basin runs through (``covers``)."""
+        return any(request_path.startswith(p) for p in self.covers(grant_prefix(domain)))
 
     def _paired_with(self, subject: str, role: str, request_path: str) -> bool:
         """``pairedWith``: the subject holds ``role`` at a unit paired with one above or at
@@ -311,6 +354,11 @@ class PolicyEngine:
             "g", grant.subject, grant.role, grant.domain
         )
         self._index()
+
+
+def _outermost(paths: set[str]) -> tuple[str, ...]:
+    """The paths none of the others already holds as a subtree, sorted."""
+    return tuple(sorted(p for p in paths if not any(p != o and p.startswith(o) for o in paths)))
 
 
 def ancestors(path: str) -> list[str]:

@@ -27,7 +27,8 @@ def rule_of(engine: Policy, grant: Grant, right: Right, path: str, level: str) -
     rule_level = ALL_LEVELS if ALL_LEVELS in levels else level if level in levels else None
     if rule_level is None:
         return None
-    prefixes = engine.reach(grant.prefix) if through_pairings(resource, action) else (grant.prefix,)
+    paired = through_pairings(resource, action)
+    prefixes = engine.reach(grant.prefix) if paired else engine.covers(grant.prefix)
     covers = any(path.startswith(p) for p in prefixes)
     seen_from_below = (
         (resource, action) == (ORG_READ.resource, ORG_READ.action)
