@@ -123,6 +123,7 @@ class LinkSpec:
     water_body: str | None
     note: str
     where: str
+    person: str | None = None  # a KEY_PROJECT's county leader
 
 
 @dataclass
@@ -353,7 +354,7 @@ UNIT_FIELDS: Final = (
     "demonstration",
 )
 PERSON_FIELDS: Final = ("key", "name", "title", "party", "phone", "id_number")
-LINK_FIELDS: Final = ("kind", "partner", "water_body", "note")
+LINK_FIELDS: Final = ("kind", "partner", "water_body", "person", "note")
 WATER_FIELDS: Final = ("key", "code", "name", "kind", "length_km", "units", "children")
 TASK_FIELDS: Final = (
     "key",
@@ -533,13 +534,23 @@ class _Reader:
         entry = _Entry(raw, where, LINK_FIELDS)
         kind = entry.choice("kind", LinkKind)
         partner, water_body = entry.optional_text("partner"), entry.optional_text("water_body")
-        if kind is LinkKind.CO_BUILDING and (partner is None or water_body is not None):
+        person = entry.optional_text("person")
+        if kind is LinkKind.KEY_PROJECT:
+            if person is None or partner is not None or water_body is not None:
+                _fail(where, "a KEY_PROJECT link names a person (the county leader) and no more")
+            if not entry.text("note", ""):
+                _fail(where, "a KEY_PROJECT link names its project in `note`")
+        elif person is not None:
+            _fail(where, f"a {kind.value} link names no person")
+        elif kind is LinkKind.CO_BUILDING and (partner is None or water_body is not None):
             _fail(where, "a CO_BUILDING link names a partner unit and no water body")
-        if kind is not LinkKind.CO_BUILDING and (water_body is None or partner is not None):
+        elif kind is not LinkKind.CO_BUILDING and (water_body is None or partner is not None):
             _fail(where, f"a {kind.value} link names a water body and no partner unit")
         note = entry.text("note", "")
         _fits(where, OrgLink, note=note)
-        self.data.links.append(LinkSpec(unit.key, kind, partner, water_body, note, where))
+        self.data.links.append(
+            LinkSpec(unit.key, kind, partner, water_body, note, where, person=person)
+        )
 
     def _water_body(self, raw: object, parent: WaterSpec | None, file: str) -> None:
         key = raw.get("key") if isinstance(raw, dict) else None
@@ -587,6 +598,11 @@ class _Reader:
                     _fail(link.where, f"{link.partner!r} is not outside the unit's own line")
             if link.water_body is not None:
                 self._water_key(link.water_body, link.where)
+            if link.person is not None:
+                self._person_key(link.person, link.where)
+                leader = self.people[link.person].unit
+                if self.units[leader].level is not OrgLevel.COUNTY:
+                    _fail(link.where, f"{link.person!r} is not a county leader")
 
     def _demonstration(self, entry: _Entry, unit: UnitSpec, config: dict[str, Any]) -> None:
         if unit.level is not OrgLevel.VILLAGE:
@@ -1157,8 +1173,8 @@ class _Writer:
     async def write(self) -> None:
         await self._units()
         await self._water()
-        await self._links()
         await self._people()
+        await self._links()
         await self._accounts()
         await self._history()
         await self._records()
@@ -1199,6 +1215,7 @@ class _Writer:
                     unit_id=self.units[link.unit].id,
                     partner_id=self.units[link.partner].id if link.partner else None,
                     water_body_id=self.water[link.water_body] if link.water_body else None,
+                    person_id=self.people[link.person] if link.person else None,
                     kind=link.kind,
                     note=link.note,
                 )

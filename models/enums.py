@@ -17,6 +17,12 @@ class LinkKind(StrEnum):
     RIVER_PAIRING = "RIVER_PAIRING"  # 挂钩联系: a unit paired with a river or segment
     RESPONSIBILITY = "RESPONSIBILITY"  # an enterprise river chief's responsibility area
     BASIN = "BASIN"  # 流域大党委: a basin committee directing everything along its basin
+    KEY_PROJECT = "KEY_PROJECT"  # 三挂三包: a county leader holding a key project at the unit
+
+
+# The link kinds that widen a unit's scope for reading and field work (``policies.engine``);
+# a BASIN link widens its committee's for every right, the others widen nothing.
+PAIRING_KINDS = (LinkKind.CO_BUILDING, LinkKind.RIVER_PAIRING)
 
 
 class WaterKind(StrEnum):

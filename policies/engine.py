@@ -17,7 +17,7 @@ from tortoise.transactions import in_transaction
 
 from core import telemetry
 from core.policy import Grant
-from models.enums import LinkKind, OrgLevel
+from models.enums import PAIRING_KINDS, LinkKind, OrgLevel
 from models.org import OrgLink, OrgUnit, WaterBody
 from models.paths import path_ids
 from policies.adapter import TortoiseAdapter
@@ -225,7 +225,7 @@ class PolicyEngine:
         records name the segment (``waterBodyId``) instead.
         """
         reach: dict[str, set[str]] = defaultdict(set)
-        links = OrgLink.exclude(kind__in=(LinkKind.RESPONSIBILITY, LinkKind.BASIN))
+        links = OrgLink.filter(kind__in=PAIRING_KINDS)
         for link in await links.prefetch_related("unit", "partner", "water_body__units"):
             if link.partner is not None:
                 reach[link.unit.path].add(link.partner.path)

@@ -129,6 +129,8 @@ described(
         "BASIN": "流域大党委: a basin committee and its basin. The committee's grants cover, "
         "for every right of their roles, each unit the basin and its rivers and segments run "
         "through (with its subtree), in any county.",
+        "KEY_PROJECT": "三挂三包: a key project at the unit, held by a county leader (`person`); "
+        "widens nothing.",
     },
 )
 described(

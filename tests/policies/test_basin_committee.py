@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -65,6 +66,7 @@ class Demo:
     live: Live
     token: str
     peer: str  # zhaxi_head's token: what 扎西镇 itself reads of its own subtree
+    admin: str  # county_admin's token: who asks who may do what
     units: dict[str, OrgUnit]
 
     def gid(self, code: str) -> str:
@@ -96,7 +98,10 @@ async def demo() -> AsyncIterator[Demo]:
         assert await load_demo()
         units = {u.code: u for u in await OrgUnit.all()}
         async with live_app() as live:
-            tokens = [await login(live, name) for name in ("basin_secretary", "zhaxi_head")]
+            tokens = [
+                await login(live, name)
+                for name in ("basin_secretary", "zhaxi_head", "county_admin")
+            ]
             yield Demo(live, *tokens, units)
 
 
@@ -104,7 +109,7 @@ async def login(live: Live, username: str) -> str:
     response = await live.http.post(
         "/graphql",
         json={
-            "query": "mutation($u: String!) { login(username: $u, password: \"demo-pass\") "
+            "query": 'mutation($u: String!) { login(username: $u, password: "demo-pass") '
             "{ token } }",
             "variables": {"u": username},
         },
@@ -308,3 +313,57 @@ async def test_no_grant_reaches_beyond_the_role(demo: Demo) -> None:
     assert codes(body) == ["FORBIDDEN"] and body["data"] is None
     assert (await Task.get(id=task.id)).status is TaskStatus.ASSIGNED
     assert codes(granted) == ["FORBIDDEN"] and granted["data"] is None
+
+
+EXPLAIN = """
+query($user: ID!, $unit: ID!, $at: DateTime) {
+  explainAccess(userId: $user, resource: "task", action: create, orgUnitId: $unit, at: $at) {
+    allowed grant { role orgUnit { code } } rule
+  }
+}
+"""
+HOLDERS = """
+query($object: ID!, $at: DateTime) {
+  accessHolders(objectId: $object, action: "task:create", at: $at) {
+    user { username } role orgUnit { code }
+  }
+}
+"""
+
+
+async def test_the_basin_grant_explains_itself_and_has_its_past(demo: Demo) -> None:
+    account = await User.get(username="basin_secretary")
+    user = to_global_id("User", account.id)
+    granted = await AuditEvent.get(action="role.grant", entity_id=str(account.id))
+    before = (granted.at - timedelta(hours=1)).isoformat()
+
+    on_river = await demo.http(EXPLAIN, as_=demo.admin, user=user, unit=demo.gid("shunhe"))
+    off_river = await demo.http(EXPLAIN, as_=demo.admin, user=user, unit=demo.gid("miaogou"))
+    earlier = await demo.http(
+        EXPLAIN, as_=demo.admin, user=user, unit=demo.gid("shunhe"), at=before
+    )
+    holders = await demo.http(HOLDERS, as_=demo.admin, object=demo.gid("shunhe"))
+    elsewhere = await demo.http(HOLDERS, as_=demo.admin, object=demo.gid("miaogou"))
+    then = await demo.http(HOLDERS, as_=demo.admin, object=demo.gid("shunhe"), at=before)
+
+    assert on_river == {
+        "data": {
+            "explainAccess": {
+                "allowed": True,
+                "grant": {"role": "basin_secretary", "orgUnit": {"code": "basin_committee"}},
+                "rule": "p, basin_secretary, *, task, create",
+            }
+        }
+    }
+    no = {"data": {"explainAccess": {"allowed": False, "grant": None, "rule": None}}}
+    assert off_river == no
+    assert earlier == no
+    committee = {
+        "user": {"username": "basin_secretary"},
+        "role": "basin_secretary",
+        "orgUnit": {"code": "basin_committee"},
+    }
+    assert committee in holders["data"]["accessHolders"]
+    assert committee not in elsewhere["data"]["accessHolders"]
+    assert elsewhere["data"]["accessHolders"]  # the county's own holders are listed there
+    assert committee not in then["data"]["accessHolders"]
