@@ -257,7 +257,8 @@ class PolicyEngine:
         cover: dict[str, set[str]] = defaultdict(set)
         for link in commanded:
             own = unit_paths[link.unit_id]
-            waters, seen = [link.water_body_id], set()
+            waters: list[int] = [link.water_body_id] if link.water_body_id is not None else []
+            seen: set[int] = set()
             while waters:
                 water = waters.pop()
                 if water in seen:

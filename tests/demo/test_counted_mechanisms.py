@@ -61,7 +61,7 @@ class Demo:
 async def demo() -> AsyncIterator[Demo]:
     async with fresh_database():
         assert await load_demo()
-        units = {u.code: to_global_id("OrgUnit", u.id) for u in await OrgUnit.all()}
+        units = {u.code: str(to_global_id("OrgUnit", u.id)) for u in await OrgUnit.all()}
         async with running_app() as client:
             names = ("county_admin", "inspector", "village_sec", "zhaxi_head")
             tokens = {name: await client.login(name) for name in names}
