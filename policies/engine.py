@@ -147,6 +147,15 @@ class Watcher(Protocol):
     async def announce(self, conn: BaseDBAsyncClient) -> None: ...
 
 
+@dataclass(frozen=True)
+class Basin:
+    """A basin committee's basin: the water body of its ``BASIN`` link, and the path prefixes
+    of the units it and its parts run through, outside the committee's own subtree."""
+
+    water_body_id: int
+    prefixes: tuple[str, ...]
+
+
 class PolicyEngine:
     """Owns the enforcer. Reload after any change to rules or pairings.
 
@@ -164,6 +173,7 @@ class PolicyEngine:
         self.enforcer.add_function("pairedWith", self._paired_with)
         self.enforcer.add_function("holdsBelow", self._holds_below)
         self._links: dict[str, tuple[str, ...]] = {}
+        self._basins: dict[str, tuple[Basin, ...]] = {}
         self._commands: dict[str, tuple[str, ...]] = {}
         self._grants: dict[str, list[Grant]] = {}
         self._permissions: dict[tuple[str, str], dict[str, frozenset[str]]] = {}
@@ -211,10 +221,14 @@ class PolicyEngine:
         never the grants of one with the pairings of the other.
         """
         links = await self._load_links()
-        commands = await self._load_commands()
+        basins = await self._load_basins()
         await self.enforcer.load_policy()
         self._links = links
-        self._commands = commands
+        self._basins = basins
+        self._commands = {
+            path: _outermost({p for basin in found for p in basin.prefixes})
+            for path, found in basins.items()
+        }
         self._index()
 
     async def _load_links(self) -> dict[str, tuple[str, ...]]:
@@ -234,10 +248,11 @@ class PolicyEngine:
                     reach[link.unit.path].add(unit.path)
         return {path: tuple(sorted(paths)) for path, paths in reach.items()}
 
-    async def _load_commands(self) -> dict[str, tuple[str, ...]]:
-        """Basin committees (``BASIN`` links), as the extra path prefixes each committee's
-        grants cover for every right: the units its water body and all of that water body's
-        parts (rivers, segments) run through, in any county, each with its subtree.
+    async def _load_basins(self) -> dict[str, tuple[Basin, ...]]:
+        """Basin committees (``BASIN`` links), by the committee's path: each basin with the
+        extra path prefixes the committee's grants cover for every right, the units the basin
+        and all of its parts (rivers, segments) run through, in any county, each with its
+        subtree.
 
         Read again with everything else on each reload, so a change to a water body's units
         (or to its parts) reaches the committee's grants when the change is announced, as a
@@ -254,10 +269,13 @@ class PolicyEngine:
             if path is not None:
                 runs[water_id].add(path)
         unit_paths = dict(await OrgUnit.all().values_list("id", "path"))
-        cover: dict[str, set[str]] = defaultdict(set)
-        for link in commanded:
+        basins: dict[str, list[Basin]] = defaultdict(list)
+        for link in sorted(commanded, key=lambda link: link.id):
+            if link.water_body_id is None:
+                continue
             own = unit_paths[link.unit_id]
-            waters: list[int] = [link.water_body_id] if link.water_body_id is not None else []
+            covered: set[str] = set()
+            waters = [link.water_body_id]
             seen: set[int] = set()
             while waters:
                 water = waters.pop()
@@ -265,8 +283,9 @@ class PolicyEngine:
                     continue
                 seen.add(water)
                 waters.extend(parts.get(water, ()))
-                cover[own].update(p for p in runs[water] if not p.startswith(own))
-        return {path: _outermost(paths) for path, paths in cover.items()}
+                covered.update(p for p in runs[water] if not p.startswith(own))
+            basins[own].append(Basin(link.water_body_id, _outermost(covered)))
+        return {path: tuple(found) for path, found in basins.items()}
 
     def _index(self) -> None:
         grants: dict[str, list[Grant]] = defaultdict(list)
@@ -308,6 +327,16 @@ class PolicyEngine:
         """Every path prefix a grant at ``prefix`` covers for every right of its role: the
         subtree, and for a basin committee the units its basin runs through."""
         return (prefix, *self._commands.get(prefix, ()))
+
+    def basin_of(self, prefix: str, path: str) -> int | None:
+        """The water body through which a grant at ``prefix`` (a basin committee's) covers
+        the unit at ``path``, if it covers it only through a basin: its ``BASIN`` link's."""
+        if path.startswith(prefix):
+            return None
+        for basin in self._basins.get(prefix, ()):
+            if any(path.startswith(p) for p in basin.prefixes):
+                return basin.water_body_id
+        return None
 
     def reach(self, prefix: str) -> tuple[str, ...]:
         """Every path prefix a grant at ``prefix`` covers for the rights that pass through

@@ -17,6 +17,7 @@ class Explanation:
     allowed: bool
     grant: Grant | None
     rule: str | None
+    basin: int | None = None  # the water body through which a basin committee's grant reaches
 
 
 def rule_of(engine: Policy, grant: Grant, right: Right, path: str, level: str) -> str | None:
@@ -67,5 +68,5 @@ def explain(
             continue
         rule = rule_of(engine, grant, right, unit.path, level)
         if rule is not None:
-            return Explanation(True, grant, rule)
+            return Explanation(True, grant, rule, engine.basin_of(grant.prefix, unit.path))
     return Explanation(True, None, None)

@@ -82,10 +82,10 @@ class Demo:
         body: dict[str, Any] = response.json()
         return body
 
-    async def both(self, query: str, **variables: Any) -> dict[str, Any]:
+    async def both(self, query: str, *, as_: str | None = None, **variables: Any) -> dict[str, Any]:
         """The answer over HTTP, checked to be the websocket's too."""
-        over_http = await self.http(query, **variables)
-        async with socket(self.live, self.token) as ws:
+        over_http = await self.http(query, as_=as_, **variables)
+        async with socket(self.live, as_ or self.token) as ws:
             answer = await ws.run(query, variables)
         assert answer["type"] == "next", answer
         assert answer["payload"] == over_http
@@ -271,10 +271,10 @@ async def test_issues_a_task_to_a_unit_on_the_river_and_follows_it(demo: Demo) -
 @pytest.mark.parametrize("code", ["mg_huafang", "gaotian", "water_bureau", "YZH"])
 async def test_issuing_off_the_river_is_refused_and_writes_nothing(demo: Demo, code: str) -> None:
     title = f"越界下达 {code}"
-    variables = {"input": {"title": title, "category": "OTHER", "orgUnitId": demo.gid(code)}}
+    new = {"title": title, "category": "OTHER", "orgUnitId": demo.gid(code)}
     events = await AuditEvent.all().count()
 
-    body = await demo.both(CREATE, **variables)
+    body = await demo.both(CREATE, input=new)
 
     assert body == {
         "data": {
@@ -318,7 +318,7 @@ async def test_no_grant_reaches_beyond_the_role(demo: Demo) -> None:
 EXPLAIN = """
 query($user: ID!, $unit: ID!, $at: DateTime) {
   explainAccess(userId: $user, resource: "task", action: create, orgUnitId: $unit, at: $at) {
-    allowed grant { role orgUnit { code } } rule
+    allowed grant { role orgUnit { code } } rule basin { code name }
   }
 }
 """
@@ -337,12 +337,12 @@ async def test_the_basin_grant_explains_itself_and_has_its_past(demo: Demo) -> N
     granted = await AuditEvent.get(action="role.grant", entity_id=str(account.id))
     before = (granted.at - timedelta(hours=1)).isoformat()
 
-    on_river = await demo.http(EXPLAIN, as_=demo.admin, user=user, unit=demo.gid("shunhe"))
+    on_river = await demo.both(EXPLAIN, as_=demo.admin, user=user, unit=demo.gid("shunhe"))
     off_river = await demo.http(EXPLAIN, as_=demo.admin, user=user, unit=demo.gid("miaogou"))
     earlier = await demo.http(
         EXPLAIN, as_=demo.admin, user=user, unit=demo.gid("shunhe"), at=before
     )
-    holders = await demo.http(HOLDERS, as_=demo.admin, object=demo.gid("shunhe"))
+    holders = await demo.both(HOLDERS, as_=demo.admin, object=demo.gid("shunhe"))
     elsewhere = await demo.http(HOLDERS, as_=demo.admin, object=demo.gid("miaogou"))
     then = await demo.http(HOLDERS, as_=demo.admin, object=demo.gid("shunhe"), at=before)
 
@@ -352,10 +352,22 @@ async def test_the_basin_grant_explains_itself_and_has_its_past(demo: Demo) -> N
                 "allowed": True,
                 "grant": {"role": "basin_secretary", "orgUnit": {"code": "basin_committee"}},
                 "rule": "p, basin_secretary, *, task, create",
+                "basin": {"code": "chishui_basin", "name": "赤水河流域（威信段）"},
             }
         }
     }
-    no = {"data": {"explainAccess": {"allowed": False, "grant": None, "rule": None}}}
+    own = await demo.http(EXPLAIN, as_=demo.admin, user=user, unit=demo.gid("basin_committee"))
+    assert own == {
+        "data": {
+            "explainAccess": {
+                "allowed": True,
+                "grant": {"role": "basin_secretary", "orgUnit": {"code": "basin_committee"}},
+                "rule": "p, basin_secretary, *, task, create",
+                "basin": None,  # its own unit: the grant's subtree, no basin needed
+            }
+        }
+    }
+    no = {"data": {"explainAccess": {"allowed": False, "grant": None, "rule": None, "basin": None}}}
     assert off_river == no
     assert earlier == no
     committee = {
@@ -367,3 +379,14 @@ async def test_the_basin_grant_explains_itself_and_has_its_past(demo: Demo) -> N
     assert committee not in elsewhere["data"]["accessHolders"]
     assert elsewhere["data"]["accessHolders"]  # the county's own holders are listed there
     assert committee not in then["data"]["accessHolders"]
+
+
+async def test_the_committee_may_not_ask_who_may_do_what(demo: Demo) -> None:
+    """``grant:read`` is not the basin secretary's: refused as a whole, on either transport."""
+    user = to_global_id("User", (await User.get(username="basin_secretary")).id)
+
+    explained = await demo.both(EXPLAIN, user=user, unit=demo.gid("shunhe"))
+    holders = await demo.both(HOLDERS, object=demo.gid("shunhe"))
+
+    assert codes(explained) == ["FORBIDDEN"] and explained["data"] == {"explainAccess": None}
+    assert codes(holders) == ["FORBIDDEN"] and holders["data"] is None
