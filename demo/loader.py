@@ -722,8 +722,14 @@ class _Reader:
         if task.key in self.tasks:
             _fail(task.where, f"task key {task.key!r} is used twice")
         _fits(task.where, Task, title=task.title)
-        if not self.within(task.unit, task.issuer):
-            _fail(task.where, f"issuer {task.issuer!r} is not {task.unit!r} or above it")
+        if not self.within(task.unit, task.issuer) and not any(
+            self.within(task.unit, unit) for unit in self.basin_units(task.issuer)
+        ):
+            _fail(
+                task.where,
+                f"issuer {task.issuer!r} is not {task.unit!r}, above it, or a basin committee "
+                "whose basin runs through it",
+            )
         if task.parent is not None and not self.within(task.unit, self.tasks[task.parent].unit):
             _fail(task.where, "a subtask's unit lies inside its parent task's unit")
         if task.assignee is not None and not self.within(
@@ -832,6 +838,21 @@ class _Reader:
         ):
             _fail(record.where, f"{refused}: judgements go strictly below, never to oneself")
         return account.unit
+
+    def basin_units(self, unit: str) -> list[str]:
+        """The units a basin committee at ``unit`` directs (``BASIN`` links): those its basin
+        and the basin's parts run through, as ``policies.engine`` reads them."""
+        basins = [
+            link.water_body
+            for link in self.data.links
+            if link.unit == unit and link.kind is LinkKind.BASIN and link.water_body is not None
+        ]
+        found: list[str] = []
+        while basins:
+            key = basins.pop()
+            found += self.water[key].units
+            basins += [w.key for w in self.data.water if w.parent == key]
+        return found
 
     def _paired_with(self, unit: str) -> list[str]:
         """The units a grant at ``unit`` reaches beyond its subtree."""

@@ -390,3 +390,44 @@ async def test_the_committee_may_not_ask_who_may_do_what(demo: Demo) -> None:
 
     assert codes(explained) == ["FORBIDDEN"] and explained["data"] == {"explainAccess": None}
     assert codes(holders) == ["FORBIDDEN"] and holders["data"] is None
+
+
+ISSUED = """
+query($unit: ID!) {
+  tasks(filter: {orgUnitId: $unit}, first: 100) {
+    edges { node { title status progress issuer { code } } }
+  }
+}
+"""
+VERIFY = """
+mutation($id: ID!) {
+  transitionTask(input: {taskId: $id, action: VERIFY}) { task { status } errors { code } }
+}
+"""
+
+
+async def test_the_demo_s_committee_tasks_are_followed_and_signed_off(demo: Demo) -> None:
+    """The demo's tasks issued by the committee along the river: read with their progress,
+    created by basin_secretary in the demo's past, and verified by it once submitted."""
+    shunhe = await demo.both(ISSUED, unit=demo.gid("shunhe"))
+    heba = await demo.both(ISSUED, unit=demo.gid("lf_heba"))
+    task = await Task.get(title="流域统一调度：倒流河罗布段沿岸垃圾清零")
+    creator = await AuditEvent.get(action="task.create", entity_id=str(task.id))
+
+    issued = [
+        (e["node"]["title"], e["node"]["status"])
+        for body in (shunhe, heba)
+        for e in body["data"]["tasks"]["edges"]
+        if e["node"]["issuer"] == {"code": "basin_committee"}
+        and e["node"]["title"].startswith("流域统一调度")  # the demo's, not this module's
+    ]
+    assert sorted(issued) == [
+        ("流域统一调度：倒流河罗布段沿岸垃圾清零", "SUBMITTED"),
+        ("流域统一调度：倒流河麟凤段禁渔联合巡查", "IN_PROGRESS"),
+    ]
+    assert creator.actor_id == (await User.get(username="basin_secretary")).id
+
+    verified = await demo.http(VERIFY, id=to_global_id("Task", task.id))
+
+    assert verified == {"data": {"transitionTask": {"task": {"status": "VERIFIED"}, "errors": []}}}
+    assert (await Task.get(id=task.id)).status is TaskStatus.VERIFIED
