@@ -37,9 +37,17 @@ class Policy(Protocol):
     def permissions_of_role(self, role: str) -> list[tuple[str, str, str]]:
         """(level, resource, action) for every permission line of ``role``."""
 
+    def covers(self, prefix: str) -> tuple[str, ...]:
+        """Every path prefix a grant at ``prefix`` covers for every right of its role: its
+        subtree, and for a basin committee the units its basin runs through."""
+
+    def basin_of(self, prefix: str, path: str) -> int | None:
+        """The water body (a basin committee's basin) through which a grant at ``prefix``
+        covers the unit at ``path``, when it covers it only through that basin."""
+
     def reach(self, prefix: str) -> tuple[str, ...]:
         """Every path prefix a grant at ``prefix`` covers for the rights that pass through
-        pairings (reading, patrols, clean-ups): its subtree and its pairings."""
+        pairings (reading, patrols, clean-ups): what it ``covers``, and its pairings."""
 
     async def apply_grant(self, grant: Grant) -> None:
         """Mirror a committed grant into this process."""

@@ -116,8 +116,8 @@ class DemoEngine(PolicyEngine):
         shape = tuple(
             (
                 grant.role,
-                path.startswith(grant.prefix),
-                any(path.startswith(p) for p in self.reach(grant.prefix)[1:]),
+                any(path.startswith(p) for p in self.covers(grant.prefix)),
+                any(path.startswith(p) for p in self.reach(grant.prefix)),
                 grant.prefix.startswith(path),
             )
             for grant in self.grants_of(subject)

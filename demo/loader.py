@@ -124,6 +124,7 @@ class LinkSpec:
     water_body: str | None
     note: str
     where: str
+    person: str | None = None  # a KEY_PROJECT's county leader
 
 
 @dataclass
@@ -354,7 +355,7 @@ UNIT_FIELDS: Final = (
     "demonstration",
 )
 PERSON_FIELDS: Final = ("key", "name", "title", "party", "phone", "id_number")
-LINK_FIELDS: Final = ("kind", "partner", "water_body", "note")
+LINK_FIELDS: Final = ("kind", "partner", "water_body", "person", "note")
 WATER_FIELDS: Final = ("key", "code", "name", "kind", "length_km", "units", "children")
 TASK_FIELDS: Final = (
     "key",
@@ -534,13 +535,23 @@ class _Reader:
         entry = _Entry(raw, where, LINK_FIELDS)
         kind = entry.choice("kind", LinkKind)
         partner, water_body = entry.optional_text("partner"), entry.optional_text("water_body")
-        if kind is LinkKind.CO_BUILDING and (partner is None or water_body is not None):
+        person = entry.optional_text("person")
+        if kind is LinkKind.KEY_PROJECT:
+            if person is None or partner is not None or water_body is not None:
+                _fail(where, "a KEY_PROJECT link names a person (the county leader) and no more")
+            if not entry.text("note", ""):
+                _fail(where, "a KEY_PROJECT link names its project in `note`")
+        elif person is not None:
+            _fail(where, f"a {kind.value} link names no person")
+        elif kind is LinkKind.CO_BUILDING and (partner is None or water_body is not None):
             _fail(where, "a CO_BUILDING link names a partner unit and no water body")
-        if kind is not LinkKind.CO_BUILDING and (water_body is None or partner is not None):
+        elif kind is not LinkKind.CO_BUILDING and (water_body is None or partner is not None):
             _fail(where, f"a {kind.value} link names a water body and no partner unit")
         note = entry.text("note", "")
         _fits(where, OrgLink, note=note)
-        self.data.links.append(LinkSpec(unit.key, kind, partner, water_body, note, where))
+        self.data.links.append(
+            LinkSpec(unit.key, kind, partner, water_body, note, where, person=person)
+        )
 
     def _water_body(self, raw: object, parent: WaterSpec | None, file: str) -> None:
         key = raw.get("key") if isinstance(raw, dict) else None
@@ -588,6 +599,11 @@ class _Reader:
                     _fail(link.where, f"{link.partner!r} is not outside the unit's own line")
             if link.water_body is not None:
                 self._water_key(link.water_body, link.where)
+            if link.person is not None:
+                self._person_key(link.person, link.where)
+                leader = self.people[link.person].unit
+                if self.units[leader].level is not OrgLevel.COUNTY:
+                    _fail(link.where, f"{link.person!r} is not a county leader")
 
     def _demonstration(self, entry: _Entry, unit: UnitSpec, config: dict[str, Any]) -> None:
         if unit.level is not OrgLevel.VILLAGE:
@@ -707,8 +723,14 @@ class _Reader:
         if task.key in self.tasks:
             _fail(task.where, f"task key {task.key!r} is used twice")
         _fits(task.where, Task, title=task.title)
-        if not self.within(task.unit, task.issuer):
-            _fail(task.where, f"issuer {task.issuer!r} is not {task.unit!r} or above it")
+        if not self.within(task.unit, task.issuer) and not any(
+            self.within(task.unit, unit) for unit in self.basin_units(task.issuer)
+        ):
+            _fail(
+                task.where,
+                f"issuer {task.issuer!r} is not {task.unit!r}, above it, or a basin committee "
+                "whose basin runs through it",
+            )
         if task.parent is not None and not self.within(task.unit, self.tasks[task.parent].unit):
             _fail(task.where, "a subtask's unit lies inside its parent task's unit")
         if task.assignee is not None and not self.within(
@@ -817,6 +839,21 @@ class _Reader:
         ):
             _fail(record.where, f"{refused}: judgements go strictly below, never to oneself")
         return account.unit
+
+    def basin_units(self, unit: str) -> list[str]:
+        """The units a basin committee at ``unit`` directs (``BASIN`` links): those its basin
+        and the basin's parts run through, as ``policies.engine`` reads them."""
+        basins = [
+            link.water_body
+            for link in self.data.links
+            if link.unit == unit and link.kind is LinkKind.BASIN and link.water_body is not None
+        ]
+        found: list[str] = []
+        while basins:
+            key = basins.pop()
+            found += self.water[key].units
+            basins += [w.key for w in self.data.water if w.parent == key]
+        return found
 
     def _paired_with(self, unit: str) -> list[str]:
         """The units a grant at ``unit`` reaches beyond its subtree."""
@@ -1159,8 +1196,8 @@ class _Writer:
     async def write(self) -> None:
         await self._units()
         await self._water()
-        await self._links()
         await self._people()
+        await self._links()
         await self._accounts()
         await self._history()
         await self._records()
@@ -1201,6 +1238,7 @@ class _Writer:
                     unit_id=self.units[link.unit].id,
                     partner_id=self.units[link.partner].id if link.partner else None,
                     water_body_id=self.water[link.water_body] if link.water_body else None,
+                    person_id=self.people[link.person] if link.person else None,
                     kind=link.kind,
                     note=link.note,
                 )

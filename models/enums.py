@@ -16,6 +16,13 @@ class LinkKind(StrEnum):
     CO_BUILDING = "CO_BUILDING"  # 支部联建: a department paired with a village branch
     RIVER_PAIRING = "RIVER_PAIRING"  # 挂钩联系: a unit paired with a river or segment
     RESPONSIBILITY = "RESPONSIBILITY"  # an enterprise river chief's responsibility area
+    BASIN = "BASIN"  # 流域大党委: a basin committee directing everything along its basin
+    KEY_PROJECT = "KEY_PROJECT"  # 三挂三包: a county leader holding a key project at the unit
+
+
+# The link kinds that widen a unit's scope for reading and field work (``policies.engine``);
+# a BASIN link widens its committee's for every right, the others widen nothing.
+PAIRING_KINDS = (LinkKind.CO_BUILDING, LinkKind.RIVER_PAIRING)
 
 
 class WaterKind(StrEnum):

@@ -14,6 +14,8 @@ from models.paths import child_path, path_ids, upper_bound
 if TYPE_CHECKING:
     from tortoise.backends.base.client import BaseDBAsyncClient
 
+    from models.people import Person
+
 # Which level a unit's parent may have (None: a root). Grids nest: a village-group grid
 # holds household grids.
 ALLOWED_PARENTS: dict[OrgLevel, frozenset[OrgLevel | None]] = {
@@ -148,8 +150,10 @@ class OrgLink(Model):
 
     The link widens ``unit``'s scope for reading (and for patrols and clean-ups): a county
     department co-building with a village branch reaches that village; a department paired
-    with a river segment reaches the units the segment runs through. An enterprise's
-    responsibility segment widens nothing (``policies.engine``).
+    with a river segment reaches the units the segment runs through. A basin committee's basin
+    (``BASIN``) widens the committee's scope for every right to the units the basin runs
+    through. An enterprise's responsibility segment and a county leader's key project
+    (``KEY_PROJECT``, 三挂三包, naming the ``person``) widen nothing (``policies.engine``).
     """
 
     id = fields.IntField(primary_key=True)
@@ -162,12 +166,17 @@ class OrgLink(Model):
     water_body: fields.ForeignKeyNullableRelation[WaterBody] = fields.ForeignKeyField(
         "models.WaterBody", related_name="links", null=True, on_delete=fields.CASCADE
     )
+    # The county leader holding a key project at the unit (``KEY_PROJECT``, 三挂三包).
+    person: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="held_links", null=True, on_delete=fields.CASCADE
+    )
     kind = fields.CharEnumField(LinkKind, max_length=16)
     note = fields.CharField(max_length=200, default="")
 
     unit_id: int
     partner_id: int | None
     water_body_id: int | None
+    person_id: int | None
 
     class Meta:
         table = "org_link"

@@ -17,8 +17,8 @@ from tortoise.transactions import in_transaction
 
 from core import telemetry
 from core.policy import Grant
-from models.enums import LinkKind, OrgLevel
-from models.org import OrgLink
+from models.enums import PAIRING_KINDS, LinkKind, OrgLevel
+from models.org import OrgLink, OrgUnit, WaterBody
 from models.paths import path_ids
 from policies.adapter import TortoiseAdapter
 from policies.rights import FIELD_WORK
@@ -46,6 +46,7 @@ class Role(StrEnum):
     DEPARTMENT_HEAD = "department_head"
     INSPECTOR = "inspector"
     ENTERPRISE_CHIEF = "enterprise_chief"
+    BASIN_SECRETARY = "basin_secretary"
 
 
 ROLES = tuple(role.value for role in Role)
@@ -147,6 +148,15 @@ class Watcher(Protocol):
     async def announce(self, conn: BaseDBAsyncClient) -> None: ...
 
 
+@dataclass(frozen=True)
+class Basin:
+    """A basin committee's basin: the water body of its ``BASIN`` link, and the path prefixes
+    of the units it and its parts run through, outside the committee's own subtree."""
+
+    water_body_id: int
+    prefixes: tuple[str, ...]
+
+
 class PolicyEngine:
     """Owns the enforcer. Reload after any change to rules or pairings.
 
@@ -164,6 +174,8 @@ class PolicyEngine:
         self.enforcer.add_function("pairedWith", self._paired_with)
         self.enforcer.add_function("holdsBelow", self._holds_below)
         self._links: dict[str, tuple[str, ...]] = {}
+        self._basins: dict[str, tuple[Basin, ...]] = {}
+        self._commands: dict[str, tuple[str, ...]] = {}
         self._grants: dict[str, list[Grant]] = {}
         self._permissions: dict[tuple[str, str], dict[str, frozenset[str]]] = {}
         self.generation = 0
@@ -204,14 +216,20 @@ class PolicyEngine:
     async def load(self) -> None:
         """Rules and grants from the adapter, pairings from the database.
 
-        The pairings are read first: after ``load_policy``'s last wait, the new pairings and
-        the indexes ``pairedWith`` and ``holdsBelow`` read take their place before anything
-        else can run. A request running meanwhile sees the old policy or the new one, never
-        the grants of one with the pairings of the other.
+        The pairings and the basins are read first: after ``load_policy``'s last wait, they
+        and the indexes ``g``, ``pairedWith`` and ``holdsBelow`` read take their place before
+        anything else can run. A request running meanwhile sees the old policy or the new one,
+        never the grants of one with the pairings of the other.
         """
         links = await self._load_links()
+        basins = await self._load_basins()
         await self.enforcer.load_policy()
         self._links = links
+        self._basins = basins
+        self._commands = {
+            path: _outermost({p for basin in found for p in basin.prefixes})
+            for path, found in basins.items()
+        }
         self._index()
 
     async def _load_links(self) -> dict[str, tuple[str, ...]]:
@@ -222,7 +240,7 @@ class PolicyEngine:
         records name the segment (``waterBodyId``) instead.
         """
         reach: dict[str, set[str]] = defaultdict(set)
-        links = OrgLink.exclude(kind=LinkKind.RESPONSIBILITY)
+        links = OrgLink.filter(kind__in=PAIRING_KINDS)
         for link in await links.prefetch_related("unit", "partner", "water_body__units"):
             if link.partner is not None:
                 reach[link.unit.path].add(link.partner.path)
@@ -230,6 +248,45 @@ class PolicyEngine:
                 for unit in link.water_body.units:
                     reach[link.unit.path].add(unit.path)
         return {path: tuple(sorted(paths)) for path, paths in reach.items()}
+
+    async def _load_basins(self) -> dict[str, tuple[Basin, ...]]:
+        """Basin committees (``BASIN`` links), by the committee's path: each basin with the
+        extra path prefixes the committee's grants cover for every right, the units the basin
+        and all of its parts (rivers, segments) run through, in any county, each with its
+        subtree.
+
+        Read again with everything else on each reload, so a change to a water body's units
+        (or to its parts) reaches the committee's grants when the change is announced, as a
+        change of pairings does.
+        """
+        commanded = await OrgLink.filter(kind=LinkKind.BASIN, water_body_id__isnull=False)
+        if not commanded:
+            return {}
+        parts: dict[int | None, list[int]] = defaultdict(list)
+        for water_id, parent_id in await WaterBody.all().values_list("id", "parent_id"):
+            parts[parent_id].append(water_id)
+        runs: dict[int, set[str]] = defaultdict(set)
+        for water_id, path in await WaterBody.all().values_list("id", "units__path"):
+            if path is not None:
+                runs[water_id].add(path)
+        unit_paths = dict(await OrgUnit.all().values_list("id", "path"))
+        basins: dict[str, list[Basin]] = defaultdict(list)
+        for link in sorted(commanded, key=lambda link: link.id):
+            if link.water_body_id is None:
+                continue
+            own = unit_paths[link.unit_id]
+            covered: set[str] = set()
+            waters = [link.water_body_id]
+            seen: set[int] = set()
+            while waters:
+                water = waters.pop()
+                if water in seen:
+                    continue
+                seen.add(water)
+                waters.extend(parts.get(water, ()))
+                covered.update(p for p in runs[water] if not p.startswith(own))
+            basins[own].append(Basin(link.water_body_id, _outermost(covered)))
+        return {path: tuple(found) for path, found in basins.items()}
 
     def _index(self) -> None:
         grants: dict[str, list[Grant]] = defaultdict(list)
@@ -267,17 +324,33 @@ class PolicyEngine:
             for level in by_role.get(role, ())
         ]
 
+    def covers(self, prefix: str) -> tuple[str, ...]:
+        """Every path prefix a grant at ``prefix`` covers for every right of its role: the
+        subtree, and for a basin committee the units its basin runs through."""
+        return (prefix, *self._commands.get(prefix, ()))
+
+    def basin_of(self, prefix: str, path: str) -> int | None:
+        """The water body through which a grant at ``prefix`` (a basin committee's) covers
+        the unit at ``path``, if it covers it only through a basin: its ``BASIN`` link's."""
+        if path.startswith(prefix):
+            return None
+        for basin in self._basins.get(prefix, ()):
+            if any(path.startswith(p) for p in basin.prefixes):
+                return basin.water_body_id
+        return None
+
     def reach(self, prefix: str) -> tuple[str, ...]:
         """Every path prefix a grant at ``prefix`` covers for the rights that pass through
-        pairings (``through_pairings``): the subtree and its pairings. Other rights cover the
-        subtree alone."""
-        return (prefix, *self._links.get(prefix, ()))
+        pairings (``through_pairings``): what it ``covers``, and its pairings. Other rights
+        cover what it ``covers`` alone."""
+        return (*self.covers(prefix), *self._links.get(prefix, ()))
 
     # -- functions the Casbin matcher calls ------------------------------------------------
 
     def _domain_covers(self, request_path: str, domain: str) -> bool:
-        """``g``: a grant covers its unit's subtree."""
-        return request_path.startswith(grant_prefix(domain))
+        """``g``: a grant covers its unit's subtree, and a basin committee's grant the units
+        its basin runs through (``covers``)."""
+        return any(request_path.startswith(p) for p in self.covers(grant_prefix(domain)))
 
     def _paired_with(self, subject: str, role: str, request_path: str) -> bool:
         """``pairedWith``: the subject holds ``role`` at a unit paired with one above or at
@@ -312,6 +385,11 @@ class PolicyEngine:
             "g", grant.subject, grant.role, grant.domain
         )
         self._index()
+
+
+def _outermost(paths: set[str]) -> tuple[str, ...]:
+    """The paths none of the others already holds as a subtree, sorted."""
+    return tuple(sorted(p for p in paths if not any(p != o and p.startswith(o) for o in paths)))
 
 
 def ancestors(path: str) -> list[str]:

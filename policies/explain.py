@@ -17,6 +17,7 @@ class Explanation:
     allowed: bool
     grant: Grant | None
     rule: str | None
+    basin: int | None = None  # the water body through which a basin committee's grant reaches
 
 
 def rule_of(engine: Policy, grant: Grant, right: Right, path: str, level: str) -> str | None:
@@ -27,7 +28,8 @@ def rule_of(engine: Policy, grant: Grant, right: Right, path: str, level: str) -
     rule_level = ALL_LEVELS if ALL_LEVELS in levels else level if level in levels else None
     if rule_level is None:
         return None
-    prefixes = engine.reach(grant.prefix) if through_pairings(resource, action) else (grant.prefix,)
+    paired = through_pairings(resource, action)
+    prefixes = engine.reach(grant.prefix) if paired else engine.covers(grant.prefix)
     covers = any(path.startswith(p) for p in prefixes)
     seen_from_below = (
         (resource, action) == (ORG_READ.resource, ORG_READ.action)
@@ -66,5 +68,5 @@ def explain(
             continue
         rule = rule_of(engine, grant, right, unit.path, level)
         if rule is not None:
-            return Explanation(True, grant, rule)
+            return Explanation(True, grant, rule, engine.basin_of(grant.prefix, unit.path))
     return Explanation(True, None, None)

@@ -116,7 +116,7 @@ def compile_scope(engine: Policy, subject: str, resource: str, action: str) -> S
         if levels is None:
             continue
         allowed = None if ALL_LEVELS in levels else levels
-        prefixes = engine.reach(grant.prefix) if paired else (grant.prefix,)
+        prefixes = engine.reach(grant.prefix) if paired else engine.covers(grant.prefix)
         for prefix in prefixes:
             ranges[(prefix, allowed)] = PathRange(prefix, allowed)
         if (resource, action) == (ORG_READ.resource, ORG_READ.action) and allowed is None:

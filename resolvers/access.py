@@ -50,6 +50,7 @@ class ExplainRow:
     allowed: bool
     grant: RoleGrantRow | None
     rule: str | None
+    basin_id: int | None = None  # a basin committee's grant: the basin that reaches the unit
 
 
 def parse_right(text: str) -> Right:
@@ -152,7 +153,9 @@ async def explain_access(
         held = {(h.role, h.path): h for h in own}
     shown = await grants_in_scope(context, engine.grants_of(f"user:{user.id}"))
     found = explain(engine, user.id, policy_right(resource, action), unit, shown.__contains__)
-    return ExplainRow(found.allowed, await _grant_row(context, found.grant, held), found.rule)
+    grant = await _grant_row(context, found.grant, held)
+    basin = found.basin if grant is not None else None
+    return ExplainRow(found.allowed, grant, found.rule if grant is not None else None, basin)
 
 
 async def _grant_row(

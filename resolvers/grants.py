@@ -77,8 +77,10 @@ async def authorize_grant(
 
 async def _require_reach(context: RequestContext, role: str, unit: OrgUnit) -> None:
     """A role held at ``unit`` also reaches the units it is paired with (OrgLink), with the
-    rights that pass through pairings: the granter must govern those units too and hold those
-    rights there, or the grant would reach past them."""
+    rights that pass through pairings, and at a basin committee the units its basin runs
+    through, with every right: the granter must govern those units too and hold those rights
+    there, or the grant would reach past them."""
+    covered = set(context.policy.covers(unit.path))
     beyond = [p for p in context.policy.reach(unit.path) if not p.startswith(unit.path)]
     if not beyond:
         return
@@ -90,7 +92,7 @@ async def _require_reach(context: RequestContext, role: str, unit: OrgUnit) -> N
                 "This unit is paired with units outside your scope: a role here would reach them.",
                 "orgUnitId",
             )
-        _require_rights_of(context, role, partner, paired_only=True)
+        _require_rights_of(context, role, partner, paired_only=partner.path not in covered)
 
 
 def _require_rights_of(

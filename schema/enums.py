@@ -127,6 +127,11 @@ described(
         "CO_BUILDING": "支部联建: a department's branch paired with a unit outside its subtree.",
         "RIVER_PAIRING": "挂钩联系: a unit paired with a river or segment it looks after.",
         "RESPONSIBILITY": "An enterprise river chief's responsibility segment (widens nothing).",
+        "BASIN": "流域大党委: a basin committee and its basin. The committee's grants cover, "
+        "for every right of their roles, each unit the basin and its rivers and segments run "
+        "through (with its subtree), in any county.",
+        "KEY_PROJECT": "三挂三包: a key project at the unit, held by a county leader (`person`); "
+        "widens nothing.",
     },
 )
 described(
@@ -203,6 +208,9 @@ described(
         "INSPECTOR": "Reads everything in its scope (督查); writes only its own findings.",
         "ENTERPRISE_CHIEF": "An enterprise river chief (企业河长): its enterprise and "
         "responsibility segment; patrols, clean-ups and its target letter.",
+        "BASIN_SECRETARY": "A basin committee's secretary (流域大党委): reads along its basin, "
+        "every unit the basin's water bodies run through in any county, issues tasks there "
+        "and follows and verifies them.",
     },
     name_from="value",
 )

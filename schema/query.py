@@ -61,6 +61,17 @@ class AccessExplanation:
     rule: str | None = strawberry.field(
         description="The permission line, as in roles.csv; null whenever `grant` is."
     )
+    _basin_id: strawberry.Private[int | None] = None
+
+    @strawberry.field(
+        description="When `grant` is a basin committee's (流域大党委) and reaches the unit only "
+        "through the committee's basin (the unit lies outside the committee's subtree, on a "
+        "water body of the basin): that basin. Null otherwise, or when you may not read it."
+    )
+    async def basin(self, info: Info) -> WaterBody | None:
+        if self._basin_id is None:
+            return None
+        return WaterBody.maybe(await water_resolvers.get_water_body(ctx(info), self._basin_id))
 
 
 @strawberry.type(
@@ -454,6 +465,7 @@ class Query:
             allowed=found.allowed,
             grant=RoleGrant.of(found.grant) if found.grant is not None else None,
             rule=found.rule,
+            _basin_id=found.basin_id,
         )
 
     @strawberry.field(

@@ -24,6 +24,7 @@ ACCOUNTS = (
     "dept_head",
     "yzh_admin",
     "enterprise_chief",
+    "basin_secretary",
 )
 
 

@@ -53,6 +53,7 @@ DESIGN_ACCOUNTS = (
     "dept_head",
     "yzh_admin",
     "enterprise_chief",
+    "basin_secretary",
 )
 TABLES = (
     OrgUnit,
@@ -84,6 +85,13 @@ SUMS = {
     "erosion_treated_mu": Decimal(200000),
 }
 FOREST_COVER = Decimal("50.1")
+# The counted mechanisms (seeds/000_013f2fb319da0daf.txt, line 25).
+MECHANISMS = {
+    "responsibility_zones": Decimal(3256),
+    "demonstration_posts": Decimal(625),
+    "vanguard_teams": Decimal(434),
+    "pledges_signed": Decimal(7653),
+}
 
 
 # The tests below read the demo and change nothing: one load serves them all, in the module's
@@ -216,6 +224,7 @@ def test_seed_figures_are_the_published_ones() -> None:
     assert seed.unit_name == "威信县"
     assert {code: f.total for code, f in seed.figures.items()} == {
         **SUMS,
+        **MECHANISMS,
         "forest_cover_pct": FOREST_COVER,
     }
     assert seed.figures["fish_fry_released"].by_dimension == FISH
@@ -251,6 +260,10 @@ async def test_each_account_holds_its_role_at_the_right_unit(demo: None) -> None
     assert await _grant("zhaxi_head") == ("township_head", zhaxi)
     assert await _grant("luobu_head") == ("township_head", luobu)
     assert await _grant("yzh_admin") == ("county_admin", yangzonghai)
+    assert await _grant("basin_secretary") == (
+        "basin_secretary",
+        await _unit_named("赤水河流域大党委"),
+    )
 
     role, village = await _grant("village_sec")
     assert (role, village.level, village.parent_id) == (
@@ -333,8 +346,13 @@ async def test_tasks_sit_at_every_level_and_some_are_overdue(demo: None) -> None
 async def test_tasks_are_split_level_by_level_and_issued_from_above(demo: None) -> None:
     tasks = {t.id: t for t in await Task.all().prefetch_related("org_unit", "issuer_unit")}
 
+    engine = PolicyEngine()
+    await engine.load()
     for task in tasks.values():
-        assert task.org_unit.path.startswith(task.issuer_unit.path), task.title
+        # From above, or from a basin committee whose basin runs through the task's unit.
+        assert any(
+            task.org_unit.path.startswith(p) for p in engine.covers(task.issuer_unit.path)
+        ), task.title
         if task.parent_id is not None:
             assert task.org_unit.path.startswith(tasks[task.parent_id].org_unit.path)
 

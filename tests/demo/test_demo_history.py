@@ -63,6 +63,7 @@ ACTING_ACCOUNTS = (
     "dept_head",
     "yzh_admin",
     "enterprise_chief",
+    "basin_secretary",
 )
 
 

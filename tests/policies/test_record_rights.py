@@ -132,7 +132,8 @@ async def test_headline_decisions(
 #   └── sibling (township)        sibling
 #       └── paired (village)      paired with anchor (支部联建)
 #
-# A cell: A filed, F FORBIDDEN and N NOT_FOUND (on orgUnitId), V VALIDATION (on type).
+# A cell: A filed, F FORBIDDEN and N NOT_FOUND (on orgUnitId), V VALIDATION (on type), X a
+# top-level FORBIDDEN (the field's guard).
 
 POSITIONS = ("anchor", "child", "grandchild", "root", "sibling", "paired")
 KINDS = tuple(kind.value for kind in RecordType)
@@ -173,11 +174,14 @@ TRUTH: dict[str, dict[str, str]] = {
         "ESCALATION": "V V V V V V",
     },
     "enterprise_chief": FIELD_WORK,
+    # Reads along its basin and files nothing: the guard refuses `createRecord` as a whole.
+    "basin_secretary": {kind: "X X X X X X" for kind in KINDS},
 }
 CELLS = {
     ("orgUnitId", "FORBIDDEN"): "F",
     ("orgUnitId", "NOT_FOUND"): "N",
     ("type", "VALIDATION"): "V",
+    (None, "FORBIDDEN"): "X",  # a top-level FORBIDDEN: the role files no record anywhere
 }
 
 

@@ -1,8 +1,9 @@
 """The property the design asks of the scope filter: SQL and ``enforce`` never disagree.
 
 For random trees (levels under ``ALLOWED_PARENTS``), random pairings (unit ↔ unit, unit ↔
-river and an enterprise's responsibility segment), random grants and random role policies
-(with rights that pass through pairings and rights that do not), the rows the scope filter lets
+river, an enterprise's responsibility segment and a basin committee's basin), random grants
+and random role policies (with rights that pass through pairings and rights that do not), the
+rows the scope filter lets
 through in SQL — lists, ``totalCount``, ``taskStats`` and rollups alike — are exactly the rows
 for which ``enforce`` says yes at the row's unit. One database per test; every example
 clears the tables and builds its own tree on the real backend (SQLite, or PostgreSQL when
@@ -67,15 +68,19 @@ Rule = tuple[str, str, str, str]  # role, level or *, resource, action
 class Scenario:
     nodes: list[tuple[OrgLevel, int | None]]  # level, parent index
     links: list[tuple[int, int]]  # unit index, partner index
-    # linked unit index, units the water runs through, and whether the link is an
-    # enterprise's responsibility segment (which widens nothing) or a river pairing
-    water: list[tuple[int, frozenset[int], bool]]
+    # linked unit index, units the water runs through, and the link's kind: an enterprise's
+    # responsibility segment (which widens nothing), a river pairing (reads and field work),
+    # or a basin committee's basin (every right; the units are those of a segment of it)
+    water: list[tuple[int, frozenset[int], LinkKind]]
     grants: list[tuple[int, str, int]]  # user, role, unit index
     tasks: list[int]  # per unit: how many tasks
     records: list[int]
     observations: list[int]
     policy: list[Rule] = field(default_factory=lambda: list(SHIPPED))
     pairs: list[tuple[str, str]] = field(default_factory=lambda: list(PAIRS))
+
+
+WATER = [LinkKind.RESPONSIBILITY, LinkKind.RIVER_PAIRING, LinkKind.BASIN]
 
 
 # Few enough pairs that a random policy often gives one role the same pair at several
@@ -116,7 +121,9 @@ def scenarios(draw: st.DrawFn, policies: st.SearchStrategy[list[Rule]] | None = 
         links=draw(st.lists(st.tuples(index, index), max_size=3)),
         water=draw(
             st.lists(
-                st.tuples(index, st.frozensets(index, min_size=1, max_size=3), st.booleans()),
+                st.tuples(
+                    index, st.frozensets(index, min_size=1, max_size=3), st.sampled_from(WATER)
+                ),
                 max_size=2,
             )
         ),
@@ -170,6 +177,7 @@ async def clear() -> None:
     await Task.all().delete()
     await OrgLink.all().delete()
     await connections.get("default").execute_query("DELETE FROM water_body_unit")
+    await WaterBody.all().update(parent_id=None)
     await WaterBody.all().delete()
     await CasbinRule.all().delete()
     await OrgUnit.all().update(parent_id=None)
@@ -209,11 +217,15 @@ async def build(scenario: Scenario) -> Built:
         await OrgLink.create(
             unit=units[unit_index], partner=units[partner_index], kind=LinkKind.CO_BUILDING
         )
-    for n, (unit_index, runs_through, responsibility) in enumerate(scenario.water):
+    for n, (unit_index, runs_through, kind) in enumerate(scenario.water):
         water = await WaterBody.create(code=f"w{n}", name=f"river {n}", kind=WaterKind.SEGMENT)
         await water.units.add(*(units[i] for i in sorted(runs_through)))
-        kind = LinkKind.RESPONSIBILITY if responsibility else LinkKind.RIVER_PAIRING
-        await OrgLink.create(unit=units[unit_index], water_body=water, kind=kind)
+        linked = water
+        if kind is LinkKind.BASIN:  # the committee's basin reaches through to its segment
+            linked = await WaterBody.create(code=f"b{n}", name=f"basin {n}", kind=WaterKind.BASIN)
+            water.parent_id = linked.id
+            await water.save(update_fields=["parent_id"])
+        await OrgLink.create(unit=units[unit_index], water_body=linked, kind=kind)
     await CasbinRule.bulk_create(
         [
             CasbinRule(ptype="p", v0=role, v1=level, v2=resource, v3=action)

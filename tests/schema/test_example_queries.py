@@ -12,6 +12,7 @@ import pytest_asyncio
 
 from demo.loader import load_demo
 from models.audit import AuditEvent
+from policies.engine import PolicyEngine
 from tests.conftest import fresh_database
 from tests.http.client import GraphQLClient, running_app
 from tests.operator_cli import in_process
@@ -218,15 +219,23 @@ async def test_inspector_who_could_verify(demo_client: GraphQLClient) -> None:
     holders = body["data"]["accessHolders"]
     assert holders, "somebody could verify a verified task"
     moment = datetime.fromisoformat(at)
+    engine = PolicyEngine()
+    await engine.load()
     for holder in holders:
         assert datetime.fromisoformat(holder["grantedAt"]) <= moment
         assert holder["revokedAt"] is None or datetime.fromisoformat(holder["revokedAt"]) > moment
-        assert issuer.startswith(holder["orgUnit"]["path"])  # at the issuer or above it
+        # At the issuer or above it, or at a basin committee whose basin runs through it.
+        held_at = holder["orgUnit"]["path"]
+        assert issuer.startswith(held_at) or (
+            holder["role"] == "basin_secretary"
+            and any(issuer.startswith(p) for p in engine.covers(held_at)[1:])
+        )
     assert {h["role"] for h in holders} <= {
         "county_admin",
         "township_head",
         "village_secretary",
         "department_head",
+        "basin_secretary",
     }
 
 
