@@ -8,4 +8,5 @@ MODEL_MODULES = [
     "models.indicator",
     "models.audit",
     "models.policy",
+    "models.notification",
 ]

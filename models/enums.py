@@ -99,6 +99,7 @@ class AuditAction(StrEnum):
     POLICY_REMOVE = "policy.remove"
     OBSERVATION_REPORT = "observation.report"
     AUDIT_MIGRATE = "audit.migrate"
+    NOTIFICATION_READ = "notification.read"
 
 
 class AuditEntity(StrEnum):

@@ -13,6 +13,7 @@ from models.indicator import Indicator
 from policies.guard import holds_anywhere
 from policies.rights import INDICATOR_READ
 from resolvers.audit_queries import get_event
+from resolvers.inbox import get_notification
 from resolvers.loaders import loaders
 from resolvers.org import get_unit
 from resolvers.people import visible_person
@@ -44,6 +45,7 @@ NODES: dict[str, NodeLoader] = {
     "Record": get_record,
     "Person": _person,
     "User": user_in_scope,
+    "Notification": get_notification,
 }
 
 

@@ -36,6 +36,7 @@ from policies.explain import explain
 from policies.guard import Site, require, require_action
 from policies.rights import TASK_ASSIGN, TASK_ASSIGN_TO, TASK_CREATE
 from resolvers.audit import append_event
+from resolvers.notifications import task_assigned, task_changed
 from resolvers.org import get_unit
 from resolvers.people import visible_person
 from resolvers.task_counters import count_change
@@ -216,6 +217,7 @@ async def insert_task(
         after={"title": task.title, "parent_id": task.parent_id, **snapshot(task)},
     )
     await count_change(conn, None, task)
+    await task_assigned(conn, context, task)
     return task
 
 
@@ -284,6 +286,7 @@ async def apply_change(
             after=after,
         )
         await count_change(conn, task, fresh)
+        await task_changed(conn, context, action, task, fresh, note)
     return fresh
 
 

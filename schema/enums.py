@@ -181,6 +181,7 @@ described(
             enums.AuditAction.OBSERVATION_REPORT: "an indicator's value was reported at a unit.",
             enums.AuditAction.AUDIT_MIGRATE: "the old single chain was closed into the "
             "per-jurisdiction logs.",
+            enums.AuditAction.NOTIFICATION_READ: "an account marked its notifications read.",
         }.items()
     },
 )

@@ -12,7 +12,7 @@ from core import task_events
 from core.errors import DomainError, ErrorCode
 from policies.authority import RECORD_SENTENCE
 from policies.engine import Role
-from policies.guard import guard, open_to_anyone
+from policies.guard import guard, open_to_anyone, signed_in
 from policies.rights import (
     GRANT_GRANT,
     INDICATOR_REPORT,
@@ -25,6 +25,7 @@ from policies.rights import (
 from resolvers import accounts, grants, task_commands
 from resolvers.decomposition import decompose_task
 from resolvers.escalation import escalate_task
+from resolvers.inbox import mark_read
 from resolvers.observations import NewObservation, report_observation
 from resolvers.records import NewRecord, create_record
 from resolvers.workflow import TRANSITION_RIGHTS, TRANSITION_SENTENCE
@@ -32,6 +33,7 @@ from schema.context import ctx
 from schema.errors import UserError
 from schema.indicator import Observation, ReportObservationInput, ReportObservationPayload
 from schema.node import optional_pk, pk_of
+from schema.notification import MarkNotificationsReadPayload
 from schema.people import RoleGrant
 from schema.record import CreateRecordInput, Record
 from schema.task import Task
@@ -259,3 +261,24 @@ class Mutation:
         if stored is not None:
             observation = Observation.of(stored.observation, stored.indicator, stored.unit)
         return ReportObservationPayload(observation=observation, errors=errors)
+
+    @strawberry.mutation(
+        extensions=signed_in(),
+        description="Mark your own notifications read: those of `ids`, or every unread one "
+        "with `all: true` (give one of the two). An id that is not one of your notifications "
+        "is NOT_FOUND, and nothing is marked.",
+    )
+    async def mark_notifications_read(
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(description="The notifications' global IDs (at most 100)."),
+        ] = None,
+        all: Annotated[
+            bool, strawberry.argument(description="Mark every unread notification of yours.")
+        ] = False,
+    ) -> MarkNotificationsReadPayload:
+        pks = None if ids is None else [pk_of(i, "Notification") or -1 for i in ids]
+        count, errors = await attempt(info, mark_read(ctx(info), pks, all))
+        return MarkNotificationsReadPayload(count=count or 0, errors=errors)

@@ -14,7 +14,15 @@ from models.graph_names import global_id
 # The types that implement Node, by the name their global IDs carry (a test holds this to the
 # schema): a misspelt name where an ID is made or read is a type error, not a silent miss.
 NodeType = Literal[
-    "AuditEvent", "Indicator", "OrgUnit", "Person", "Record", "Task", "User", "WaterBody"
+    "AuditEvent",
+    "Indicator",
+    "Notification",
+    "OrgUnit",
+    "Person",
+    "Record",
+    "Task",
+    "User",
+    "WaterBody",
 ]
 # Keys are 32-bit integers, but the audit trail's sequence (64-bit): a larger number is no id
 # of ours, and PostgreSQL would refuse to compare it with the column (an internal error).

@@ -8,6 +8,7 @@ from typing import Any
 from core.context import RequestContext
 from models.audit import AuditEvent as AuditEventModel
 from models.indicator import Indicator as IndicatorModel
+from models.notification import Notification as NotificationModel
 from models.org import OrgUnit as OrgUnitModel
 from models.org import WaterBody as WaterBodyModel
 from models.people import Person as PersonModel
@@ -16,6 +17,7 @@ from models.record import AccountabilityRecord
 from models.task import Task as TaskModel
 from schema.audit import AuditEvent
 from schema.node import Node
+from schema.notification import Notification
 from schema.org import OrgUnit
 from schema.people import Person, User
 from schema.record import Record
@@ -30,6 +32,7 @@ SHAPES: dict[type, Callable[[Any], Node]] = {
     AccountabilityRecord: Record.of,
     PersonModel: Person.of,
     UserModel: User.of,
+    NotificationModel: Notification.of,
 }
 
 

@@ -98,6 +98,7 @@ def test_the_global_id_type_names_are_the_types_that_implement_node() -> None:
     assert set(get_args(NodeType)) == implementing
     assert implementing == {
         "AuditEvent",
+        "Notification",
         "Indicator",
         "OrgUnit",
         "Person",
