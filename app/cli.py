@@ -13,12 +13,14 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from app.logs import configure as configure_logs
 from core.db import is_postgres
 from core.settings import Settings, SettingsError
 from ops import accounts, audit_export, audit_proof, counters, org_import, policy_check, runtime
+from ops import notify as notify_jobs
 from ops.help_text import CommandParser
 from ops.runtime import CommandError, positive_int
 from resolvers.role_policy import seed_role_policy
@@ -38,7 +40,15 @@ EXIT_STATUS = (
 )
 
 # Each module's ``register(subparsers)`` adds its commands (docs/operations.md).
-OPERATOR_COMMANDS = (accounts, org_import, audit_export, audit_proof, policy_check, counters)
+OPERATOR_COMMANDS: tuple[ModuleType, ...] = (
+    accounts,
+    org_import,
+    audit_export,
+    audit_proof,
+    policy_check,
+    counters,
+)
+OPERATOR_COMMANDS += (notify_jobs,)  # notify-due, deliver-notifications
 # Other installed parts add theirs through this entry-point group: each entry point names a
 # ``register(subparsers)`` function, e.g. ``bench-data = "bench.cli:register"``.
 COMMAND_ENTRY_POINTS = "riverchief.commands"
@@ -60,7 +70,7 @@ async def prepare_database(settings: Settings, *, demo: bool = False) -> None:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app.main import create_app
+    from app.main import SERVE_DELIVER, create_app
 
     if args.workers > 1 and not is_postgres(settings.database_url):
         print(
@@ -69,6 +79,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             " the others. Run one process, or set DATABASE_URL to a PostgreSQL database.",
             file=sys.stderr,
         )
+        return 2
+    deliver = notify_jobs.notify_settings() if args.deliver else None
+    if deliver is not None and deliver.webhook is None:
+        print("riverchief: --deliver needs RIVERCHIEF_NOTIFY_WEBHOOK", file=sys.stderr)
         return 2
     asyncio.run(prepare_database(settings, demo=args.demo))
     options: dict[str, Any] = {
@@ -86,8 +100,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         "ws_max_size": settings.max_body_bytes,
     }
     if args.workers == 1:
-        uvicorn.run(create_app(settings), **options)
+        uvicorn.run(create_app(settings, deliver=deliver), **options)
         return 0
+    if deliver is not None:  # each worker process delivers too (docs/notifications.md)
+        os.environ[SERVE_DELIVER] = "1"
     if settings.secret_generated:  # every worker must sign and check with the same secret
         os.environ["RIVERCHIEF_SECRET"] = settings.secret
     uvicorn.run("app.main:app_from_env", factory=True, workers=args.workers, **options)
@@ -153,6 +169,12 @@ def parser() -> argparse.ArgumentParser:
         default=30,
         metavar="SECONDS",
         help="how long a SIGTERM waits for requests in flight before closing what is left",
+    )
+    serve.add_argument(
+        "--deliver",
+        action="store_true",
+        help="also deliver notifications to RIVERCHIEF_NOTIFY_WEBHOOK from this process, as "
+        "`riverchief deliver-notifications` does (docs/notifications.md)",
     )
     serve.set_defaults(func=cmd_serve)
 

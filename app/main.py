@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -31,11 +32,13 @@ from app.security_headers import SecurityHeaders
 from app.websocket import AuthorityMonitor
 from compiled.extension import CompiledExecution
 from core.db import is_postgres, tortoise_config
+from core.notify_settings import NotifySettings
 from core.pg_listener import PgListener
 from core.settings import AUDIT_KEY_NOTICE, DEV_SECRET_NOTICE, Settings
 from core.task_events import CHANNEL as TASK_CHANNEL
 from core.task_events import TaskEventHub
 from core.telemetry import OperationLabels, metrics
+from ops.notify import delivering
 from policies.engine import PolicyEngine
 from policies.watcher import PgPolicyWatcher
 from schema.build import SchemaOptions, build_schema
@@ -126,16 +129,27 @@ def cors(settings: Settings) -> list[Middleware]:
     ]
 
 
+# Set by ``serve --deliver --workers N``: each worker process delivers notifications too.
+SERVE_DELIVER = "RIVERCHIEF_SERVE_DELIVER"
+
+
 def app_from_env() -> Starlette:
     """The factory each worker process calls under ``riverchief serve --workers N``."""
-    return create_app(Settings.from_env())
+    deliver = NotifySettings.from_env() if os.environ.get(SERVE_DELIVER) == "1" else None
+    return create_app(Settings.from_env(), deliver=deliver)
 
 
 def create_app(
-    settings: Settings, *, register_database: bool = True, tracer_provider: Any = None
+    settings: Settings,
+    *,
+    register_database: bool = True,
+    tracer_provider: Any = None,
+    deliver: NotifySettings | None = None,
 ) -> Starlette:
     """The service. ``register_database=False`` reuses a Tortoise context already open (tests);
-    ``tracer_provider`` takes the spans when tracing is on (tests), else the process's."""
+    ``tracer_provider`` takes the spans when tracing is on (tests), else the process's;
+    ``deliver`` also posts notifications to their webhook in the background (``serve
+    --deliver``)."""
     configure_logs(settings.log_format)
     metrics()  # every series exists from the start, at zero
     if settings.secret_generated:
@@ -164,6 +178,8 @@ def create_app(
                 await stack.enter_async_context(metrics_running(settings))
             if own_provider is not None:
                 stack.push_async_callback(asyncio.to_thread, own_provider.shutdown)
+            if deliver is not None:
+                await stack.enter_async_context(delivering(deliver))
             yield
 
     if settings.compiled_reads:
