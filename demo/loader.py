@@ -25,7 +25,7 @@ from tortoise.transactions import in_transaction
 from core import clock
 from core.security import hash_password
 from demo.geometry import GEOMETRY_FILE, Geometries, read_geometries
-from demo.history import DemoEngine, Replay, accounts_of, plan_history
+from demo.history import DemoEngine, Replay, accounts_of, plan_history, remind
 from models.enums import (
     Aggregation,
     LinkKind,
@@ -1277,6 +1277,8 @@ class _Writer:
         await replay.grants(self.plan.grants)
         await replay.steps(self.plan.steps)
         await replay.settle()
+        held_from = max((g.at for g in self.plan.grants), default=None)
+        await remind(self.now, BEIJING, held_from)  # what the periodic job wrote
         self.tasks = replay.ids
 
     def _record(self, spec: RecordSpec) -> AccountabilityRecord:

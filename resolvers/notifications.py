@@ -21,7 +21,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from core.context import RequestContext
 from core.notify_settings import LOCAL_TIME
 from models.enums import AuditAction
-from models.notification import NotificationKind
+from models.notification import Notification, NotificationKind
 from models.org import OrgUnit
 from models.task import Task
 from resolvers.outbox import Recipients, accounts_of, notify
@@ -32,8 +32,9 @@ def local(moment: datetime) -> str:
     return moment.astimezone(LOCAL_TIME).strftime("%Y年%m月%d日 %H:%M")
 
 
-def _actor(context: RequestContext | None) -> int | None:
-    return context.viewer.id if context is not None and context.viewer is not None else None
+def _actor(context: RequestContext | None) -> set[int | None]:
+    """The account that made the change: never told of it."""
+    return {context.viewer.id} if context is not None and context.viewer is not None else set()
 
 
 async def holders(conn: BaseDBAsyncClient, task: Task) -> Recipients:
@@ -53,9 +54,20 @@ async def issuing_side(conn: BaseDBAsyncClient, task: Task) -> Recipients:
 
 
 async def task_assigned(
-    conn: BaseDBAsyncClient, context: RequestContext | None, task: Task
+    conn: BaseDBAsyncClient, context: RequestContext | None, task: Task, *, again: bool = False
 ) -> None:
-    """``TASK_ASSIGNED`` (新任务) to the task's holder."""
+    """``TASK_ASSIGNED`` (新任务) to the task's holder; ``again`` (handed to a person at the
+    same unit) leaves out the accounts already told of the task."""
+    skip = _actor(context)
+    if again:
+        skip |= {
+            int(row[0])
+            for row in await Notification.filter(
+                task_id=task.id, kind=NotificationKind.TASK_ASSIGNED
+            )
+            .using_db(conn)
+            .values_list("recipient_id")
+        }
     issuer = await OrgUnit.get(id=task.issuer_unit_id, using_db=conn)
     due = f"，请于{local(task.due_at)}前完成" if task.due_at is not None else ""
     await notify(
@@ -66,7 +78,7 @@ async def task_assigned(
         body=f"{issuer.name}交办任务“{task.title}”{due}。",
         task_id=task.id,
         org_unit_id=task.org_unit_id,
-        skip=_actor(context),
+        skip=skip,
     )
 
 
@@ -81,9 +93,10 @@ async def task_changed(
     """The notice a change of ``before`` into ``after`` by ``action`` gives, if any."""
     said = f"：{note.strip()}" if note and note.strip() else "。"
     if action is AuditAction.TASK_ASSIGN:
-        moved = (before.org_unit_id, before.assignee_id) != (after.org_unit_id, after.assignee_id)
-        if moved:
+        if before.org_unit_id != after.org_unit_id:
             await task_assigned(conn, context, after)
+        elif before.assignee_id != after.assignee_id:
+            await task_assigned(conn, context, after, again=True)
     elif action is AuditAction.TASK_URGE:
         await notify(
             conn,

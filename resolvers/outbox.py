@@ -8,7 +8,7 @@ that causes it committed. Recipients are accounts, people (their active accounts
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -61,15 +61,16 @@ async def notify(
     task_id: int | None = None,
     org_unit_id: int | None = None,
     key: str | None = None,
-    skip: int | None = None,
+    skip: Collection[int | None] = (),
 ) -> list[int]:
     """Write one notification per recipient account in the transaction ``conn``; returns the
-    accounts written to. ``skip``: an account left out (the one that made the change).
+    accounts written to. ``skip``: accounts left out (the one that made the change, those
+    told already).
 
     ``key`` makes the notice idempotent: per account, a notice with the same key is written
     once however often this is called (a periodic job run twice, or by two processes at once).
     """
-    accounts = [a for a in await accounts_of(conn, to) if a != skip]
+    accounts = [a for a in await accounts_of(conn, to) if a not in skip]
     if not accounts:
         return []
     now = clock.now()

@@ -123,10 +123,8 @@ async def test_marking_read_touches_only_ones_own(tree: Tree, inbox: dict[str, s
 
     assert marked["markNotificationsRead"] == {"count": 1, "errors": []}
     assert again["markNotificationsRead"] == {"count": 0, "errors": []}  # already read
-    read = await Notification.filter(read_at__isnull=False).values_list(
-        "recipient__username", flat=True
-    )
-    assert read == ["grid_leader"]
+    read = await Notification.filter(read_at__isnull=False).values_list("recipient__username")
+    assert read == [("grid_leader",)]
     assert titles(await data(tree, "grid_leader", INBOX, unreadOnly=True)) == []
     events = await AuditEvent.filter(action="notification.read").order_by("seq")
     assert len(events) == before + 1  # one for the change that took effect, none for the rest
@@ -144,11 +142,8 @@ async def test_marking_all_read_marks_every_unread_one_of_ones_own(
     found = await data(tree, "village_sec", MARK, all=True)
 
     assert found["markNotificationsRead"] == {"count": 2, "errors": []}
-    assert sorted(
-        await Notification.filter(read_at__isnull=True).values_list(
-            "recipient__username", flat=True
-        )
-    ) == sorted(u for u in EVERYONE if u != "village_sec")
+    unread = await Notification.filter(read_at__isnull=True).values_list("recipient__username")
+    assert sorted(name for (name,) in unread) == [u for u in EVERYONE if u != "village_sec"]
 
 
 @pytest.mark.parametrize("given", [{}, {"ids": [], "all": True}], ids=["neither", "both"])

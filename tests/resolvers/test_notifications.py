@@ -14,7 +14,7 @@ from core.errors import DomainError, ErrorCode
 from core.notify_settings import backoff
 from models.notification import Notification, NotificationKind
 from models.task import Task
-from resolvers import task_commands
+from resolvers import notifications
 from resolvers.outbox import Recipients, claim, mark_failed, notify
 from resolvers.reminders import remind_cleanup, remind_overdue
 from schema.node import from_global_id, to_global_id
@@ -118,8 +118,8 @@ async def test_urge_return_and_reject_tell_the_other_side(tree: Tree) -> None:
         ("zhaxi_head", "TASK_RETURNED", f"任务退回：{title}"),
         ("village_sec", "TASK_RETURNED", f"任务被驳回：{title}"),
     ]
-    bodies = await Notification.filter(id__gt=3).order_by("id").values_list("body", flat=True)
-    assert bodies == [
+    bodies = await Notification.filter(id__gt=3).order_by("id").values_list("body")
+    assert [body for (body,) in bodies] == [
         f"上级督办任务“{title}”：请本周内完成",
         f"shilong退回任务“{title}”：无力实施",
         f"提交的任务“{title}”未通过验收，请整改后重新提交：缺照片",
@@ -133,14 +133,14 @@ async def test_a_change_that_fails_writes_no_notification(
     neither the change nor its notice remains."""
     task = await create(tree, "zhaxi_head", "shilong")
     written = await Notification.all().count()
-    real = task_commands.task_changed
+    real = notifications.task_changed
 
     async def then_fail(*args: Any) -> None:
         await real(*args)
         assert await Notification.all().count() == written + 1  # written, not yet committed
         raise DomainError(ErrorCode.CONFLICT, "The task changed meanwhile: reload it.", "taskId")
 
-    monkeypatch.setattr(task_commands, "task_changed", then_fail)
+    monkeypatch.setattr("resolvers.task_commands.task_changed", then_fail)
 
     found = await transition(tree, "zhaxi_head", task["id"], "URGE", "请尽快")
 
@@ -238,3 +238,24 @@ async def test_a_failed_attempt_waits_its_backoff_and_the_last_one_gives_up(tree
         None,
         "HTTP 500",
     )
+
+
+ASSIGN = """
+mutation($input: AssignTaskInput!) { assignTask(input: $input) { errors { field code } } }
+"""
+
+
+async def test_reassigning_tells_only_who_was_not_told_yet(tree: Tree) -> None:
+    task = await create(tree, "zhaxi_head", "shilong")
+    own_person = to_global_id("Person", tree.people["shilong"].id)  # the secretary's person
+
+    same_unit = await payload(tree, "zhaxi_head", ASSIGN, taskId=task["id"], assigneeId=own_person)
+    moved = await payload(
+        tree, "zhaxi_head", ASSIGN, taskId=task["id"], orgUnitId=tree.unit_gid("grid_a")
+    )
+
+    assert same_unit["errors"] == moved["errors"] == []
+    assert [(who, kind) for who, kind, _ in await notices()] == [
+        ("village_sec", "TASK_ASSIGNED"),  # created; handed to its own person: not again
+        ("grid_leader", "TASK_ASSIGNED"),  # moved to the grid
+    ]
