@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from app.main import create_app
 from core.notify_settings import NotifySettings
 from models.enums import TaskCategory, TaskStatus
 from models.notification import Notification
@@ -37,8 +38,11 @@ from resolvers.reminders import remind_overdue
 from schema.node import to_global_id
 from tests.conftest import ON_POSTGRES
 from tests.fixtures import Tree
+from tests.http.client import app_settings
 from tests.operator_cli import database, in_process, small_county
 from tests.servers import free_port
+
+_TICK = timedelta(milliseconds=100)
 
 
 @dataclass
@@ -230,3 +234,18 @@ async def test_the_operator_commands_remind_and_deliver(
     (body,) = receiver.bodies.values()
     assert (body["kind"], body["recipient"]) == ("TASK_OVERDUE", {"username": "admin"})
     assert ids["admin"] > 0
+
+
+async def test_serve_delivers_in_the_background_when_asked(tree: Tree) -> None:
+    """``serve --deliver``: the app's lifespan runs a worker beside the server."""
+    await overdue_everywhere(tree)
+    async with receiving(failures=1) as receiver:
+        app = create_app(
+            app_settings(), register_database=False, deliver=settings_for(receiver, poll=_TICK)
+        )
+        async with app.router.lifespan_context(app), asyncio.timeout(20):
+            while await undelivered():  # noqa: ASYNC110 - the worker runs in the app
+                await asyncio.sleep(0.05)
+
+    assert set(receiver.taken().values()) == {1}
+    assert len(receiver.taken()) == await Notification.all().count()
