@@ -204,3 +204,28 @@ async def test_notifications_answer_alike_over_http_and_the_websocket(
     anonymous = await client.run(INBOX)
     assert anonymous["data"] is None
     assert [e["extensions"]["code"] for e in anonymous["errors"]] == ["UNAUTHENTICATED"]
+
+
+AUDIT = """
+query { auditEvents(filter: { action: "notification.read" }) {
+  edges { node { action actor { username } changes { field before after } } }
+} }
+"""
+
+
+async def test_marking_read_is_in_the_audit_trail_for_the_overseers(
+    tree: Tree, inbox: dict[str, str]
+) -> None:
+    await data(tree, "grid_leader", MARK, ids=[inbox["grid_leader"]])
+
+    found = await data(tree, "village_sec", AUDIT)
+    outside = await data(tree, "luobu_head", AUDIT)
+
+    (event,) = [e["node"] for e in found["auditEvents"]["edges"]]
+    assert (event["action"], event["actor"]) == ("notification.read", {"username": "grid_leader"})
+    marked = await Notification.get(recipient_id=tree.users["grid_leader"].id)
+    assert {c["field"]: c["after"] for c in event["changes"]} == {
+        "notificationIds": f"[{marked.id}]",
+        "read": "1",
+    }
+    assert outside["auditEvents"]["edges"] == []
