@@ -13,7 +13,6 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from app.logs import configure as configure_logs
@@ -40,15 +39,7 @@ EXIT_STATUS = (
 )
 
 # Each module's ``register(subparsers)`` adds its commands (docs/operations.md).
-OPERATOR_COMMANDS: tuple[ModuleType, ...] = (
-    accounts,
-    org_import,
-    audit_export,
-    audit_proof,
-    policy_check,
-    counters,
-)
-OPERATOR_COMMANDS += (notify_jobs,)  # notify-due, deliver-notifications
+OPERATOR_COMMANDS = (accounts, org_import, audit_export, audit_proof, policy_check, counters)
 # Other installed parts add theirs through this entry-point group: each entry point names a
 # ``register(subparsers)`` function, e.g. ``bench-data = "bench.cli:register"``.
 COMMAND_ENTRY_POINTS = "riverchief.commands"
@@ -202,6 +193,7 @@ def parser() -> argparse.ArgumentParser:
 
     for module in OPERATOR_COMMANDS:
         module.register(commands)
+    notify_jobs.register(commands)  # notify-due, deliver-notifications
     for entry_point in sorted(entry_points(group=COMMAND_ENTRY_POINTS), key=lambda e: e.name):
         try:
             register = entry_point.load()
