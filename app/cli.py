@@ -29,6 +29,7 @@ from ops import (
     policy_check,
     runtime,
 )
+from ops import notify as notify_jobs
 from ops.help_text import CommandParser
 from ops.runtime import CommandError, positive_int
 from resolvers.role_policy import seed_role_policy
@@ -78,7 +79,7 @@ async def prepare_database(settings: Settings, *, demo: bool = False) -> None:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app.main import ESCALATE_EVERY_ENV, create_app
+    from app.main import ESCALATE_EVERY_ENV, SERVE_DELIVER, create_app
 
     if args.workers > 1 and not is_postgres(settings.database_url):
         print(
@@ -87,6 +88,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             " the others. Run one process, or set DATABASE_URL to a PostgreSQL database.",
             file=sys.stderr,
         )
+        return 2
+    deliver = notify_jobs.notify_settings() if args.deliver else None
+    if deliver is not None and deliver.webhook is None:
+        print("riverchief: --deliver needs RIVERCHIEF_NOTIFY_WEBHOOK", file=sys.stderr)
         return 2
     asyncio.run(prepare_database(settings, demo=args.demo))
     options: dict[str, Any] = {
@@ -108,10 +113,13 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     except TimeLimitError as error:
         raise CommandError(str(error)) from None
     if args.workers == 1:
-        uvicorn.run(create_app(settings, escalate_every=args.escalate_every), **options)
+        app = create_app(settings, escalate_every=args.escalate_every, deliver=deliver)
+        uvicorn.run(app, **options)
         return 0
     if args.escalate_every:
         os.environ[ESCALATE_EVERY_ENV] = str(args.escalate_every)
+    if deliver is not None:  # each worker process delivers too (docs/notifications.md)
+        os.environ[SERVE_DELIVER] = "1"
     if settings.secret_generated:  # every worker must sign and check with the same secret
         os.environ["RIVERCHIEF_SECRET"] = settings.secret
     uvicorn.run("app.main:app_from_env", factory=True, workers=args.workers, **options)
@@ -186,6 +194,12 @@ def parser() -> argparse.ArgumentParser:
         help="also run `escalate-due` every SECONDS in the background (safe in every worker "
         "and beside cron runs: each overdue stage is escalated once)",
     )
+    serve.add_argument(
+        "--deliver",
+        action="store_true",
+        help="also deliver notifications to RIVERCHIEF_NOTIFY_WEBHOOK from this process, as "
+        "`riverchief deliver-notifications` does (docs/notifications.md)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     migrate = commands.add_parser(
@@ -212,6 +226,7 @@ def parser() -> argparse.ArgumentParser:
 
     for module in OPERATOR_COMMANDS:
         module.register(commands)
+    notify_jobs.register(commands)  # notify-due, deliver-notifications
     for entry_point in sorted(entry_points(group=COMMAND_ENTRY_POINTS), key=lambda e: e.name):
         try:
             register = entry_point.load()

@@ -34,12 +34,14 @@ from app.websocket import AuthorityMonitor
 from compiled.extension import CompiledExecution
 from core.db import is_postgres, tortoise_config
 from core.evidence_files import EvidenceStore
+from core.notify_settings import NotifySettings
 from core.pg_listener import PgListener
 from core.settings import AUDIT_KEY_NOTICE, DEV_SECRET_NOTICE, Settings
 from core.task_events import CHANNEL as TASK_CHANNEL
 from core.task_events import TaskEventHub
 from core.telemetry import OperationLabels, metrics
 from ops import escalate_due
+from ops.notify import delivering
 from policies.engine import PolicyEngine
 from policies.watcher import PgPolicyWatcher
 from schema.build import SchemaOptions, build_schema
@@ -135,10 +137,17 @@ def cors(settings: Settings) -> list[Middleware]:
     ]
 
 
+# Set by ``serve --deliver --workers N``: each worker process delivers notifications too.
+SERVE_DELIVER = "RIVERCHIEF_SERVE_DELIVER"
+
+
 def app_from_env() -> Starlette:
     """The factory each worker process calls under ``riverchief serve --workers N``."""
     every = os.environ.get(ESCALATE_EVERY_ENV, "").strip()
-    return create_app(Settings.from_env(), escalate_every=float(every) if every else None)
+    deliver = NotifySettings.from_env() if os.environ.get(SERVE_DELIVER) == "1" else None
+    return create_app(
+        Settings.from_env(), escalate_every=float(every) if every else None, deliver=deliver
+    )
 
 
 def create_app(
@@ -147,11 +156,13 @@ def create_app(
     register_database: bool = True,
     tracer_provider: Any = None,
     escalate_every: float | None = None,
+    deliver: NotifySettings | None = None,
 ) -> Starlette:
     """The service. ``register_database=False`` reuses a Tortoise context already open (tests);
     ``tracer_provider`` takes the spans when tracing is on (tests), else the process's;
     ``escalate_every`` runs ``riverchief escalate-due`` in the background every so many
-    seconds (``serve --escalate-every``)."""
+    seconds (``serve --escalate-every``); ``deliver`` also posts notifications to their
+    webhook in the background (``serve --deliver``)."""
     configure_logs(settings.log_format)
     metrics()  # every series exists from the start, at zero
     if settings.secret_generated:
@@ -183,6 +194,8 @@ def create_app(
             if escalate_every:
                 job = asyncio.create_task(escalate_due.escalate_every(escalate_every))
                 stack.callback(job.cancel)
+            if deliver is not None:
+                await stack.enter_async_context(delivering(deliver))
             yield
 
     if settings.compiled_reads:

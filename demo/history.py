@@ -38,6 +38,7 @@ from models.task import Task
 from policies.engine import ALL_LEVELS, PolicyEngine, read_role_policy
 from resolvers.decomposition import Part, decompose_task
 from resolvers.grants import _write_grant, bootstrap_grant, grant_role
+from resolvers.reminders import remind_cleanup, remind_overdue
 from resolvers.reporting import NewReport, report_issue
 from resolvers.task_commands import NewTask, assign_task, create_task, transition_task
 from resolvers.workflow import TaskAction
@@ -786,3 +787,25 @@ async def replay_reports(replay: Replay, today: date, tz: tzinfo) -> dict[str, i
 
 def accounts_of(data: DemoData) -> list[AccountSpec]:
     return [*data.accounts, *data.illustrative]
+
+
+# -- the reminders the periodic job wrote ------------------------------------------------------
+
+CLEANUP_DAYS: Final = ("FRI",)  # the 1110 mechanism's Friday clean-ups
+CLEANUP_LEVELS: Final = ("VILLAGE", "GRID")
+CLEANUP_MORNING: Final = time(8, 0)
+
+
+async def remind(now: datetime, tz: tzinfo, since: datetime | None) -> None:
+    """What ``riverchief notify-due`` wrote by ``now``: the last clean-up Friday's reminders,
+    at 08:00 that day (if the accounts held their grants by then, ``since``), and a reminder of
+    every task overdue now. The task changes' own notices (new tasks, urges, returns) were
+    written by the replayed changes themselves, at their times."""
+    today = now.astimezone(tz).date()
+    friday = today - timedelta(days=(today.weekday() - 4) % 7)
+    morning = datetime.combine(friday, CLEANUP_MORNING, tzinfo=tz)
+    if morning > now:
+        morning -= timedelta(days=7)
+    if since is None or morning > since:
+        await remind_cleanup(CLEANUP_DAYS, CLEANUP_LEVELS, morning)
+    await remind_overdue(now)

@@ -9,4 +9,5 @@ MODEL_MODULES = [
     "models.indicator",
     "models.audit",
     "models.policy",
+    "models.notification",
 ]

@@ -116,6 +116,7 @@ class AuditAction(StrEnum):
     AUDIT_MIGRATE = "audit.migrate"
     EVIDENCE_UPLOAD = "evidence.upload"
     EVIDENCE_CITE = "evidence.cite"
+    NOTIFICATION_READ = "notification.read"
 
 
 class AuditEntity(StrEnum):

@@ -14,6 +14,7 @@ from policies.guard import holds_anywhere
 from policies.rights import INDICATOR_READ
 from resolvers.audit_queries import get_event
 from resolvers.evidence import get_evidence
+from resolvers.inbox import get_notification
 from resolvers.loaders import loaders
 from resolvers.org import get_unit
 from resolvers.people import visible_person
@@ -46,6 +47,7 @@ NODES: dict[str, NodeLoader] = {
     "Person": _person,
     "User": user_in_scope,
     "Evidence": get_evidence,
+    "Notification": get_notification,
 }
 
 

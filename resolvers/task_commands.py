@@ -37,6 +37,7 @@ from policies.guard import Site, require, require_action
 from policies.rights import TASK_ASSIGN, TASK_ASSIGN_TO, TASK_CREATE
 from resolvers import feedback as feedback_rules
 from resolvers.audit import append_event
+from resolvers.notifications import task_assigned, task_changed
 from resolvers.org import get_unit
 from resolvers.people import visible_person
 from resolvers.quota import check_period, default_period, require_quota_met
@@ -245,6 +246,7 @@ async def insert_task(
         },
     )
     await count_change(conn, None, task)
+    await task_assigned(conn, context, task)
     return task
 
 
@@ -315,6 +317,7 @@ async def apply_change(
         await count_change(conn, task, fresh)
         if action is AuditAction.TASK_START:
             await start_parents(conn, context, fresh, snapshot)
+        await task_changed(conn, context, action, task, fresh, note)
     return fresh
 
 

@@ -190,6 +190,7 @@ described(
             "per-jurisdiction logs.",
             enums.AuditAction.EVIDENCE_UPLOAD: "an evidence file was uploaded.",
             enums.AuditAction.EVIDENCE_CITE: "a record cited an evidence file.",
+            enums.AuditAction.NOTIFICATION_READ: "an account marked its notifications read.",
         }.items()
     },
 )

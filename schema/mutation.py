@@ -13,7 +13,7 @@ from core import task_events
 from core.errors import DomainError, ErrorCode
 from policies.authority import RECORD_SENTENCE
 from policies.engine import Role
-from policies.guard import guard, open_to_anyone
+from policies.guard import guard, open_to_anyone, signed_in
 from policies.rights import (
     GRANT_GRANT,
     INDICATOR_REPORT,
@@ -30,6 +30,7 @@ from resolvers.decomposition import decompose_task
 from resolvers.escalation import escalate_task
 from resolvers.evidence import upload_evidence
 from resolvers.handover import EscalationMode, hand_over
+from resolvers.inbox import mark_read
 from resolvers.observations import NewObservation, report_observation
 from resolvers.records import NewRecord, create_record
 from resolvers.reporting import report_issue
@@ -39,6 +40,7 @@ from schema.errors import UserError
 from schema.evidence import Evidence, UploadEvidencePayload, chunks_of
 from schema.indicator import Observation, ReportObservationInput, ReportObservationPayload
 from schema.node import optional_pk, pk_of
+from schema.notification import MarkNotificationsReadPayload
 from schema.people import RoleGrant
 from schema.record import CreateRecordInput, Record
 from schema.reporting import EscalateTaskPayload, ReportIssueInput
@@ -315,3 +317,24 @@ class Mutation:
         if stored is not None:
             observation = Observation.of(stored.observation, stored.indicator, stored.unit)
         return ReportObservationPayload(observation=observation, errors=errors)
+
+    @strawberry.mutation(
+        extensions=signed_in(),
+        description="Mark your own notifications read: those of `ids`, or every unread one "
+        "with `all: true` (give one of the two). An id that is not one of your notifications "
+        "is NOT_FOUND, and nothing is marked.",
+    )
+    async def mark_notifications_read(
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(description="The notifications' global IDs (at most 100)."),
+        ] = None,
+        all: Annotated[
+            bool, strawberry.argument(description="Mark every unread notification of yours.")
+        ] = False,
+    ) -> MarkNotificationsReadPayload:
+        pks = None if ids is None else [pk_of(i, "Notification") or -1 for i in ids]
+        count, errors = await attempt(info, mark_read(ctx(info), pks, all))
+        return MarkNotificationsReadPayload(count=count or 0, errors=errors)

@@ -17,6 +17,7 @@ NodeType = Literal[
     "AuditEvent",
     "Evidence",
     "Indicator",
+    "Notification",
     "OrgUnit",
     "Person",
     "Record",

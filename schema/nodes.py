@@ -9,6 +9,7 @@ from core.context import RequestContext
 from models.audit import AuditEvent as AuditEventModel
 from models.evidence import Evidence as EvidenceModel
 from models.indicator import Indicator as IndicatorModel
+from models.notification import Notification as NotificationModel
 from models.org import OrgUnit as OrgUnitModel
 from models.org import WaterBody as WaterBodyModel
 from models.people import Person as PersonModel
@@ -18,6 +19,7 @@ from models.task import Task as TaskModel
 from schema.audit import AuditEvent
 from schema.evidence import Evidence
 from schema.node import Node
+from schema.notification import Notification
 from schema.org import OrgUnit
 from schema.people import Person, User
 from schema.record import Record
@@ -33,6 +35,7 @@ SHAPES: dict[type, Callable[[Any], Node]] = {
     PersonModel: Person.of,
     UserModel: User.of,
     EvidenceModel: Evidence.of,
+    NotificationModel: Notification.of,
 }
 
 

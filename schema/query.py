@@ -25,6 +25,7 @@ from resolvers import org as org_resolvers
 from resolvers import water as water_resolvers
 from resolvers.audit_log import checkpoint_for, event_inclusion, log_consistency, public_key_of
 from resolvers.audit_queries import Anchor, get_event, list_events, verify_logs
+from resolvers.inbox import list_notifications
 from resolvers.indicators import rollup
 from resolvers.loaders import loaders
 from resolvers.nodes import load_node
@@ -40,6 +41,7 @@ from schema.enums import OrgLevel, PolicyAction, TaskOrder, WaterKind
 from schema.indicator import IndicatorRollup
 from schema.node import Node, from_global_id, pk_of
 from schema.nodes import as_node
+from schema.notification import Notification
 from schema.org import OrgUnit
 from schema.people import AccessHolder, Person, PersonFilter, RoleGrant, User
 from schema.record import Record, RecordFilter, record_query
@@ -235,6 +237,26 @@ class Query:
         spec = task_query(filter or TaskFilter())
         page = await list_my_tasks(ctx(info), spec, first=first, after=after, order=order_by)
         return Connection.of(page, [Task.of(t) for t in page.rows])
+
+    @strawberry.field(
+        extensions=signed_in(),
+        description="Your own notifications (reminders and notices to your account), newest "
+        "first. Every account reads only its own, whatever its roles; anonymous is "
+        "UNAUTHENTICATED.",
+    )
+    async def notifications(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        unread_only: Annotated[
+            bool, strawberry.argument(description="Only those not yet marked read.")
+        ] = False,
+    ) -> Connection[Notification]:
+        page = await list_notifications(
+            ctx(info), first=first, after=after, unread_only=unread_only
+        )
+        return Connection.of(page, [Notification.of(n) for n in page.rows])
 
     @strawberry.field(
         extensions=guard(RECORD_READ),

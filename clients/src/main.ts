@@ -143,6 +143,7 @@ const VARIABLES: {
     return { task: task.id, at: task.createdAt }; // a moment inside the task's life
   },
   TownshipDashboard: async (account) => ({ township: first(account.units, "unit") }),
+  VillageSecretaryNotifications: async () => ({}),
 };
 
 function isExample(name: string): name is ExampleName {

@@ -1,5 +1,5 @@
 """A record's details as the graph shows them are written with the record, and filled in
-for the records stored before there was a column for them (0017_shown_details)."""
+for the records stored before there was a column for them (0015_shown_details)."""
 
 from __future__ import annotations
 

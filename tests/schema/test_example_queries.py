@@ -111,6 +111,7 @@ RUN_AS = {
     "inspector_prove_event": "inspector",
     "grid_leader_my_tasks": "grid_leader",
     "department_head_field": "dept_head",
+    "village_secretary_notifications": "village_sec",
 }
 
 

@@ -99,6 +99,7 @@ def test_the_global_id_type_names_are_the_types_that_implement_node() -> None:
     assert implementing == {
         "AuditEvent",
         "Evidence",
+        "Notification",
         "Indicator",
         "OrgUnit",
         "Person",

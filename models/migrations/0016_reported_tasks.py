@@ -14,7 +14,7 @@ from tortoise.fields.data import JSON_DUMPS
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0017_shown_details')]
+    dependencies = [("models", "0015_shown_details")]
 
     initial = False
 

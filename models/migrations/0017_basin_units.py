@@ -11,7 +11,7 @@ from models.enums import LinkKind
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0012_observation_periods")]
+    dependencies = [("models", "0016_reported_tasks")]
 
     initial = False
 
