@@ -112,6 +112,7 @@ RUN_AS = {
     "grid_leader_my_tasks": "grid_leader",
     "department_head_field": "dept_head",
     "village_secretary_notifications": "village_sec",
+    "grid_leader_screen": "grid_leader",
 }
 
 
@@ -138,6 +139,7 @@ def _empty_parts(value: Any, where: str = "data") -> list[str]:
 # chain with nothing broken, the last page, a grant still held).
 NULLABLE = {
     "dueAt",
+    "feedback",  # a report still being handled has no answer yet
     "parent",
     "assignee",
     "firstBrokenSeq",
