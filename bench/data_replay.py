@@ -19,7 +19,7 @@ from bench.data_clock import DAY, at
 from bench.data_families import Spec
 from bench.data_records import ESCALATION_STEP, RecordMaker
 from bench.data_tables import TASK, Rows
-from models.enums import CLOSED_STATUSES, TaskStatus
+from models.enums import CLOSED_STATUSES, TaskOrigin, TaskStatus
 from policies.rights import On
 from resolvers.workflow import TRANSITIONS, TaskAction
 
@@ -179,6 +179,7 @@ class Replay:
                 at(task.created),
                 at(updated),
                 None if closed is None else at(closed),
+                TaskOrigin.ISSUED.value,  # every bench task is handed down
             ),
         )
 

@@ -79,6 +79,7 @@ TASK: Final = Table(
         "created_at",
         "updated_at",
         "closed_at",
+        "origin",
     ),
     (10, 15, 16, 17),
 )

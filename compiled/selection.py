@@ -78,13 +78,14 @@ def _collect(
         elif isinstance(selection, FragmentSpreadNode):
             name = selection.name.value
             if name in spread:
-                continue  # the same fragment twice at one level adds nothing
+                continue  # a fragment already spread at this level adds nothing (CollectFields)
+            spread.add(name)  # shared by the whole level: spreads nested twice expand once
             definition = fragments.get(name)
             if definition is None or definition.directives:
                 raise NotCompilable("an unknown fragment")
             if definition.type_condition.name.value not in type_names:
                 raise NotCompilable("a fragment on another type")
-            _collect(definition.selection_set, type_names, fragments, found, spread | {name})
+            _collect(definition.selection_set, type_names, fragments, found, spread)
         else:
             raise NotCompilable("an unknown selection")
 

@@ -14,7 +14,7 @@ change is never told of it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -28,8 +28,12 @@ from resolvers.outbox import Recipients, accounts_of, notify
 
 
 def local(moment: datetime) -> str:
-    """A moment as the programmes write it: ``2026年12月10日 18:00`` (Beijing time)."""
-    return moment.astimezone(LOCAL_TIME).strftime("%Y年%m月%d日 %H:%M")
+    """A moment as the programmes write it: ``2026年12月10日 18:00`` (Beijing time); at the
+    calendar's edge (year 9999), where Beijing time is past the last day, in UTC."""
+    try:
+        return moment.astimezone(LOCAL_TIME).strftime("%Y年%m月%d日 %H:%M")
+    except OverflowError:
+        return moment.astimezone(UTC).strftime("%Y年%m月%d日 %H:%M UTC")
 
 
 def _actor(context: RequestContext | None) -> set[int | None]:

@@ -33,6 +33,7 @@ class Command:
     args: tuple[str, ...]
     migrates: bool = False  # creates (and migrates) a missing SQLite file, as serve does
     stdin: str = ""
+    env: tuple[tuple[str, str], ...] = ()  # what the command needs besides the database
 
 
 CSV = "units.csv"  # written in the command's working folder
@@ -57,6 +58,11 @@ def commands(port: int = 8000) -> dict[str, Command]:
         "policy": Command(("policy", "check")),
         "counters": Command(("counters", "check")),
         "escalate-due": Command(("escalate-due",)),
+        "notify-due": Command(("notify-due",)),
+        "deliver-notifications": Command(
+            ("deliver-notifications", "--once"),
+            env=(("RIVERCHIEF_NOTIFY_WEBHOOK", f"http://127.0.0.1:{port}/hook"),),
+        ),
         "bench-data": Command(("bench-data", "--tasks", "10"), migrates=True),
     }
 
@@ -94,7 +100,7 @@ async def riverchief(database_url: str, name: str, workdir: Path) -> Run:
         "app.cli",
         *command.args,
         cwd=workdir,
-        env={**environment(database_url, SECRET), "PYTHONPATH": str(REPO)},
+        env={**environment(database_url, SECRET), "PYTHONPATH": str(REPO), **dict(command.env)},
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

@@ -209,8 +209,8 @@ async def test_unexpected_errors_are_masked_and_logged_with_the_request_id(
 
     response = await client.http.post(
         "/graphql",
-        # `me` keeps the operation on the resolvers (the compiled path never calls them).
-        json={"query": "{ me { id } tasks { totalCount } }"},
+        # `me.person` keeps the operation on the resolvers (the compiled path never calls them).
+        json={"query": "{ me { person { name } } tasks { totalCount } }"},
         headers={"Authorization": f"Bearer {token}", "x-request-id": "req-12345678"},
     )
 
