@@ -193,7 +193,13 @@ async def _check_evidence(context: RequestContext, spec: NewComplaint) -> None:
 
 
 async def _throttle(context: RequestContext, settings: ComplaintSettings) -> None:
-    """Count this submission from its address; refuse it past the limit in the window."""
+    """Count this submission from its address; refuse it past the limit in the window.
+
+    The attempt is committed before the others are counted, and every other attempt in the
+    window counts, those committed meanwhile too: of two at once from one address, the second
+    to count sees the first, so concurrent processes never let more than the limit through:
+    more than the limit arriving at once may all be refused. A refused attempt takes its row
+    back."""
     now = clock.now()
     address = throttle_address(context.client_address)
     since = now - settings.window
@@ -202,7 +208,8 @@ async def _throttle(context: RequestContext, settings: ComplaintSettings) -> Non
         attempt = await ComplaintAttempt.create(address=address, at=now, using_db=conn)
     earlier: list[datetime] = [
         row["at"]
-        for row in await ComplaintAttempt.filter(address=address, at__gte=since, id__lt=attempt.id)
+        for row in await ComplaintAttempt.filter(address=address, at__gte=since)
+        .exclude(id=attempt.id)
         .order_by("at")
         .values("at")
     ]

@@ -6,6 +6,7 @@ without ``person_pii:read``; bad input is a typed error and writes nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -225,6 +226,22 @@ async def test_a_burst_from_one_address_is_throttled_while_another_gets_through(
     assert elsewhere["data"]["submitComplaint"]["errors"] == []
     assert await Complaint.all().count() == limit + 1
     assert await ComplaintAttempt.filter(address="10.0.0.1").count() == limit
+
+
+async def test_requests_at_once_never_let_more_than_the_limit_through(
+    db: TortoiseContext, tree: Tree
+) -> None:
+    segment = await river_segment(tree)
+    limit = complaint_settings().limit
+    variables = {"input": {"segmentCode": segment.code, "description": "Oil on the water."}}
+    async with clients_from("10.0.0.3") as (client,):
+        within = await asyncio.gather(*(client.run(SUBMIT, variables) for _ in range(limit)))
+        beyond = await asyncio.gather(*(client.run(SUBMIT, variables) for _ in range(3)))
+
+    assert all(b["data"]["submitComplaint"]["errors"] == [] for b in within)
+    throttled = {"receipt": None, "errors": [{"field": None, "code": "TOO_MANY_ATTEMPTS"}]}
+    assert [b["data"]["submitComplaint"] for b in beyond] == [throttled] * 3
+    assert await Complaint.all().count() == limit
 
 
 @pytest.mark.parametrize(
