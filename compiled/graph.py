@@ -20,7 +20,7 @@ from compiled.objects import (
     global_id,
     instant,
 )
-from compiled.records import RECORD, WATER_BODY, geometry
+from compiled.records import RECORD, WATER_BODY, geometry, geometry_of, water_readable
 from compiled.stats import TaskStatsField
 from compiled.tasks import unit_tasks
 from models.task import overdue_sql
@@ -43,6 +43,14 @@ def _masked(name: str, keep_start: int, keep_end: int) -> Scalar:
     return render
 
 
+def _evidence_ids(r: Render, row: Row) -> str:
+    """The reporter's evidence IDs as stored (a JSON array), an empty list where none."""
+    stored = f"{row.alias}.evidence_ids"
+    if r.dialect.postgres:
+        return f"COALESCE({stored}, '[]'::jsonb)"
+    return f"COALESCE(json({stored}), json('[]'))"
+
+
 def _overdue(r: Render, row: Row) -> str:
     return r.dialect.boolean(overdue_sql(row.alias, r.now))
 
@@ -60,12 +68,20 @@ TASK = ObjectType(
         "version": column("version"),
         "createdAt": instant("created_at"),
         "overdue": _overdue,
+        "origin": column("origin"),
+        "feedback": column("feedback"),
+        "location": geometry_of("location"),
+        "evidenceIds": _evidence_ids,
     },
     {
         "orgUnit": Link("OrgUnit", "org_unit_id"),
         "issuer": Link("OrgUnit", "issuer_unit_id"),
         "assignee": Link("Person", "assignee_id"),
         "parent": Link("Task", "parent_id"),
+        "reporter": Link("Person", "reporter_id"),
+        "reportedFrom": Link("Record", "source_record_id"),
+        "waterBody": Link("WaterBody", "water_body_id", water_readable),
+        "handOverOf": Link("Task", "hand_over_of_id"),
     },
     {
         "subtasks": ListField("Task", PAGE, owned_by("Task", TASK_READ, "parent_id", NEWEST)),

@@ -9,6 +9,7 @@ water body (``parent``) or listed, it is read where the river runs (``resolvers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from compiled.arguments import page_arguments, read_filter
@@ -38,9 +39,12 @@ LINKS = OrgLink._meta.db_table
 RUNS_THROUGH = "water_body_unit"  # ``WaterBody.units``' table: water_body_id, orgunit_id
 
 
-def geometry(r: Render, row: Row) -> str:
-    """The stored GeoJSON geometry object, as JSON (null where none is stored)."""
-    return r.dialect.json_column(f"{row.alias}.geometry")
+def geometry_of(name: str) -> Callable[[Render, Row], str]:
+    """A stored GeoJSON geometry object (the column ``name``), as JSON; null where none."""
+    return lambda r, row: r.dialect.json_column(f"{row.alias}.{name}")
+
+
+geometry = geometry_of("geometry")
 
 
 def water_readable(row: Row, r: Render) -> str:

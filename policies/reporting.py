@@ -4,8 +4,8 @@
   reporter's, outside the reporter's scope; its reporter (the account that reported it, or the
   person that account is) still reads that one task: its status, feedback, title and due date.
   Nothing else of the unit above opens: its other tasks, its records and its people stay
-  outside the reporter's scope (``reporter_reads`` is consulted for a task asked for by id,
-  never for a list).
+  outside the reporter's scope (``reporter_reads`` is consulted for a task asked for by id;
+  the only list it opens is the reporter's own reports, ``reported_by_viewer``).
 - **A subtask's holder sees the chain above it.** Whoever reads a task reads the context of
   each task it was split from (title, issuing unit's name, due date, status:
   ``Task.chainAbove``), while the tasks above themselves, and the rest of their units, open
@@ -15,6 +15,8 @@
 from __future__ import annotations
 
 from typing import Protocol
+
+from tortoise.expressions import Q
 
 from core.context import RequestContext
 from models.enums import TaskOrigin
@@ -46,6 +48,18 @@ def reporter_reads(context: RequestContext, task: ReportedLike) -> bool:
     if task.reported_by_id is not None and task.reported_by_id == viewer.id:
         return True
     return viewer.person_id is not None and task.reporter_id == viewer.person_id
+
+
+def reported_by_viewer(context: RequestContext) -> Q:
+    """``reporter_reads`` as a filter on tasks: the issues the viewer reported (none for an
+    anonymous caller). The one list the rule opens: the reporter's own reports."""
+    viewer = context.viewer
+    if viewer is None:
+        return Q(id__in=[])
+    mine = Q(reported_by_id=viewer.id)
+    if viewer.person_id is not None:
+        mine |= Q(reporter_id=viewer.person_id)
+    return Q(mine, origin=TaskOrigin.REPORTED)
 
 
 def reporter_sql(context: RequestContext, params: Params, task: str) -> str:

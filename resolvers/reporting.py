@@ -25,9 +25,12 @@ from models.enums import AuditAction, AuditEntity, TaskCategory, TaskOrigin, Tas
 from models.org import OrgUnit
 from models.task import Task
 from policies.guard import Site, log_denial, require
+from policies.reporting import reported_by_viewer
 from policies.rights import TASK_REPORT
 from resolvers.audit import append_event
+from resolvers.evidence import citable
 from resolvers.org import get_unit
+from resolvers.pagination import OrderKey, Page, paginate
 from resolvers.records import RAISES_TASKS, get_record
 from resolvers.task_commands import MAX_NOTE, MAX_TITLE, snapshot
 from resolvers.task_counters import count_change
@@ -49,6 +52,7 @@ class NewReport:
     evidence_ids: tuple[str, ...] = ()
     # False when some evidence ID is not an ``Evidence`` global ID (checked by the schema).
     evidence_well_formed: bool = True
+    evidence_pks: tuple[int, ...] = ()  # their keys, when well formed
     record_id: int | None = None
     hand_over_of_id: int | None = None
 
@@ -82,6 +86,8 @@ async def receiving_unit(unit: OrgUnit, field: str) -> OrgUnit:
 
 
 async def _check_sources(context: RequestContext, spec: NewReport, unit: OrgUnit) -> None:
+    # No citing an upload one may not read, as a record may not (``resolvers.evidence``).
+    await citable(context, spec.evidence_pks, "evidenceIds")
     if spec.record_id is not None:
         record = await get_record(context, spec.record_id)
         if record is None:
@@ -165,3 +171,11 @@ async def report_issue(
     await _check_sources(context, spec, unit)
     async with in_transaction() as conn:
         return await insert_report(conn, context, spec, unit, receiver, limits or configured())
+
+
+async def list_my_reports(
+    context: RequestContext, *, first: int | None, after: str | None
+) -> Page[Task]:
+    """The issues the viewer reported, newest first, wherever they are now held."""
+    query = Task.filter(reported_by_viewer(context))
+    return await paginate(query, first=first, after=after, order=OrderKey(descending=True))

@@ -32,6 +32,7 @@ from resolvers.loaders import loaders
 from resolvers.nodes import load_node
 from resolvers.people import PeopleQuery, list_people
 from resolvers.records import list_records
+from resolvers.reporting import list_my_reports
 from resolvers.tasks import get_task, list_my_tasks, list_tasks
 from schema.arguments import After, At, FilterArgument, First, OrderArgument
 from schema.audit import AuditChainReport, AuditEvent, AuditFilter, audit_query
@@ -253,6 +254,19 @@ class Query:
     ) -> Connection[Task]:
         spec = task_query(filter or TaskFilter())
         page = await list_my_tasks(ctx(info), spec, first=first, after=after, order=order_by)
+        return Connection.of(page, [Task.of(t) for t in page.rows])
+
+    @strawberry.field(
+        extensions=signed_in(),
+        description="The issues you reported (上报, `reportIssue`), newest first, wherever they "
+        "are held now: their status, and the `feedback` they were closed with. Each reads as "
+        "`task` reads it for you; nothing else of the receiving unit opens. Empty for an "
+        "account that reported nothing.",
+    )
+    async def my_reports(
+        self, info: Info, first: First = None, after: After = None
+    ) -> Connection[Task]:
+        page = await list_my_reports(ctx(info), first=first, after=after)
         return Connection.of(page, [Task.of(t) for t in page.rows])
 
     @strawberry.field(

@@ -45,7 +45,8 @@ class ReportIssueInput:
     )
     evidence_ids: list[strawberry.ID] = strawberry.field(
         default_factory=list,
-        description="IDs of uploaded evidence (at most 50), kept as given.",
+        description="IDs of uploaded evidence (at most 50), each one you uploaded or may read "
+        "(`NOT_FOUND` otherwise), kept with the task as given.",
     )
     record_id: strawberry.ID | None = strawberry.field(
         default=None,
@@ -62,6 +63,9 @@ class ReportIssueInput:
             location=dict(self.location) if self.location is not None else None,
             evidence_ids=tuple(str(i) for i in self.evidence_ids),
             evidence_well_formed=_evidence(self.evidence_ids),
+            evidence_pks=tuple(optional_pk(i, "Evidence") or -1 for i in self.evidence_ids)
+            if _evidence(self.evidence_ids)
+            else (),
             record_id=optional_pk(self.record_id, "Record"),
         )
 

@@ -134,6 +134,7 @@ const VARIABLES: {
   DepartmentHeadField: async () => ({}),
   GridLeaderInbox: async () => ({}),
   GridLeaderMyTasks: async (account) => ({ grid: first(account.unitCodes, "unit code") }),
+  GridLeaderScreen: async () => ({}),
   InspectorAssignmentHistory: async () => ({ first: 50 }),
   InspectorProveEvent: async (account) => {
     const found = dataOf(

@@ -35,6 +35,10 @@ SCALARS = {
         "version",
         "createdAt",
         "overdue",
+        "origin",
+        "feedback",
+        "location",
+        "evidenceIds",
         "__typename",
     ],
     "OrgUnit": ["id", "code", "name", "level", "path", "geometry", "__typename"],
@@ -73,7 +77,16 @@ SCALARS = {
     "WaterBody": ["id", "code", "name", "kind", "lengthKm", "geometry", "__typename"],
 }
 LINKS = {
-    "Task": {"orgUnit": "OrgUnit", "issuer": "OrgUnit", "assignee": "Person", "parent": "Task"},
+    "Task": {
+        "orgUnit": "OrgUnit",
+        "issuer": "OrgUnit",
+        "assignee": "Person",
+        "parent": "Task",
+        "reporter": "Person",
+        "reportedFrom": "Record",
+        "waterBody": "WaterBody",
+        "handOverOf": "Task",
+    },
     "OrgUnit": {"parent": "OrgUnit"},
     "Person": {"orgUnit": "OrgUnit"},
     "AuditEvent": {"actor": "User"},
@@ -96,7 +109,7 @@ CONNECTIONS = {
 }
 # Fields outside the compiled subset: an operation holding one runs resolved.
 OUTSIDE = {
-    "Task": ["progress", "history { seq action }", "quota { target done }"],
+    "Task": ["progress", "history { seq action }", "quota { target done }", "chainAbove { title }"],
     "OrgUnit": ["links { kind }"],
     "Person": [],
     "AuditEvent": ["changes { field before after }"],

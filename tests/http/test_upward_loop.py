@@ -5,7 +5,6 @@ answer and nothing else of the village; the reads answer alike over the websocke
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,6 +20,7 @@ from models.policy import CasbinRule
 from models.record import AccountabilityRecord
 from models.task import Task
 from schema.node import to_global_id
+from tests.evidence import photo, upload
 from tests.fixtures import PASSWORD_HASH, Tree
 from tests.http.client import GraphQLClient, running_app
 from tests.http.test_websocket_authority import assert_the_socket_answers_as_http, token_for
@@ -111,7 +111,8 @@ async def test_a_reported_issue_goes_up_down_and_its_answer_back_to_the_reporter
         occurred_at=datetime.now(UTC) - timedelta(hours=2),
         summary="plastic dumped at the bridge",
     )
-    evidence = base64.urlsafe_b64encode(b"Evidence:7").decode()  # an upload's global ID
+    uploaded = await upload(loop.client, photo(), loop.tokens["grid_leader"])
+    evidence = uploaded["evidence"]["id"]
     before = datetime.now(UTC)
 
     reported = await loop.data(
@@ -245,3 +246,25 @@ async def test_the_reads_answer_alike_over_the_websocket(loop: Loop) -> None:
     assert over_http["grid_d_leader"][1]["data"]["task"]["chainAbove"][0]["task"] is None
     assert over_http["village_sec"][1]["data"]["task"]["chainAbove"][0]["task"] == {"id": task_id}
     assert over_http["luobu_head"] == [{"data": {"task": None}}] * 2 + [over_http["luobu_head"][2]]
+
+
+async def test_a_report_cannot_cite_an_upload_its_reporter_may_not_read(loop: Loop) -> None:
+    """As a record may not: an upload is cited only by whoever may read it."""
+    others = await upload(loop.client, photo(shade=9), loop.tokens["village_sec"])
+    before = await Task.all().count()
+
+    refused = await loop.data(
+        "grid_leader",
+        REPORT,
+        input={
+            "title": "Plastic dumped at the bridge",
+            "orgUnitId": loop.tree.unit_gid("grid_a"),
+            "evidenceIds": [others["evidence"]["id"]],
+        },
+    )
+
+    assert refused["reportIssue"] == {
+        "task": None,
+        "errors": [{"field": "evidenceIds", "code": "NOT_FOUND"}],
+    }
+    assert await Task.all().count() == before

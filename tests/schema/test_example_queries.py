@@ -114,6 +114,7 @@ RUN_AS = {
     "grid_leader_my_tasks": "grid_leader",
     "department_head_field": "dept_head",
     "village_secretary_notifications": "village_sec",
+    "grid_leader_screen": "grid_leader",
     "public_complaint_status": ANONYMOUS,
     "township_head_complaint": "luobu_head",
 }
@@ -145,6 +146,7 @@ PUBLIC_CREATION = ("actor", None, "task.create")
 # chain with nothing broken, the last page, a grant still held).
 NULLABLE = {
     "dueAt",
+    "feedback",  # a report still being handled has no answer yet
     "parent",
     "assignee",
     "firstBrokenSeq",
