@@ -862,7 +862,9 @@ async def replay_complaints(replay: Replay, today: date, tz: tzinfo) -> dict[str
             )
         task = await Task.get(complaint__receipt_hash=receipt_hash(receipt))
         handler = COMPLAINT_HANDLER[complaint.segment]
-        steps = [(handler, TaskAction.START, 3.0, None)] if complaint.started else []
+        steps: list[tuple[str, TaskAction, float, str | None]] = []
+        if complaint.started:
+            steps.append((handler, TaskAction.START, 3.0, None))
         if complaint.feedback is not None:  # handled, then signed off by someone else
             steps.append((handler, TaskAction.SUBMIT, 26.0, None))
             steps.append((COMPLAINT_CLOSER, TaskAction.VERIFY, 28.0, complaint.feedback))

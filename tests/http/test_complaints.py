@@ -134,6 +134,7 @@ async def test_a_complaint_from_the_sign_reaches_the_village_and_its_receipt_sho
     assert task.origin is TaskOrigin.COMPLAINT
     assert task.org_unit_id == task.issuer_unit_id == tree.units["shilong"].id
     assert task.issued_by_id is None and task.reported_by_id is None
+    assert task.due_at is not None
     assert before + timedelta(days=7) <= task.due_at <= datetime.now(UTC) + timedelta(days=7)
     (event,) = await AuditEvent.filter(seq__gt=events_before)
     assert (event.action, event.actor_id, event.entity_id) == ("task.create", None, str(task.id))
