@@ -28,10 +28,12 @@ from app.explorer import ASSET_ROUTE
 from app.graphql import GraphQLApp
 from app.logs import configure as configure_logs
 from app.metrics import metrics_endpoint, metrics_running
+from app.qr import SignCodes
 from app.request_log import REQUEST_ID_HEADER, RequestLog
 from app.security_headers import SecurityHeaders
 from app.websocket import AuthorityMonitor
 from compiled.extension import CompiledExecution
+from core.complaint_settings import configured as complaint_settings
 from core.db import is_postgres, tortoise_config
 from core.evidence_files import EvidenceStore
 from core.notify_settings import NotifySettings
@@ -206,6 +208,7 @@ def create_app(
         Route("/graphql", graphql),  # the view refuses other methods with a GraphQL error
         WebSocketRoute("/graphql", graphql),
         Route("/evidence/{sha256}", EvidenceFiles(evidence).endpoint, methods=["GET"]),
+        Route("/qr/{code}.svg", SignCodes(complaint_settings()).endpoint, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
     ]

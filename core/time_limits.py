@@ -9,6 +9,11 @@ JSON object of hours by category, with ``default`` for every category it does no
                              "POLLUTION_TREATMENT": {"handle": 72}}'
 
 A category's missing stage falls back to ``default``'s, and ``default``'s to 24 h and 7 days.
+A complaint from the public (origin COMPLAINT) may have its own limits under ``COMPLAINT``:
+first response (dispatch) and closing (handle), before its category's::
+
+    RIVERCHIEF_TIME_LIMITS='{"COMPLAINT": {"dispatch": 12, "handle": 120}}'
+
 Read once, and checked when the service or a command starts (``configured``).
 """
 
@@ -22,10 +27,11 @@ from datetime import timedelta
 from enum import StrEnum
 from functools import cache
 
-from models.enums import TaskCategory
+from models.enums import TaskCategory, TaskOrigin
 
 TIME_LIMITS_ENV = "RIVERCHIEF_TIME_LIMITS"
 MAX_HOURS = 24 * 366
+COMPLAINT_KEY = "COMPLAINT"  # a complaint's own limits, before its category's
 
 
 class Stage(StrEnum):
@@ -46,8 +52,14 @@ class TimeLimits:
 
     default: Mapping[Stage, float] = field(default_factory=lambda: dict(DEFAULT_HOURS))
     by_category: Mapping[TaskCategory, Mapping[Stage, float]] = field(default_factory=dict)
+    complaint: Mapping[Stage, float] = field(default_factory=dict)
 
-    def limit(self, category: TaskCategory, stage: Stage) -> timedelta:
+    def limit(
+        self, category: TaskCategory, stage: Stage, origin: TaskOrigin | None = None
+    ) -> timedelta:
+        """A stage's limit: a complaint's own when set, else its category's, else default."""
+        if origin is TaskOrigin.COMPLAINT and stage in self.complaint:
+            return timedelta(hours=self.complaint[stage])
         hours = self.by_category.get(category, {}).get(stage, self.default[stage])
         return timedelta(hours=hours)
 
@@ -82,6 +94,7 @@ def parse(raw: str) -> TimeLimits:
     if not isinstance(value, dict):
         raise TimeLimitError(f"{TIME_LIMITS_ENV} must be a JSON object")
     default = {**DEFAULT_HOURS, **_stages(value.pop("default", {}), "default")}
+    complaint = _stages(value.pop(COMPLAINT_KEY, {}), COMPLAINT_KEY)
     by_category: dict[TaskCategory, Mapping[Stage, float]] = {}
     for name, stages in value.items():
         try:
@@ -89,7 +102,7 @@ def parse(raw: str) -> TimeLimits:
         except ValueError:
             raise TimeLimitError(f"{TIME_LIMITS_ENV} names no category {name!r}") from None
         by_category[category] = _stages(stages, name)
-    return TimeLimits(default=default, by_category=by_category)
+    return TimeLimits(default=default, by_category=by_category, complaint=complaint)
 
 
 @cache

@@ -29,6 +29,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
 from core import clock
+from core.complaint_settings import ComplaintSettings
 from core.context import RequestContext, Viewer
 from core.errors import DomainError
 from models.enums import CLOSED_STATUSES, TaskCategory, TaskStatus
@@ -36,6 +37,7 @@ from models.org import OrgUnit
 from models.people import User
 from models.task import Task
 from policies.engine import ALL_LEVELS, PolicyEngine, read_role_policy
+from resolvers.complaints import NewComplaint, new_receipt, receipt_hash, submit_complaint
 from resolvers.decomposition import Part, decompose_task
 from resolvers.grants import _write_grant, bootstrap_grant, grant_role
 from resolvers.reminders import remind_cleanup, remind_overdue
@@ -782,6 +784,99 @@ async def replay_reports(replay: Replay, today: date, tz: tzinfo) -> dict[str, i
         for task_id, moment in last.items():
             await Task.filter(id=task_id).update(updated_at=moment)
         ids[issue.title] = report.id
+    return ids
+
+
+# -- complaints from the public ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublicComplaint:
+    """A complaint sent from a river sign's QR code, and how far its handling got."""
+
+    segment: str  # the water body's code
+    description: str
+    contact: str
+    days_ago: int  # received that day, at 08:30 Beijing time
+    started: bool  # the township took it up
+    feedback: str | None  # None: still open
+
+
+# The township takes a complaint up and does the work; the county's river chief office signs
+# it off with the feedback the receipt's holder reads.
+COMPLAINT_HANDLER: Final = {"daoliu_luobu": "luobu_head", "zhaxi_river_town": "zhaxi_head"}
+COMPLAINT_CLOSER: Final = "county_admin"
+PUBLIC_COMPLAINTS: Final = (
+    PublicComplaint(
+        segment="daoliu_luobu",
+        description="倒流河罗布段坪坝大桥下的河滩上堆了好几袋生活垃圾，涨水就会冲进河里。"
+        "（扫河长公示牌二维码投诉）",
+        contact="13987650123",
+        days_ago=12,
+        started=True,
+        feedback="已组织坪坝村保洁员和党员志愿者清运河滩垃圾约0.6吨，并在桥头增设垃圾收集点。"
+        "感谢您的监督。",
+    ),
+    PublicComplaint(
+        segment="daoliu_luobu",
+        description="倒流河罗布段河面漂着死鱼，有异味，怀疑上游有人电鱼或排污。",
+        contact="",
+        days_ago=3,
+        started=True,
+        feedback=None,
+    ),
+    PublicComplaint(
+        segment="zhaxi_river_town",
+        description="扎西河城区段河堤边有人倾倒建筑垃圾。",
+        contact="13508701234",
+        days_ago=1,
+        started=False,
+        feedback=None,
+    ),
+)
+COMPLAINT_TASKS: Final = len(PUBLIC_COMPLAINTS)
+# The demo's receipts are fixed, so the docs can cite one; a real receipt comes from secrets.
+DEMO_RECEIPTS: Final = tuple(
+    new_receipt(random.Random(f"riverchief-demo-complaint-{n}"))
+    for n in range(len(PUBLIC_COMPLAINTS))
+)
+DEMO_COMPLAINT_LIMIT: Final = ComplaintSettings(limit=len(PUBLIC_COMPLAINTS))
+
+
+async def replay_complaints(replay: Replay, today: date, tz: tzinfo) -> dict[str, int]:
+    """Each complaint as the public sent it (no account), and its township taking it up and
+    closing it with feedback for the receipt's holder. The task ids by receipt."""
+    ids: dict[str, int] = {}
+    for complaint, receipt in zip(PUBLIC_COMPLAINTS, DEMO_RECEIPTS, strict=True):
+        received = datetime.combine(
+            today - timedelta(days=complaint.days_ago), time(8, 30), tzinfo=tz
+        )
+        spec = NewComplaint(
+            segment_code=complaint.segment,
+            description=complaint.description,
+            contact=complaint.contact,
+        )
+        with clock.at(received):
+            await submit_complaint(
+                replay.context(None), spec, settings=DEMO_COMPLAINT_LIMIT, receipt=receipt
+            )
+        task = await Task.get(complaint__receipt_hash=receipt_hash(receipt))
+        handler = COMPLAINT_HANDLER[complaint.segment]
+        steps: list[tuple[str, TaskAction, float, str | None]] = []
+        if complaint.started:
+            steps.append((handler, TaskAction.START, 3.0, None))
+        if complaint.feedback is not None:  # handled, then signed off by someone else
+            steps.append((handler, TaskAction.SUBMIT, 26.0, None))
+            steps.append((COMPLAINT_CLOSER, TaskAction.VERIFY, 28.0, complaint.feedback))
+        last = received
+        for actor, action, hours, feedback in steps:
+            last = received + timedelta(hours=hours)
+            with clock.at(last):
+                await transition_task(
+                    replay.context(actor), task.id, action, None, None, feedback=feedback
+                )
+        await Task.filter(id=task.id).update(updated_at=last)
+        ids[receipt] = task.id
     return ids
 
 

@@ -25,7 +25,15 @@ from tortoise.transactions import in_transaction
 from core import clock
 from core.security import hash_password
 from demo.geometry import GEOMETRY_FILE, Geometries, read_geometries
-from demo.history import DemoEngine, Replay, accounts_of, plan_history, remind, replay_reports
+from demo.history import (
+    DemoEngine,
+    Replay,
+    accounts_of,
+    plan_history,
+    remind,
+    replay_complaints,
+    replay_reports,
+)
 from models.enums import (
     Aggregation,
     LinkKind,
@@ -1319,6 +1327,7 @@ class _Writer:
         await replay.settle()
         self.tasks = replay.ids
         await replay_reports(replay, self.today, BEIJING)
+        await replay_complaints(replay, self.today, BEIJING)
         held_from = max((g.at for g in self.plan.grants), default=None)
         await remind(self.now, BEIJING, held_from)  # what the periodic job wrote
 

@@ -10,4 +10,5 @@ MODEL_MODULES = [
     "models.audit",
     "models.policy",
     "models.notification",
+    "models.complaint",
 ]

@@ -59,8 +59,8 @@ def stage_deadline(
     if stage is Stage.DISPATCH:
         if dispatched or task.status not in UNDISPATCHED or task.assignee_id is not None:
             return None
-        return task.created_at + limits.limit(task.category, Stage.DISPATCH)
-    return task.due_at or task.created_at + limits.limit(task.category, Stage.HANDLE)
+        return task.created_at + limits.limit(task.category, Stage.DISPATCH, task.origin)
+    return task.due_at or task.created_at + limits.limit(task.category, Stage.HANDLE, task.origin)
 
 
 async def _dispatched(task_ids: list[int]) -> set[int]:
@@ -85,7 +85,7 @@ async def due_items(now: datetime, limits: TimeLimits) -> list[Due]:
                 continue
             deadline = stage_deadline(task, stage, limits, task.id in dispatched)
             if deadline is not None and deadline < now:
-                hours = limits.limit(task.category, stage).total_seconds() / 3600
+                hours = limits.limit(task.category, stage, task.origin).total_seconds() / 3600
                 found.append(Due(task.id, stage, deadline, hours))
     return found
 

@@ -124,7 +124,8 @@ class CanDirective:
 @strawberry.schema_directive(
     locations=[Location.FIELD_DEFINITION],
     name="anyone",
-    description="Open to anonymous callers on purpose (`login`, `me`); every other field "
+    description="Open to anonymous callers on purpose (`login`, `me`, `submitComplaint`, "
+    "`complaintStatus`); every other field "
     "needs a signed-in account.",
 )
 class AnyoneDirective:
@@ -145,7 +146,8 @@ class LoggedInDirective:
 
 
 class Anyone(BasePermission):
-    """Open on purpose (``login``, ``me``): marks a field as reviewed, not forgotten."""
+    """Open on purpose (``login``, ``me``, the public's complaints): marks a field as reviewed,
+    not forgotten."""
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         return True
@@ -250,7 +252,7 @@ def signed_in() -> list[FieldExtension]:
 
 
 def open_to_anyone() -> list[FieldExtension]:
-    """Anonymous callers too, on purpose (``login``, ``me``)."""
+    """Anonymous callers too, on purpose (``login``, ``me``, the public's complaints)."""
     return [Guard(permissions=[Anyone()]), DenialLog(NODE_READ)]
 
 

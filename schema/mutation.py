@@ -26,6 +26,7 @@ from policies.rights import (
     TASK_REPORT,
 )
 from resolvers import accounts, grants, task_commands
+from resolvers.complaints import submit_complaint
 from resolvers.decomposition import decompose_task
 from resolvers.escalation import escalate_task
 from resolvers.evidence import upload_evidence
@@ -35,6 +36,7 @@ from resolvers.observations import NewObservation, report_observation
 from resolvers.records import NewRecord, create_record
 from resolvers.reporting import report_issue
 from resolvers.workflow import TRANSITION_RIGHTS, TRANSITION_SENTENCE
+from schema.complaint import SubmitComplaintInput, SubmitComplaintPayload
 from schema.context import ctx
 from schema.errors import UserError
 from schema.evidence import Evidence, UploadEvidencePayload, chunks_of
@@ -249,6 +251,19 @@ class Mutation:
     async def report_issue(self, info: Info, input: Input[ReportIssueInput]) -> TaskPayload:
         task, errors = await attempt(info, report_issue(ctx(info), input.to_domain()))
         return TaskPayload(task=Task.maybe(task), errors=errors)
+
+    @strawberry.mutation(
+        extensions=open_to_anyone(),
+        description="Complain about a river segment or lake (群众投诉), as anyone, with no "
+        "account: it becomes a COMPLAINT task at the village (else township, else county) the "
+        "water runs through, and you get a receipt to follow it with `complaintStatus`. "
+        "Throttled per client address (`RIVERCHIEF_COMPLAINT_LIMIT`).",
+    )
+    async def submit_complaint(
+        self, info: Info, input: Input[SubmitComplaintInput]
+    ) -> SubmitComplaintPayload:
+        receipt, errors = await attempt(info, submit_complaint(ctx(info), input.to_domain()))
+        return SubmitComplaintPayload(receipt=receipt, errors=errors)
 
     @strawberry.mutation(
         extensions=guard(*RECORD_CREATE_RIGHTS, sentence=RECORD_SENTENCE),

@@ -25,6 +25,7 @@ from resolvers import org as org_resolvers
 from resolvers import water as water_resolvers
 from resolvers.audit_log import checkpoint_for, event_inclusion, log_consistency, public_key_of
 from resolvers.audit_queries import Anchor, get_event, list_events, verify_logs
+from resolvers.complaints import complaint_status
 from resolvers.inbox import list_notifications
 from resolvers.indicators import rollup
 from resolvers.loaders import loaders
@@ -36,6 +37,7 @@ from resolvers.tasks import get_task, list_my_tasks, list_tasks
 from schema.arguments import After, At, FilterArgument, First, OrderArgument
 from schema.audit import AuditChainReport, AuditEvent, AuditFilter, audit_query
 from schema.audit_log import AuditCheckpoint, InclusionProof
+from schema.complaint import ComplaintStatus
 from schema.connection import Connection
 from schema.context import ctx
 from schema.enums import OrgLevel, PolicyAction, TaskOrder, WaterKind
@@ -82,6 +84,21 @@ class AccessExplanation:
     "left out of lists); a field you may not use at all is a top-level FORBIDDEN error."
 )
 class Query:
+    @strawberry.field(
+        extensions=open_to_anyone(),
+        description="How a complaint from the public stands, for anyone holding its receipt "
+        "(no account needed): its status, the feedback once closed, when it was received and "
+        "the segment's name — nothing else. Null for a receipt nobody holds.",
+    )
+    async def complaint_status(
+        self,
+        info: Info,
+        receipt: Annotated[
+            str, strawberry.argument(description="The receipt `submitComplaint` returned.")
+        ],
+    ) -> ComplaintStatus | None:
+        return ComplaintStatus.maybe(await complaint_status(receipt))
+
     @strawberry.field(extensions=open_to_anyone(), description="The logged-in account, or null.")
     async def me(self, info: Info) -> User | None:
         viewer = ctx(info).viewer

@@ -11,6 +11,7 @@ from strawberry.types import Info
 from models.task import Task as TaskModel
 from resolvers import org as org_resolvers
 from resolvers.chain import chain_above
+from resolvers.complaints import complaint_of
 from resolvers.loaders import batches, loaders
 from resolvers.pagination import page_size
 from resolvers.people import visible_person
@@ -20,6 +21,7 @@ from resolvers.task_chain import progress_loader
 from resolvers.tasks import TaskQuery, get_task, list_tasks
 from resolvers.water import get_water_body
 from schema.audit import AuditEvent
+from schema.complaint import Complaint
 from schema.connection import AFTER_DESCRIPTION, FIRST_DESCRIPTION, Connection
 from schema.context import ctx
 from schema.enums import TaskCategory, TaskOrigin, TaskStatus
@@ -151,6 +153,14 @@ class Task(Node):
     @strawberry.field(description="The water body the reported problem is at, if you may read it.")
     async def water_body(self, info: Info) -> WaterBody | None:
         return WaterBody.maybe(await get_water_body(ctx(info), self._model.water_body_id))
+
+    @strawberry.field(
+        description="The complaint from the public this task was raised by (COMPLAINT); null "
+        "for any other task."
+    )
+    async def complaint(self, info: Info) -> Complaint | None:
+        found = await complaint_of(ctx(info), self._model)
+        return Complaint.of(found, self._model) if found is not None else None
 
     @strawberry.field(
         description="For a hand-over (`escalateTask` HAND_OVER): the task the unit below asked "

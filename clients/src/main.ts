@@ -82,9 +82,17 @@ function dataOf<Data, Variables extends AnyVariables>(
 
 const accounts = new Map<string, Account>();
 
+/** The public, without an account: what "Run as anonymous." names. */
+const ANONYMOUS = "anonymous";
+
 async function accountFor(username: string): Promise<Account> {
   const known = accounts.get(username);
   if (known) return known;
+  if (username === ANONYMOUS) {
+    const account = { username, ...clientFor(null), units: [], unitCodes: [] };
+    accounts.set(username, account);
+    return account;
+  }
   const anonymous = clientFor(null);
   const login = dataOf(
     await anonymous.client
@@ -117,6 +125,9 @@ type ExampleDocument<Name extends ExampleName> = (typeof documents)[`${Name}Docu
 
 /** How each example finds its variables in the demo data: tsc fails when an example of
  * docs/queries has no entry here, or when an entry gives variables of the wrong shape. */
+/** The demo's closed complaint about 倒流河罗布段 (demo/history.py, DEMO_RECEIPTS). */
+const DEMO_RECEIPT = "YVGE-2K46-633E";
+
 const VARIABLES: {
   [Name in ExampleName]: (account: Account) => Promise<VariablesOf<ExampleDocument<Name>>>;
 } = {
@@ -143,7 +154,18 @@ const VARIABLES: {
     const task = first(found.tasks.edges, "verified task").node;
     return { task: task.id, at: task.createdAt }; // a moment inside the task's life
   },
+  PublicComplaintStatus: async () => ({ receipt: DEMO_RECEIPT }),
   TownshipDashboard: async (account) => ({ township: first(account.units, "unit") }),
+  TownshipHeadComplaint: async (account) => {
+    const found = dataOf(
+      await account.client.query(documents.ClientComplaintNoticesDocument, {}).toPromise(),
+      "ClientComplaintNotices",
+    );
+    const tasks = found.notifications.edges
+      .filter((edge) => edge.node.kind === "COMPLAINT_RECEIVED")
+      .map((edge) => edge.node.task?.id ?? fail("a complaint notice without its task"));
+    return { task: tasks.at(-1) ?? fail("no complaint notice") }; // the oldest: closed
+  },
   VillageSecretaryNotifications: async () => ({}),
 };
 

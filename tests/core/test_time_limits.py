@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from core.time_limits import Stage, TimeLimitError, TimeLimits, parse
-from models.enums import TaskCategory
+from models.enums import TaskCategory, TaskOrigin
 
 
 def test_nothing_set_gives_a_day_to_dispatch_and_a_week_to_handle() -> None:
@@ -26,6 +26,16 @@ def test_a_category_overrides_a_stage_and_falls_back_to_the_default_for_the_othe
     assert limits.limit(TaskCategory.OTHER, Stage.HANDLE) == timedelta(days=7)
 
 
+def test_a_complaint_has_its_own_limits_before_its_category() -> None:
+    limits = parse('{"COMPLAINT": {"dispatch": 12}, "OTHER": {"dispatch": 48, "handle": 96}}')
+
+    complaint, reported = TaskOrigin.COMPLAINT, TaskOrigin.REPORTED
+    assert limits.limit(TaskCategory.OTHER, Stage.DISPATCH, complaint) == timedelta(hours=12)
+    assert limits.limit(TaskCategory.OTHER, Stage.HANDLE, complaint) == timedelta(hours=96)
+    assert limits.limit(TaskCategory.OTHER, Stage.DISPATCH, reported) == timedelta(hours=48)
+    assert limits.limit(TaskCategory.OTHER, Stage.DISPATCH) == timedelta(hours=48)
+
+
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
@@ -36,6 +46,7 @@ def test_a_category_overrides_a_stage_and_falls_back_to_the_default_for_the_othe
         ('{"default": {"handle": 0}}', "0 to 8784 hours"),
         ('{"default": {"handle": "1d"}}', "must be a number of hours"),
         ('{"OTHER": 5}', "must be an object of hours by stage"),
+        ('{"COMPLAINT": {"reply": 5}}', "COMPLAINT names no stage 'reply'"),
     ],
 )
 def test_a_malformed_value_is_refused_with_what_is_wrong(raw: str, message: str) -> None:

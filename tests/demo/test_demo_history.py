@@ -15,7 +15,15 @@ import pytest_asyncio
 from core.checkpoint import origin_of
 from core.context import RequestContext, Viewer
 from core.security import TokenSigner
-from demo.history import REPORTED_ISSUES, REPORTED_TASKS, Step, plan_history
+from demo.history import (
+    COMPLAINT_TASKS,
+    DEMO_RECEIPTS,
+    PUBLIC_COMPLAINTS,
+    REPORTED_ISSUES,
+    REPORTED_TASKS,
+    Step,
+    plan_history,
+)
 from demo.loader import BEIJING, DUE_TIME, load_demo, read_demo
 from models.audit import INSTALLATION, AuditEvent
 from models.enums import CLOSED_STATUSES, TaskOrigin, TaskStatus
@@ -36,7 +44,7 @@ TASK_HISTORY = """
 query History($first: Int!) {
   tasks(first: $first) {
     totalCount
-    edges { node { id status createdAt history { action at actor { username } } } }
+    edges { node { id status origin createdAt history { action at actor { username } } } }
   }
 }
 """
@@ -117,7 +125,7 @@ async def test_every_task_has_its_history_from_creation_to_its_status(demo: None
     tasks = await Task.all()
     events = await _task_events()
 
-    assert len(tasks) == len(read_demo().tasks) + REPORTED_TASKS
+    assert len(tasks) == len(read_demo().tasks) + REPORTED_TASKS + COMPLAINT_TASKS
     for task in tasks:
         history = events[task.id]
         assert history[0].action == "task.create", task.title
@@ -125,7 +133,10 @@ async def test_every_task_has_its_history_from_creation_to_its_status(demo: None
         times = [e.at for e in history]
         assert times == sorted(times), task.title
         assert all(task.created_at <= at < NOW for at in times), task.title
-        assert all(e.actor_id is not None for e in history), task.title
+        # A complaint is created by the public, without an account; every later step has one.
+        public = task.origin is TaskOrigin.COMPLAINT
+        assert (history[0].actor_id is None) is public, task.title
+        assert all(e.actor_id is not None for e in history[1:]), task.title
         statuses = [LEADS_TO[e.action] for e in history if LEADS_TO[e.action] is not None]
         assert statuses[-1] == task.status.value, task.title
         # Each event's status is the one the task was left in, and the versions follow.
@@ -170,6 +181,61 @@ async def test_the_grid_leader_reads_the_issues_it_reported_and_the_answers(demo
         assert [p.status for p in parts] == [
             TaskStatus.VERIFIED if issue.feedback else TaskStatus.IN_PROGRESS
         ]
+
+
+PUBLIC_STATUS = """
+query($receipt: String!) { complaintStatus(receipt: $receipt) { status feedback segmentName } }
+"""
+HANDLED_COMPLAINT = """
+query($id: ID!) {
+  task(id: $id) { origin status orgUnit { name } complaint { contact segment { name } } }
+}
+"""
+
+
+@in_module_loop
+async def test_the_complaints_tell_the_story_of_the_signs(demo: None) -> None:
+    engine = PolicyEngine()
+    await engine.reload()
+    anonymous = RequestContext(viewer=None, policy=engine, request_id="test-demo-complaints")
+    answers = []
+    for receipt in DEMO_RECEIPTS:
+        result = await schema.execute(PUBLIC_STATUS, {"receipt": receipt}, context_value=anonymous)
+        assert result.errors is None, result.errors
+        answers.append(result.data)
+
+    assert answers == [
+        {
+            "complaintStatus": {
+                "status": "CLOSED",
+                "feedback": PUBLIC_COMPLAINTS[0].feedback,
+                "segmentName": "倒流河罗布段",
+            }
+        },
+        {
+            "complaintStatus": {
+                "status": "BEING_HANDLED",
+                "feedback": None,
+                "segmentName": "倒流河罗布段",
+            }
+        },
+        {
+            "complaintStatus": {
+                "status": "RECEIVED",
+                "feedback": None,
+                "segmentName": "扎西河城区段",
+            }
+        },
+    ]
+    first = await Task.filter(origin=TaskOrigin.COMPLAINT).order_by("created_at").first()
+    assert first is not None
+    handled = await _data("luobu_head", HANDLED_COMPLAINT, id=to_global_id("Task", first.id))
+    assert handled["task"] == {
+        "origin": "COMPLAINT",
+        "status": "VERIFIED",
+        "orgUnit": {"name": "坪坝村"},
+        "complaint": {"contact": "13987650123", "segment": {"name": "倒流河罗布段"}},
+    }
 
 
 @in_module_loop
@@ -236,7 +302,11 @@ async def test_the_workflow_s_every_step_is_in_the_story(demo: None) -> None:
 @in_module_loop
 async def test_the_demo_accounts_are_the_ones_that_act(demo: None) -> None:
     names = await _usernames()
-    actors = {names[e.actor_id] for e in await AuditEvent.filter(entity_type="task")}
+    events = await AuditEvent.filter(entity_type="task")
+    actors = {names[e.actor_id] for e in events if e.actor_id is not None}
+    # Only the public acts without an account: each complaint's task.create.
+    public = [e.action for e in events if e.actor_id is None]
+    assert public == ["task.create"] * COMPLAINT_TASKS
 
     assert set(ACTING_ACCOUNTS) <= actors
     assert "inspector" not in actors  # read-only
@@ -259,6 +329,10 @@ async def test_a_subtask_is_issued_by_the_holder_of_its_parent(demo: None) -> No
 
     for task in tasks.values():
         creator = creators[task.id]
+        if task.origin is TaskOrigin.COMPLAINT:  # from the public: nobody issued it
+            assert creator is None and task.issued_by_id is None and task.reported_by_id is None
+            assert task.issuer_unit_id == task.org_unit_id and task.parent_id is None
+            continue
         assert creator is not None, task.title
         if task.origin is TaskOrigin.REPORTED:  # reported from below: held by the unit above
             assert task.issued_by_id is None and task.reported_by_id == creator
@@ -371,7 +445,10 @@ async def test_every_task_the_inspector_sees_has_its_history(demo: None) -> None
         history = task["history"]
         assert history and history[0]["action"] == "task.create"
         assert history[0]["at"] == task["createdAt"]
-        assert all(entry["actor"] is not None for entry in history)
+        # A complaint is received from the public, without an account; then accounts act.
+        public = task["origin"] == "COMPLAINT"
+        assert (history[0]["actor"] is None) is public, task
+        assert all(entry["actor"] is not None for entry in history[1:])
 
 
 # -- determinism ----------------------------------------------------------------------------

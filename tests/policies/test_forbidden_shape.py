@@ -22,8 +22,9 @@ from tests.http.client import GraphQLClient
 AT = datetime(2025, 3, 1, 9, tzinfo=UTC).isoformat()
 # Open on purpose: a failed login is INVALID_CREDENTIALS in its payload; every signed-in
 # account marks its own notifications read, and another's is NOT_FOUND in the payload
-# (tests/policies/test_notification_rights.py).
-NEEDS_NO_RIGHT = {"login", "markNotificationsRead"}
+# (tests/policies/test_notification_rights.py). Anyone may complain about a river segment,
+# anonymously, throttled per address (tests/http/test_complaints.py).
+NEEDS_NO_RIGHT = {"login", "markNotificationsRead", "submitComplaint"}
 
 GRANT = """
 mutation($input: GrantRoleInput!) { grantRole(input: $input) { grant { role } errors { code } } }

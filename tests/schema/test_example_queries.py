@@ -103,6 +103,8 @@ async def test_inspector_assignment_history(demo_client: GraphQLClient) -> None:
     )
 
 
+# An example the public runs, without an account ("Run as anonymous."): sent with no token.
+ANONYMOUS = "anonymous"
 RUN_AS = {
     "township_dashboard": "zhaxi_head",
     "inspector_assignment_history": "inspector",
@@ -113,6 +115,8 @@ RUN_AS = {
     "department_head_field": "dept_head",
     "village_secretary_notifications": "village_sec",
     "grid_leader_screen": "grid_leader",
+    "public_complaint_status": ANONYMOUS,
+    "township_head_complaint": "luobu_head",
 }
 
 
@@ -128,13 +132,16 @@ def _empty_parts(value: Any, where: str = "data") -> list[str]:
     if isinstance(value, dict):
         found = [f"{where}.totalCount"] if value.get("totalCount") == 0 else []
         for key, item in value.items():
-            if key in NULLABLE:
+            if key in NULLABLE or (key, item, value.get("action")) == PUBLIC_CREATION:
                 continue
             found += _empty_parts(item, f"{where}.{key}")
         return found
     return []
 
 
+# A complaint's task is created by the public, without an account: the only audit event with no
+# actor (tests/demo/test_demo_history.py holds the demo to that).
+PUBLIC_CREATION = ("actor", None, "task.create")
 # Fields that are null or empty for some rows by their nature (no deadline, no parent, a
 # chain with nothing broken, the last page, a grant still held).
 NULLABLE = {
@@ -162,6 +169,11 @@ def test_every_example_is_run() -> None:
 async def test_every_example_returns_data_for_its_account(
     demo_client: GraphQLClient, name: str
 ) -> None:
+    if RUN_AS[name] == ANONYMOUS:
+        body = await demo_client.run(operation(name), _heading_variables(name))
+        assert "errors" not in body, body
+        assert _empty_parts(body["data"]) == []
+        return
     token = await demo_client.login(RUN_AS[name])
     me = await demo_client.run("{ me { roles { orgUnit { id code } } } }", token=token)
     unit = me["data"]["me"]["roles"][0]["orgUnit"]
@@ -178,6 +190,8 @@ async def test_every_example_returns_data_for_its_account(
         variables = {"task": task["id"], "at": task["createdAt"]}
     elif name == "inspector_prove_event":
         variables = await _a_verification_to_prove(demo_client, token)
+    elif name == "township_head_complaint":
+        variables = {"task": await _a_closed_complaint(demo_client, token)}
     elif name != "township_dashboard":
         variables = {}
 
@@ -246,6 +260,56 @@ async def _county_of(client: GraphQLClient, token: str) -> int:
     """The jurisdiction of the account's first role: the top unit of its path (``/1/5/``)."""
     me = await client.run("{ me { roles { orgUnit { path } } } }", token=token)
     return int(me["data"]["me"]["roles"][0]["orgUnit"]["path"].split("/")[1])
+
+
+def _heading_variables(name: str) -> dict[str, Any]:
+    """The variables an example's heading gives (``# Run as … Variables: {…}``)."""
+    for line in operation(name).splitlines():
+        if line.startswith("# Run as") and "Variables:" in line:
+            found: dict[str, Any] = json.loads(line.partition("Variables:")[2])
+            return found
+    return {}
+
+
+async def _a_closed_complaint(client: GraphQLClient, token: str) -> str:
+    """The task of the oldest complaint the account was told of (closed in the demo)."""
+    found = await client.run(
+        "{ notifications(first: 50) { edges { node { kind task { id } } } } }", token=token
+    )
+    notices = [e["node"] for e in found["data"]["notifications"]["edges"]]
+    complaints = [n["task"]["id"] for n in notices if n["kind"] == "COMPLAINT_RECEIVED"]
+    assert complaints, notices
+    return str(complaints[-1])
+
+
+@in_module_loop
+async def test_public_complaint_status_shows_the_feedback_and_nothing_else(
+    demo_client: GraphQLClient,
+) -> None:
+    body = await demo_client.run(
+        operation("public_complaint_status"), _heading_variables("public_complaint_status")
+    )
+
+    assert "errors" not in body, body
+    status = body["data"]["complaintStatus"]
+    assert set(status) == {"status", "feedback", "receivedAt", "segmentName"}
+    assert status["status"] == "CLOSED" and status["segmentName"] == "倒流河罗布段"
+    assert status["feedback"].startswith("已组织坪坝村保洁员")
+
+
+@in_module_loop
+async def test_township_head_complaint(demo_client: GraphQLClient) -> None:
+    token = await demo_client.login("luobu_head")
+    task = await _a_closed_complaint(demo_client, token)
+
+    body = await demo_client.run(operation("township_head_complaint"), {"task": task}, token=token)
+
+    assert "errors" not in body, body
+    found = body["data"]["task"]
+    assert (found["origin"], found["status"]) == ("COMPLAINT", "VERIFIED")
+    assert found["orgUnit"] == {"name": "坪坝村", "level": "VILLAGE"}
+    assert found["complaint"]["contact"] == "13987650123"  # 罗布镇 reads personal data there
+    assert found["complaint"]["segment"]["name"] == "倒流河罗布段"
 
 
 async def _a_verification_to_prove(client: GraphQLClient, token: str) -> dict[str, Any]:
