@@ -28,6 +28,7 @@ from app.explorer import ASSET_ROUTE
 from app.graphql import GraphQLApp
 from app.logs import configure as configure_logs
 from app.metrics import metrics_endpoint, metrics_running
+from app.reports import monthly_xlsx
 from app.request_log import REQUEST_ID_HEADER, RequestLog
 from app.security_headers import SecurityHeaders
 from app.websocket import AuthorityMonitor
@@ -206,6 +207,7 @@ def create_app(
         Route("/graphql", graphql),  # the view refuses other methods with a GraphQL error
         WebSocketRoute("/graphql", graphql),
         Route("/evidence/{sha256}", EvidenceFiles(evidence).endpoint, methods=["GET"]),
+        Route("/reports/monthly.xlsx", monthly_xlsx, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
     ]
