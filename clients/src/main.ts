@@ -120,6 +120,10 @@ type ExampleDocument<Name extends ExampleName> = (typeof documents)[`${Name}Docu
 const VARIABLES: {
   [Name in ExampleName]: (account: Account) => Promise<VariablesOf<ExampleDocument<Name>>>;
 } = {
+  CountyMonthlyReport: async (account) => ({
+    county: first(account.units, "unit"),
+    month: lastFullMonth(),
+  }),
   DepartmentHeadField: async () => ({}),
   GridLeaderInbox: async () => ({}),
   GridLeaderMyTasks: async (account) => ({ grid: first(account.unitCodes, "unit code") }),
@@ -143,8 +147,20 @@ const VARIABLES: {
     return { task: task.id, at: task.createdAt }; // a moment inside the task's life
   },
   TownshipDashboard: async (account) => ({ township: first(account.units, "unit") }),
+  TownshipRanking: async (account) => ({
+    unit: first(account.units, "unit"),
+    period: lastFullMonth(),
+  }),
   VillageSecretaryNotifications: async () => ({}),
 };
+
+/** The month before this one in China Standard Time, YYYY-MM: the demo's dates are relative
+ * to its load, and its monthly figures fall in that month (`last_month_day` in demo/data). */
+function lastFullMonth(): string {
+  const now = new Date(Date.now() + 8 * 3_600_000);
+  const first = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
+  return first.toISOString().slice(0, 7);
+}
 
 function isExample(name: string): name is ExampleName {
   return Object.hasOwn(VARIABLES, name);
