@@ -30,10 +30,10 @@ from models.paths import upper_bound
 from models.record import AccountabilityRecord
 from policies.rights import ORG_READ, RECORD_READ
 from policies.scope import scope
-from resolvers.monthly_report import Month, midnight, reported_unit
+from resolvers.monthly_report import YEARS, Month, midnight, reported_unit
 
 SIX_GOODS = "six_goods"
-PERIOD = re.compile(r"^(\d{4})(?:-(\d{2})|-Q([1-4]))?$")
+PERIOD = re.compile(r"^(\d{4})(?:-(\d{2})|-Q([1-4]))?$", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -53,10 +53,10 @@ def parse_period(text: str) -> Period:
     found = PERIOD.match(text)
     year = int(found.group(1)) if found else 0
     month = int(found.group(2)) if found and found.group(2) else None
-    if found is None or year < 1 or year > 9998 or (month is not None and not 1 <= month <= 12):
+    if found is None or year not in YEARS or (month is not None and not 1 <= month <= 12):
         raise DomainError(
             ErrorCode.VALIDATION,
-            "A period is a year (2026), a quarter (2026-Q3) or a month (2026-11).",
+            "A period is a year (2026, from 1900), a quarter (2026-Q3) or a month (2026-11).",
             "period",
         )
     if month is not None:

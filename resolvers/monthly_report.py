@@ -52,7 +52,9 @@ from policies.scope import scope
 from resolvers.observations import PROGRAMME_ZONE
 from resolvers.quota import QuotaTask, count_done
 
-MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+MONTH = re.compile(r"^(\d{4})-(\d{2})$", re.ASCII)
+# The years a report may name: the instants of their months must exist in UTC.
+YEARS = range(1900, 9999)
 # The rights the report needs at its unit (the guard asks for either anywhere).
 REPORT_RIGHTS = (TASK_READ, RECORD_READ)
 CLOSED = [TaskStatus.VERIFIED.value, TaskStatus.CANCELLED.value]
@@ -90,9 +92,11 @@ def parse_month(text: str, now: datetime | None = None) -> Month:
     """``YYYY-MM`` of a month that has begun, or ``VALIDATION`` on ``month``."""
     found = MONTH.match(text)
     month = int(found.group(2)) if found else 0
-    if found is None or not 1 <= month <= 12 or int(found.group(1)) < 1:
+    if found is None or not 1 <= month <= 12 or int(found.group(1)) not in YEARS:
         raise DomainError(
-            ErrorCode.VALIDATION, "A month is written YYYY-MM, e.g. 2026-11.", "month"
+            ErrorCode.VALIDATION,
+            "A month is written YYYY-MM (a year from 1900), e.g. 2026-11.",
+            "month",
         )
     parsed = Month(date(int(found.group(1)), month, 1))
     moment = now or datetime.now(UTC)

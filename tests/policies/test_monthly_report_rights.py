@@ -279,7 +279,9 @@ async def test_anonymous_is_unauthenticated(tree: Tree, month: Month) -> None:
     assert codes(result) == ["UNAUTHENTICATED"]
 
 
-@pytest.mark.parametrize("bad", ["2026-13", "abc", "2026-1", "2026-00", "9999-01", ""])
+@pytest.mark.parametrize(
+    "bad", ["2026-13", "abc", "2026-1", "2026-00", "9999-01", "0001-01", "２０２６-１１", ""]
+)
 async def test_a_bad_month_is_validation(tree: Tree, bad: str) -> None:
     result = await run(tree, "county_admin", REPORT, unit=tree.unit_gid("zhaxi"), month=bad)
 
@@ -287,7 +289,7 @@ async def test_a_bad_month_is_validation(tree: Tree, bad: str) -> None:
     assert codes(result) == ["VALIDATION"]
 
 
-@pytest.mark.parametrize("bad", ["2026-13", "abc", "2026-Q5", "26", "2026-Q"])
+@pytest.mark.parametrize("bad", ["2026-13", "abc", "2026-Q5", "26", "2026-Q", "0001", "9999-12"])
 async def test_a_bad_period_is_validation(tree: Tree, bad: str) -> None:
     result = await run(tree, "county_admin", RANKING, unit=tree.unit_gid("zhaxi"), period=bad)
 
