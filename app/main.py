@@ -29,6 +29,7 @@ from app.graphql import GraphQLApp
 from app.logs import configure as configure_logs
 from app.metrics import metrics_endpoint, metrics_running
 from app.qr import SignCodes
+from app.reports import monthly_xlsx
 from app.request_log import REQUEST_ID_HEADER, RequestLog
 from app.security_headers import SecurityHeaders
 from app.websocket import AuthorityMonitor
@@ -209,6 +210,7 @@ def create_app(
         WebSocketRoute("/graphql", graphql),
         Route("/evidence/{sha256}", EvidenceFiles(evidence).endpoint, methods=["GET"]),
         Route("/qr/{code}.svg", SignCodes(complaint_settings()).endpoint, methods=["GET"]),
+        Route("/reports/monthly.xlsx", monthly_xlsx, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
     ]

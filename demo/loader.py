@@ -190,6 +190,9 @@ class RecordSpec:
     flag_reason: str
     where: str
     authority: str | None = None  # the unit of the author's grant, once checked
+    # Instead of ``days_ago``: the day of the month before the load's (the last day of a
+    # shorter month), so that the last full month always holds the record (``last_month``).
+    last_month_day: int | None = None
 
 
 @dataclass(frozen=True)
@@ -383,6 +386,7 @@ RECORD_FIELDS: Final = (
     "type",
     "unit",
     "days_ago",
+    "last_month_day",
     "start",
     "summary",
     "details",
@@ -770,7 +774,7 @@ class _Reader:
                     key=entry.text("key", f"{RECORDS_FILE}#{number}"),
                     type=entry.choice("type", RecordType),
                     unit=self._unit_key(entry.text("unit"), where),
-                    days_ago=entry.integer("days_ago"),
+                    days_ago=entry.integer("days_ago", 1 if entry.has("last_month_day") else None),
                     start=started,
                     summary=entry.text("summary", ""),
                     details=entry.mapping("details"),
@@ -781,6 +785,7 @@ class _Reader:
                     corrects=entry.optional_text("corrects"),
                     flag_reason=entry.text("flag_reason", ""),
                     where=where,
+                    last_month_day=_month_day(entry, "last_month_day", "days_ago"),
                 )
             )
 
@@ -885,7 +890,7 @@ class _Reader:
                     "plan_task",
                     "programme",
                     "task_due_in_days",
-                    "assessed_days_ago",
+                    "assessed_last_month_day",
                     "criteria",
                 ),
             )
@@ -936,7 +941,8 @@ class _Reader:
                     key=f"{village.key}:six_goods",
                     type=RecordType.ASSESSMENT,
                     unit=village.key,
-                    days_ago=config.integer("assessed_days_ago"),
+                    days_ago=1,
+                    last_month_day=_month_day(config, "assessed_last_month_day", None),
                     start=time(10, 0),
                     summary=f"{village.name}{programme}“六个好”考评：{total} 分",
                     details={
@@ -1087,6 +1093,39 @@ class _Reader:
         return key
 
 
+def _month_day(entry: _Entry, name: str, instead_of: str | None) -> int | None:
+    """A day of the last full month (1 to 31), given instead of ``instead_of``."""
+    if not entry.has(name):
+        if instead_of is None:
+            _fail(entry.where, f"{name} is required")
+        return None
+    if instead_of is not None and entry.has(instead_of):
+        _fail(entry.where, f"{name} or {instead_of}, not both")
+    day = entry.integer(name)
+    if not 1 <= day <= 31:
+        _fail(entry.where, f"{name} is a day of a month, 1 to 31")
+    return day
+
+
+def last_month(today: date) -> date:
+    """The first day of the last full month before ``today`` (Beijing time)."""
+    return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
+def on_last_month(data: DemoData, today: date) -> DemoData:
+    """``data`` with each record given by a day of the last full month dated ``days_ago``."""
+    first = last_month(today)
+    length = (today.replace(day=1) - first).days
+
+    def dated(record: RecordSpec) -> RecordSpec:
+        if record.last_month_day is None:
+            return record
+        day = first + timedelta(days=min(record.last_month_day, length) - 1)
+        return replace(record, days_ago=(today - day).days)
+
+    return replace(data, records=[dated(r) for r in data.records])
+
+
 def _check_details(record: RecordSpec) -> None:
     """The same per-type rules the API applies to a new record."""
 
@@ -1188,9 +1227,9 @@ class _Writer:
         self, conn: BaseDBAsyncClient, data: DemoData, now: datetime, password_hash: str
     ) -> None:
         self.conn = conn
-        self.data = data
         self.now = now
         self.today = now.astimezone(BEIJING).date()
+        self.data = data = on_last_month(data, self.today)
         self.password_hash = password_hash
         self.plan = plan_history(data, now, BEIJING, DUE_TIME)
         self.units: dict[str, OrgUnit] = {}

@@ -23,12 +23,14 @@ from policies.rights import (
 from resolvers import access as access_resolvers
 from resolvers import org as org_resolvers
 from resolvers import water as water_resolvers
+from resolvers.assessment_ranking import assessment_ranking
 from resolvers.audit_log import checkpoint_for, event_inclusion, log_consistency, public_key_of
 from resolvers.audit_queries import Anchor, get_event, list_events, verify_logs
 from resolvers.complaints import complaint_status
 from resolvers.inbox import list_notifications
 from resolvers.indicators import rollup
 from resolvers.loaders import loaders
+from resolvers.monthly_report import REPORT_RIGHTS, monthly_report
 from resolvers.nodes import load_node
 from resolvers.people import PeopleQuery, list_people
 from resolvers.records import list_records
@@ -48,6 +50,7 @@ from schema.notification import Notification
 from schema.org import OrgUnit
 from schema.people import AccessHolder, Person, PersonFilter, RoleGrant, User
 from schema.record import Record, RecordFilter, record_query
+from schema.report import AssessmentRanking, MonthlyReport
 from schema.task import Task
 from schema.task_filter import TaskFilter, task_query
 from schema.water import Indicator, WaterBody
@@ -475,6 +478,53 @@ class Query:
         if unit is None:
             return None
         return IndicatorRollup.of(await rollup(context, unit, metric, since, until))
+
+    @strawberry.field(
+        extensions=guard(
+            *REPORT_RIGHTS, sentence="Requires `task:read` and `record:read` at the unit."
+        ),
+        description="A unit's month (月报) by child unit, each section counted within your "
+        "scope: patrols against patrol quotas, tasks closed and overdue, complaints received "
+        "and closed in time, rewards and penalties, and the totals. A unit you may not read is "
+        "NOT_FOUND; a malformed month, or one not begun yet, is VALIDATION. The same report is "
+        "`GET /reports/monthly.xlsx?orgUnitId=…&month=YYYY-MM`.",
+    )
+    async def monthly_report(
+        self,
+        info: Info,
+        org_unit_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The unit whose children are rows.")
+        ],
+        month: Annotated[
+            str,
+            strawberry.argument(description="The month, `YYYY-MM` (China Standard Time)."),
+        ],
+    ) -> MonthlyReport:
+        unit = pk_of(org_unit_id, "OrgUnit")
+        return MonthlyReport.of(await monthly_report(ctx(info), unit, month))
+
+    @strawberry.field(
+        extensions=guard(RECORD_READ, sentence="Requires `record:read` at the unit."),
+        description="The villages below a unit ranked by their six-goods (六个好) assessment in "
+        "a period, within your scope. A unit you may not read is NOT_FOUND; a malformed period "
+        "is VALIDATION.",
+    )
+    async def assessment_ranking(
+        self,
+        info: Info,
+        org_unit_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The unit whose villages are ranked.")
+        ],
+        period: Annotated[
+            str,
+            strawberry.argument(
+                description="A year `YYYY`, a quarter `YYYY-Qn` (n 1 to 4) or a month "
+                "`YYYY-MM`, China Standard Time."
+            ),
+        ],
+    ) -> AssessmentRanking:
+        unit = pk_of(org_unit_id, "OrgUnit")
+        return AssessmentRanking.of(await assessment_ranking(ctx(info), unit, period))
 
     @strawberry.field(
         extensions=guard(GRANT_READ),

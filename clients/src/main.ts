@@ -131,6 +131,10 @@ const DEMO_RECEIPT = "YVGE-2K46-633E";
 const VARIABLES: {
   [Name in ExampleName]: (account: Account) => Promise<VariablesOf<ExampleDocument<Name>>>;
 } = {
+  CountyMonthlyReport: async (account) => ({
+    county: first(account.units, "unit"),
+    month: lastFullMonth(),
+  }),
   DepartmentHeadField: async () => ({}),
   GridLeaderInbox: async () => ({}),
   GridLeaderMyTasks: async (account) => ({ grid: first(account.unitCodes, "unit code") }),
@@ -166,8 +170,20 @@ const VARIABLES: {
       .map((edge) => edge.node.task?.id ?? fail("a complaint notice without its task"));
     return { task: tasks.at(-1) ?? fail("no complaint notice") }; // the oldest: closed
   },
+  TownshipRanking: async (account) => ({
+    unit: first(account.units, "unit"),
+    period: lastFullMonth(),
+  }),
   VillageSecretaryNotifications: async () => ({}),
 };
+
+/** The month before this one in China Standard Time, YYYY-MM: the demo's dates are relative
+ * to its load, and its monthly figures fall in that month (`last_month_day` in demo/data). */
+function lastFullMonth(): string {
+  const now = new Date(Date.now() + 8 * 3_600_000);
+  const first = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
+  return first.toISOString().slice(0, 7);
+}
 
 function isExample(name: string): name is ExampleName {
   return Object.hasOwn(VARIABLES, name);

@@ -36,6 +36,8 @@ async def _variables() -> dict[str, Any]:
         "task": to_global_id("Task", task.id),
         "at": "2026-09-01T09:00:00+08:00",
         "first": 50,
+        "month": "2026-09",  # the reports (docs/queries): a month that has begun
+        "period": "2026-09",
     }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ import pytest_asyncio
 from demo.loader import load_demo
 from models.audit import AuditEvent
 from policies.engine import PolicyEngine
+from resolvers.observations import PROGRAMME_ZONE
 from tests.conftest import fresh_database
 from tests.http.client import GraphQLClient, running_app
 from tests.operator_cli import in_process
@@ -117,7 +118,16 @@ RUN_AS = {
     "grid_leader_screen": "grid_leader",
     "public_complaint_status": ANONYMOUS,
     "township_head_complaint": "luobu_head",
+    "county_monthly_report": "county_admin",
+    "township_ranking": "yzh_admin",
 }
+
+
+def last_full_month() -> str:
+    """The month before this one in China Standard Time: the demo's dates are relative to
+    its load, and its monthly figures (``last_month_day`` in demo/data) fall in that month."""
+    today = datetime.now(PROGRAMME_ZONE).date()
+    return (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
 
 
 def _empty_parts(value: Any, where: str = "data") -> list[str]:
@@ -192,6 +202,10 @@ async def test_every_example_returns_data_for_its_account(
         variables = await _a_verification_to_prove(demo_client, token)
     elif name == "township_head_complaint":
         variables = {"task": await _a_closed_complaint(demo_client, token)}
+    elif name == "county_monthly_report":
+        variables = {"county": unit["id"], "month": last_full_month()}
+    elif name == "township_ranking":
+        variables = {"unit": unit["id"], "period": last_full_month()}
     elif name != "township_dashboard":
         variables = {}
 
