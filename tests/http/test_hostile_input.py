@@ -36,6 +36,10 @@ from tests.http.client import GraphQLClient
 VALIDATION = "VALIDATION"
 # A failed login is recorded, by design: the event and the tree nodes of its audit log.
 LOGIN_WRITES = {"LoginFailure", "AuditEvent", "AuditNode"}
+# A refused complaint still counts against its address, by design: otherwise a burst of
+# invalid ones would cost the throttle nothing. Only the attempt is written.
+COMPLAINT_WRITES = {"ComplaintAttempt"}
+WRITES_WHEN_REFUSED = {"login": LOGIN_WRITES, "submitComplaint": COMPLAINT_WRITES}
 
 STRING_SITES = sites("String")
 ID_SITES = sites("ID")
@@ -107,7 +111,7 @@ async def attack(
         return body, None
     after = await snapshot(db)
     if body.get("errors") or payload_codes(body):
-        allowed = LOGIN_WRITES if site.field == "login" else set()
+        allowed = WRITES_WHEN_REFUSED.get(site.field, set())
         assert changed(before, after) <= allowed, (site.label, body)
     return body, after
 
