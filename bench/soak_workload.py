@@ -307,6 +307,7 @@ async def verify_every_log(crowd: list[Client]) -> dict[str, Any]:
     county's log is checked by an account that may read it (an inspector, an administrator),
     once. ``checked`` counts the events of every log so checked."""
     logs: dict[str, dict[str, Any]] = {}
+    ok = True
     seen: set[str] = set()
     for client in crowd:
         if client.username in seen:
@@ -316,9 +317,14 @@ async def verify_every_log(crowd: list[Client]) -> dict[str, Any]:
         if answer.get("data") is None:  # an account that reads no audit trail: FORBIDDEN
             continue
         for log in answer["data"]["verifyAuditChain"]["logs"]:
-            logs[log["origin"]] = log
+            ok = ok and log["ok"]
+            # An account that reads part of a county checks the part it reads: the log's
+            # count is the widest reader's.
+            kept = logs.get(log["origin"])
+            if kept is None or log["checked"] > kept["checked"]:
+                logs[log["origin"]] = log
     return {
-        "ok": all(log["ok"] for log in logs.values()),
+        "ok": ok,
         "checked": sum(log["checked"] for log in logs.values()),
         "logs": sorted(logs),
     }

@@ -213,9 +213,9 @@ async def test_the_task_page_reads_the_subtree_index_not_the_table(tree: Tree) -
     conn = connections.get("default")
     units = [u.id for u in tree.units.values()]
     await conn.execute_query(
-        "INSERT INTO task (title, description, category, status, version, created_at,"
+        "INSERT INTO task (title, description, category, status, origin, version, created_at,"
         " updated_at, org_unit_id, issuer_unit_id)"
-        " SELECT 'bulk', '', 'PATROL', 'ASSIGNED', 1, now(), now(), u, u"
+        " SELECT 'bulk', '', 'PATROL', 'ASSIGNED', 'ISSUED', 1, now(), now(), u, u"
         " FROM generate_series(1, $1) g, LATERAL (SELECT ($2::int[])[1 + g % $3] AS u) x",
         [BULK_TASKS, units, len(units)],
     )

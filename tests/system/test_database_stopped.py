@@ -15,7 +15,14 @@ import httpx
 import pytest
 
 from bench import probe, soak_check
-from bench.soak_workload import Ledger, Target, run_clients, sign_in_all, verify_every_log
+from bench.soak_workload import (
+    ACCOUNTS,
+    Ledger,
+    Target,
+    run_clients,
+    sign_in_all,
+    verify_every_log,
+)
 from tests.conftest import ON_POSTGRES
 from tests.pg_cluster import binaries, private_cluster
 from tests.servers import Server, running_server, wait_until
@@ -47,7 +54,11 @@ async def test_writes_survive_a_database_crash_and_the_service_recovers_by_itsel
     ):
         ledger = Ledger()
         crowd = await sign_in_all(
-            [Target("127.0.0.1", server.port)], ledger, clients=8, run_id="crash"
+            # One client per demo account, so every county's log has a reader in the crowd.
+            [Target("127.0.0.1", server.port)],
+            ledger,
+            clients=len(ACCOUNTS),
+            run_id="crash",
         )
         before = await soak_check.baseline(cluster.url, ledger.shared)
         stop = asyncio.Event()
