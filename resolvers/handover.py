@@ -18,14 +18,14 @@ from core import clock
 from core.context import RequestContext
 from core.errors import DomainError, ErrorCode
 from core.time_limits import TimeLimits, configured
-from models.enums import CLOSED_STATUSES, AuditAction, AuditEntity, RecordType, TaskStatus
-from models.paths import path_ids
+from models.enums import CLOSED_STATUSES, AuditAction, AuditEntity, TaskStatus
 from models.record import AccountabilityRecord
 from models.task import Task
 from policies.authority import acting_authority
 from policies.guard import Site, require_action
 from policies.rights import TASK_HAND_OVER
 from resolvers.audit import append_event
+from resolvers.escalation import file_escalation
 from resolvers.reporting import NewReport, insert_report, receiving_unit
 from resolvers.task_commands import MAX_NOTE, claim, visible_task
 
@@ -74,32 +74,20 @@ async def hand_over(
     async with in_transaction() as conn:
         await claim(conn, task, "taskId")  # a concurrent hand-over of the same task fails
         taken = await insert_report(conn, context, spec, unit, receiver, limits or configured())
-        record = await AccountabilityRecord.create(
-            created_at=clock.now(),
-            type=RecordType.ESCALATION,
-            org_unit_id=unit.id,
-            author_id=context.viewer.id if context.viewer else None,
-            authority_unit_id=path_ids(authority)[-1] if authority else None,
-            person_id=context.viewer.person_id if context.viewer else None,
-            task_id=task.id,
-            occurred_at=clock.now(),
-            summary=note.strip()[:500],
+        record = await file_escalation(
+            conn,
+            context,
+            task,
+            unit,
+            authority,
+            at=clock.now(),
+            note=note,
             details={
                 "mode": "HAND_OVER",
                 "status": task.status.value,
                 "to_unit_id": receiver.id,
                 "hand_over_task_id": taken.id,
             },
-            using_db=conn,
-        )
-        await append_event(
-            conn,
-            context,
-            action=AuditAction.RECORD_CREATE,
-            entity_type=AuditEntity.RECORD,
-            entity_id=record.id,
-            org_path=unit.path,
-            after={"type": RecordType.ESCALATION.value, "task_id": task.id, "authority": authority},
         )
         await append_event(
             conn,
