@@ -46,8 +46,6 @@ from core.time_limits import Stage, TimeLimits
 from core.time_limits import configured as time_limits
 from models.complaint import Complaint, ComplaintAttempt
 from models.enums import (
-    AuditAction,
-    AuditEntity,
     OrgLevel,
     TaskCategory,
     TaskOrigin,
@@ -62,12 +60,10 @@ from models.task import Task
 from policies.rights import PERSON_PII_READ
 from policies.scope import scope_for
 from resolvers.accounts import throttle_address
-from resolvers.audit import append_event
 from resolvers.loaders import loaders
 from resolvers.outbox import Recipients, notify
 from resolvers.people import mask
-from resolvers.task_commands import snapshot
-from resolvers.task_counters import count_change
+from resolvers.task_commands import log_created
 
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 RECEIPT_LENGTH = 12
@@ -271,25 +267,17 @@ async def submit_complaint(
             received_at=now,
             using_db=conn,
         )
-        await append_event(
+        await log_created(
             conn,
             context,
-            action=AuditAction.TASK_CREATE,
-            entity_type=AuditEntity.TASK,
-            entity_id=task.id,
-            org_path=unit.path,
-            after={
-                "title": task.title,
-                "parent_id": None,
-                **snapshot(task),
-                "origin": TaskOrigin.COMPLAINT.value,
-                "complaint_id": complaint.id,
-                "water_body_id": water.id,
-                "contact_given": bool(complaint.contact),
-                "evidence_ids": task.evidence_ids or [],
-            },
+            task,
+            unit,
+            origin=TaskOrigin.COMPLAINT.value,
+            complaint_id=complaint.id,
+            water_body_id=water.id,
+            contact_given=bool(complaint.contact),
+            evidence_ids=task.evidence_ids or [],
         )
-        await count_change(conn, None, task)
         await notify(
             conn,
             NotificationKind.COMPLAINT_RECEIVED,

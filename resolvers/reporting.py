@@ -21,19 +21,17 @@ from core import clock
 from core.context import RequestContext
 from core.errors import DomainError, ErrorCode
 from core.time_limits import Stage, TimeLimits, configured
-from models.enums import AuditAction, AuditEntity, TaskCategory, TaskOrigin, TaskStatus
+from models.enums import TaskCategory, TaskOrigin, TaskStatus
 from models.org import OrgUnit
 from models.task import Task
 from policies.guard import Site, log_denial, require
 from policies.reporting import reported_by_viewer
 from policies.rights import TASK_REPORT
-from resolvers.audit import append_event
 from resolvers.evidence import citable
 from resolvers.org import get_unit
 from resolvers.pagination import OrderKey, Page, paginate
 from resolvers.records import RAISES_TASKS, get_record
-from resolvers.task_commands import MAX_NOTE, MAX_TITLE, snapshot
-from resolvers.task_counters import count_change
+from resolvers.task_commands import MAX_NOTE, MAX_TITLE, log_created
 from resolvers.water import get_water_body
 
 MAX_EVIDENCE = 50
@@ -133,27 +131,19 @@ async def insert_report(
         hand_over_of_id=spec.hand_over_of_id,
         using_db=conn,
     )
-    await append_event(
+    await log_created(
         conn,
         context,
-        action=AuditAction.TASK_CREATE,
-        entity_type=AuditEntity.TASK,
-        entity_id=task.id,
-        org_path=receiver.path,
-        after={
-            "title": task.title,
-            "parent_id": None,
-            **snapshot(task),
-            "origin": TaskOrigin.REPORTED.value,
-            "reported_from_unit_id": unit.id,
-            "reporter_id": task.reporter_id,
-            "source_record_id": spec.record_id,
-            "water_body_id": spec.water_body_id,
-            "evidence_ids": list(spec.evidence_ids),
-            "hand_over_of": spec.hand_over_of_id,
-        },
+        task,
+        receiver,
+        origin=TaskOrigin.REPORTED.value,
+        reported_from_unit_id=unit.id,
+        reporter_id=task.reporter_id,
+        source_record_id=spec.record_id,
+        water_body_id=spec.water_body_id,
+        evidence_ids=list(spec.evidence_ids),
+        hand_over_of=spec.hand_over_of_id,
     )
-    await count_change(conn, None, task)
     return task
 
 

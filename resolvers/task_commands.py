@@ -71,6 +71,30 @@ def quota_of(task: Task) -> dict[str, Any]:
     return {"quota": {**quota, "period": {"from": period[0], "to": period[1]}}}
 
 
+async def log_created(
+    conn: BaseDBAsyncClient,
+    context: RequestContext | None,
+    task: Task,
+    unit: OrgUnit,
+    **origin: Any,
+) -> None:
+    """The ``task.create`` event of a new task held at ``unit``, and its unit's counters.
+
+    Every way a task comes to be (issued, reported, complained of) records the same picture of
+    it; ``origin`` adds what that way knows (a quota, the report's or complaint's sources).
+    """
+    await append_event(
+        conn,
+        context,
+        action=AuditAction.TASK_CREATE,
+        entity_type=AuditEntity.TASK,
+        entity_id=task.id,
+        org_path=unit.path,
+        after={"title": task.title, "parent_id": task.parent_id, **snapshot(task), **origin},
+    )
+    await count_change(conn, None, task)
+
+
 @dataclass(frozen=True)
 class NewTask:
     title: str
@@ -231,21 +255,7 @@ async def insert_task(
         quota_to=period[1],
         using_db=conn,
     )
-    await append_event(
-        conn,
-        context,
-        action=AuditAction.TASK_CREATE,
-        entity_type=AuditEntity.TASK,
-        entity_id=task.id,
-        org_path=placed.unit.path,
-        after={
-            "title": task.title,
-            "parent_id": task.parent_id,
-            **snapshot(task),
-            **quota_of(task),
-        },
-    )
-    await count_change(conn, None, task)
+    await log_created(conn, context, task, placed.unit, **quota_of(task))
     await task_assigned(conn, context, task)
     return task
 
