@@ -14,6 +14,7 @@ change is never told of it.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -57,6 +58,33 @@ async def issuing_side(conn: BaseDBAsyncClient, task: Task) -> Recipients:
     return Recipients(units=(await OrgUnit.get(id=task.issuer_unit_id, using_db=conn),))
 
 
+async def tell(
+    conn: BaseDBAsyncClient,
+    kind: NotificationKind,
+    task: Task,
+    to: Recipients,
+    *,
+    heading: str,
+    body: str,
+    at_unit: int | None = None,
+    skip: Collection[int | None] = (),
+    key: str | None = None,
+) -> list[int]:
+    """A notice about ``task`` titled ``<heading>：<task title>``, filed at the task's unit (or
+    ``at_unit``): the one shape of every task notice; returns the accounts written to."""
+    return await notify(
+        conn,
+        kind,
+        to,
+        title=f"{heading}：{task.title}",
+        body=body,
+        task_id=task.id,
+        org_unit_id=task.org_unit_id if at_unit is None else at_unit,
+        skip=skip,
+        key=key,
+    )
+
+
 async def task_assigned(
     conn: BaseDBAsyncClient, context: RequestContext | None, task: Task, *, again: bool = False
 ) -> None:
@@ -74,14 +102,13 @@ async def task_assigned(
         }
     issuer = await OrgUnit.get(id=task.issuer_unit_id, using_db=conn)
     due = f"，请于{local(task.due_at)}前完成" if task.due_at is not None else ""
-    await notify(
+    await tell(
         conn,
         NotificationKind.TASK_ASSIGNED,
+        task,
         await holders(conn, task),
-        title=f"新任务：{task.title}",
+        heading="新任务",
         body=f"{issuer.name}交办任务“{task.title}”{due}。",
-        task_id=task.id,
-        org_unit_id=task.org_unit_id,
         skip=skip,
     )
 
@@ -102,36 +129,34 @@ async def task_changed(
         elif before.assignee_id != after.assignee_id:
             await task_assigned(conn, context, after, again=True)
     elif action is AuditAction.TASK_URGE:
-        await notify(
+        await tell(
             conn,
             NotificationKind.TASK_URGED,
+            after,
             await holders(conn, after),
-            title=f"督办：{after.title}",
+            heading="督办",
             body=f"上级督办任务“{after.title}”{said}",
-            task_id=after.id,
-            org_unit_id=after.org_unit_id,
             skip=_actor(context),
         )
     elif action is AuditAction.TASK_RETURN:
         unit = await OrgUnit.get(id=after.org_unit_id, using_db=conn)
-        await notify(
+        await tell(
             conn,
             NotificationKind.TASK_RETURNED,
+            after,
             await issuing_side(conn, after),
-            title=f"任务退回：{after.title}",
+            heading="任务退回",
             body=f"{unit.name}退回任务“{after.title}”{said}",
-            task_id=after.id,
-            org_unit_id=after.issuer_unit_id,
+            at_unit=after.issuer_unit_id,
             skip=_actor(context),
         )
     elif action is AuditAction.TASK_REJECT:
-        await notify(
+        await tell(
             conn,
             NotificationKind.TASK_RETURNED,
+            after,
             await holders(conn, after),
-            title=f"任务被驳回：{after.title}",
+            heading="任务被驳回",
             body=f"提交的任务“{after.title}”未通过验收，请整改后重新提交{said}",
-            task_id=after.id,
-            org_unit_id=after.org_unit_id,
             skip=_actor(context),
         )

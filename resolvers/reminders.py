@@ -18,7 +18,7 @@ from models.notification import Notification, NotificationKind
 from models.org import OrgUnit
 from models.task import Task, overdue_q
 from policies.recipients import cleanup_holders
-from resolvers.notifications import holders, local
+from resolvers.notifications import holders, local, tell
 from resolvers.outbox import Recipients, notify
 
 BATCH = 500
@@ -60,14 +60,13 @@ async def remind_overdue(now: datetime | None = None) -> int:
                 continue  # reminded since this due date passed
             async with in_transaction() as conn:
                 with clock.at(moment):
-                    sent = await notify(
+                    sent = await tell(
                         conn,
                         NotificationKind.TASK_OVERDUE,
+                        task,
                         await holders(conn, task),
-                        title=f"逾期提醒：{task.title}",
+                        heading="逾期提醒",
                         body=f"任务“{task.title}”已于{local(due)}到期，尚未办结，请抓紧办理并报告进度。",
-                        task_id=task.id,
-                        org_unit_id=task.org_unit_id,
                         key=overdue_key(task),
                     )
             written += len(sent)
