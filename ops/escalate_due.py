@@ -3,8 +3,10 @@
 A REPORTED task (or a complaint) that its unit has not dispatched within the dispatch limit,
 or not closed by its due date (the handle limit, ``core.time_limits``), gets an ESCALATION
 record against its unit, addressed to the unit above it, with its ``task.escalate`` audit event
-(no actor: the service did it). Each task is escalated at most once per stage: a row of
-``task_time_limit_escalation`` (unique per task and stage) is written in the same transaction.
+(no actor: the service did it), and a ``TASK_URGED`` notice (督办) to the task's holder and to
+the unit above. Each task is escalated at most once per stage: a row of
+``task_time_limit_escalation`` (unique per task and stage) is written in the same transaction,
+and the notice is keyed by the task and stage too.
 
 Safe to run from several processes at once (cron on each host, or ``serve
 --escalate-every``): on PostgreSQL each task is claimed with ``SELECT … FOR UPDATE SKIP
@@ -34,6 +36,7 @@ from models.task import Task, TimeLimitEscalation
 from ops.runtime import EXIT_OK, CommandError, opened, run, say
 from policies.reporting import ANSWERED_ORIGINS
 from resolvers.audit import append_event
+from resolvers.notifications import local, task_escalated
 
 log = logging.getLogger("riverchief.escalate_due")
 
@@ -94,6 +97,16 @@ SUMMARY = {
     Stage.DISPATCH: "Not dispatched within {hours:g} h of being reported: escalated.",
     Stage.HANDLE: "Not closed by its due date ({hours:g} h after being reported): escalated.",
 }
+# The notice's body, in the programmes' words.
+NOTICE = {
+    Stage.DISPATCH: "任务“{title}”接报后{hours:g}小时内未分派，已提请上级督办，请尽快办理。",
+    Stage.HANDLE: "任务“{title}”未在{deadline}前办结，已提请上级督办，请尽快办理。",
+}
+
+
+def escalation_key(task_id: int, stage: Stage) -> str:
+    """The notice of one (task, stage) escalation is written once per account."""
+    return f"escalate:{task_id}:{stage.value}"
 
 
 async def escalate(item: Due, now: datetime, limits: TimeLimits) -> bool:
@@ -118,6 +131,7 @@ async def escalate(item: Due, now: datetime, limits: TimeLimits) -> bool:
                 return False
             unit = await OrgUnit.get(id=task.org_unit_id, using_db=conn)
             above = unit.parent_id
+            to_unit = await OrgUnit.get(id=above, using_db=conn) if above is not None else None
             record = await AccountabilityRecord.create(
                 created_at=now,
                 type=RecordType.ESCALATION,
@@ -158,6 +172,10 @@ async def escalate(item: Due, now: datetime, limits: TimeLimits) -> bool:
                 org_path=unit.path,
                 after={"mode": "time_limit", "stage": item.stage.value, "record_id": record.id},
             )
+            body = NOTICE[item.stage].format(
+                title=task.title, hours=item.hours, deadline=local(deadline)
+            )
+            await task_escalated(conn, task, to_unit, body, escalation_key(task.id, item.stage))
     except IntegrityError:  # the unique row: another writer got there first
         return False
     return True

@@ -6,7 +6,9 @@ change is never told of it.
 
 - a task handed to a unit or a person (created, decomposed, reassigned): ``TASK_ASSIGNED`` to
   its holder — the assignee's accounts, or the accounts that work tasks at its unit;
-- ``URGE`` (督办): ``TASK_URGED`` to the holder, with the urge's note;
+- ``URGE`` (督办): ``TASK_URGED`` to the holder, with the urge's note; a reported task past a
+  stage's time limit (``riverchief escalate-due``): ``TASK_URGED`` to the holder and to the unit
+  above it, which the task was escalated to;
 - ``RETURN`` (the holder hands it back): ``TASK_RETURNED`` to the issuing side — the account
   that issued it, or the accounts at the issuing unit; ``REJECT`` (the issuing side sends a
   submission back): ``TASK_RETURNED`` to the holder.
@@ -110,6 +112,24 @@ async def task_assigned(
         heading="新任务",
         body=f"{issuer.name}交办任务“{task.title}”{due}。",
         skip=skip,
+    )
+
+
+async def task_escalated(
+    conn: BaseDBAsyncClient, task: Task, to_unit: OrgUnit | None, body: str, key: str
+) -> list[int]:
+    """``TASK_URGED`` (督办) for a task the service escalated past a time limit: to its holder
+    and to the unit it was escalated to, once per ``key`` (the task and stage)."""
+    held = await holders(conn, task)
+    above = (to_unit,) if to_unit is not None else ()
+    return await tell(
+        conn,
+        NotificationKind.TASK_URGED,
+        task,
+        Recipients(users=held.users, people=held.people, units=held.units + above),
+        heading="督办",
+        body=body,
+        key=key,
     )
 
 

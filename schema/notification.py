@@ -25,7 +25,9 @@ described(
     {
         "TASK_ASSIGNED": "A task was handed to you or your unit (新任务): issued, split down "
         "to it, or reassigned.",
-        "TASK_URGED": "The issuing side pressed a task you hold (督办), with its note.",
+        "TASK_URGED": "A task was pressed (督办): the issuing side pressed one you hold, with "
+        "its note; or a reported task or complaint that you hold, or that was escalated to your "
+        "unit from the unit below, overstayed a stage's time limit (once per stage).",
         "TASK_OVERDUE": "A task you hold passed its due date unfinished (once per due date).",
         "TASK_RETURNED": "A task came back: handed back by the unit it was issued to (to the "
         "issuing side), or a submission sent back by the issuing side (to the holder).",

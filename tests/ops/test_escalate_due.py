@@ -12,10 +12,12 @@ import pytest
 from core.time_limits import Stage, TimeLimits
 from models.audit import AuditEvent
 from models.enums import OrgLevel, RecordType, TaskCategory, TaskOrigin, TaskStatus
+from models.notification import Notification
 from models.org import OrgUnit
 from models.record import AccountabilityRecord
 from models.task import Task, TimeLimitEscalation
 from ops.escalate_due import escalate_due, escalate_every
+from resolvers.notifications import local
 from resolvers.reporting import NewReport, report_issue
 from tests.conftest import ON_POSTGRES
 from tests.fixtures import Tree
@@ -80,6 +82,51 @@ async def test_each_stage_of_a_reported_task_is_escalated_once_past_its_limit(
     assert {e.actor_id for e in events} == {None}
 
 
+def escalation_notices(task: Task) -> tuple[str, str]:
+    """The bodies of a reported task's dispatch and handle escalation notices under LIMITS."""
+    assert task.due_at is not None  # a reported task is due within the handle limit
+    return (
+        f"任务“{task.title}”接报后24小时内未分派，已提请上级督办，请尽快办理。",
+        f"任务“{task.title}”未在{local(task.due_at)}前办结，已提请上级督办，请尽快办理。",
+    )
+
+
+async def notices() -> list[tuple[str, str, str, str]]:
+    """Every notification as (recipient, kind, title, body), by recipient, oldest first."""
+    rows = (
+        await Notification.all()
+        .order_by("recipient__username", "id")
+        .values("recipient__username", "kind", "title", "body")
+    )
+    return [(r["recipient__username"], str(r["kind"]), r["title"], r["body"]) for r in rows]
+
+
+async def test_each_escalation_tells_the_holder_and_the_unit_above_once(tree: Tree) -> None:
+    waiting = await reported(tree, "waiting")  # held at shilong, which answers to zhaxi
+    start = waiting.created_at
+    dispatch, handle = escalation_notices(waiting)
+
+    assert await escalate_due(start + timedelta(hours=25), LIMITS) == 1
+    assert await escalate_due(start + timedelta(hours=26), LIMITS) == 0
+    assert await notices() == [
+        ("village_sec", "TASK_URGED", "督办：waiting", dispatch),
+        ("zhaxi_head", "TASK_URGED", "督办：waiting", dispatch),
+    ]
+
+    # handed to a person of the grid: that person now holds it, not the village's accounts
+    await Task.filter(id=waiting.id).update(assignee_id=tree.people["grid_a"].id)
+    assert await escalate_due(start + timedelta(days=8), LIMITS) == 1
+    assert await escalate_due(start + timedelta(days=8), LIMITS) == 0
+
+    assert await notices() == [
+        ("grid_leader", "TASK_URGED", "督办：waiting", handle),
+        ("village_sec", "TASK_URGED", "督办：waiting", dispatch),
+        ("zhaxi_head", "TASK_URGED", "督办：waiting", dispatch),
+        ("zhaxi_head", "TASK_URGED", "督办：waiting", handle),
+    ]
+    assert set(await Notification.all().values_list("task_id", flat=True)) == {waiting.id}
+
+
 async def test_a_closed_or_handed_down_task_is_not_escalated(tree: Tree) -> None:
     closed = await reported(tree, "closed")
     await Task.filter(id=closed.id).update(status=TaskStatus.VERIFIED, feedback="done")
@@ -101,6 +148,23 @@ async def test_two_runs_at_once_escalate_each_overdue_stage_exactly_once(tree: T
     assert await TimeLimitEscalation.all().count() == 12
     assert await AccountabilityRecord.filter(type=RecordType.ESCALATION).count() == 12
     assert await AuditEvent.filter(action="task.escalate").count() == 12
+
+
+async def test_two_runs_at_once_tell_each_recipient_of_each_escalation_once(tree: Tree) -> None:
+    tasks = [await reported(tree, f"issue {n}") for n in range(3)]
+    later = datetime.now(UTC) + timedelta(days=8)
+
+    await asyncio.gather(escalate_due(later, LIMITS), escalate_due(later, LIMITS))
+    await escalate_due(later, LIMITS)
+
+    told = await Notification.all().values_list("recipient__username", "task_id", "body")
+    expected = {
+        (username, task.id, body)
+        for task in tasks
+        for username in ("village_sec", "zhaxi_head")
+        for body in escalation_notices(task)
+    }
+    assert sorted(told) == sorted(expected)  # 12 notices: none missing, none twice
 
 
 async def overdue_in(database_url: str, count: int) -> None:
