@@ -1,20 +1,29 @@
-"""``Query.auditEvents`` as one statement, each event shown as ``resolvers.audit_view`` shows
-it: a reference in ``before``/``after`` (and the event's own ``orgPath``) to a unit, task,
+"""``Query.auditEvents`` as one statement, each event shown by ``resolvers.audit_view``'s own
+code: a reference in ``before``/``after`` (and the event's own ``orgPath``) to a unit, task,
 person or record the viewer may not read becomes ``OUTSIDE_SCOPE``, and a list of ids keeps
-only the readable ones. The references and the rights that name them are audit_view's own
-tables (``REFERENCES``, ``SIGHT``); each check is the one scope filter in SQL.
+only the readable ones.
+
+The statement reads those fields as stored, and beside the page every reference its events
+make, each once, with the unit of the object it names (``audit_view.references`` and its
+lookup, over the page). ``audit_view.readable`` then decides which the viewer may see and
+``audit_view.redact`` rewrites the fields, as for the resolvers. Checking a reference inside
+the statement, for each value of each event, made it slow to plan and to run.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Container, Iterable
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from compiled.arguments import page_arguments, read_filter
 from compiled.connection import ListPlan
-from compiled.objects import UNITS, Link, ObjectType, Render, Row, column, subtree_end
-from compiled.statement import ListQuery, run_list
+from compiled.objects import UNITS, Link, ObjectType, Render, Row, Scalar, column, subtree_end
+from compiled.selection import NotCompilable
+from compiled.statement import NO_KEY, Beside, ListQuery, run_list
+from core.context import RequestContext
 from models.audit import FIRST_SEQ, AuditEvent, AuditNode
 from models.people import Person
 from models.record import AccountabilityRecord
@@ -22,7 +31,16 @@ from models.task import Task
 from policies.rights import AUDIT_READ, ORG_READ
 from policies.scope import scope_for, scope_sql
 from resolvers.audit_queries import ACTION_LENGTH, AuditQuery
-from resolvers.audit_view import MAX_ID, OUTSIDE_SCOPE, REFERENCES, SIGHT, Kind
+from resolvers.audit_view import (
+    MAX_ID,
+    REFERENCES,
+    Kind,
+    Place,
+    Ref,
+    readable,
+    redact,
+    shown_path,
+)
 from resolvers.pagination import OrderKey
 from schema.audit import ENTITY_TYPES, AuditFilter, audit_query
 
@@ -64,183 +82,166 @@ def _leaf_hash(r: Render, row: Row) -> str:
     )
 
 
-def _org_path(r: Render, row: Row) -> str:
-    column = f"{row.alias}.org_path"
-    named = _path_named(column, r)
-    return f"CASE WHEN {column} = '' OR {named} THEN {column} ELSE '{OUTSIDE_SCOPE}' END"
+class EventRow(Row):
+    """The events of ``auditEvents``' page, whose referring fields (``REDACTED``) the statement
+    reads as stored and ``run_audit`` then shows as ``audit_view`` shows them."""
 
 
-def _path_named(path: str, r: Render) -> str:
-    return f"EXISTS ({_path_lookup(path, r)})"
+def _stored(column: str, as_json: bool) -> Scalar:
+    """A referring field as stored: rendered only for an ``EventRow`` (any other row of an
+    event leaves the compiled path, rather than show what the viewer may not read)."""
+
+    def render(r: Render, row: Row) -> str:
+        if not isinstance(row, EventRow):
+            raise NotCompilable("an audit event outside auditEvents")
+        value = f"{row.alias}.{column}"
+        return r.dialect.json_column(value) if as_json else value
+
+    return render
 
 
-def _path_lookup(path: str, r: Render) -> str:
-    unit = r.alias("pu")
-    seen = r.scope(ORG_READ, unit)
-    return f"SELECT 1 FROM {UNITS} {unit} WHERE {unit}.path = {path} AND {seen}"
+# The fields that may name what the viewer cannot read, and how ``audit_view`` shows each.
+REDACTED: dict[str, Callable[[Any, Container[Ref]], Any]] = {
+    "orgPath": shown_path,
+    "before": redact,
+    "after": redact,
+}
+REFS, LOCATED = "page_refs", "located_refs"
 
 
-def _id_named(kind: Kind, key: str, r: Render) -> str:
-    """The object of ``kind`` with id ``key`` (a number already checked) exists, and the
-    viewer may read it."""
-    return f"EXISTS ({_id_lookup(kind, key, r)})"
-
-
-def _id_lookup(kind: Kind, key: str, r: Render) -> str:
-    unit = r.alias("ru")
-    if kind is Kind.UNIT:
-        source, where = f"{UNITS} {unit}", f"{unit}.id = {key}"
-    else:
-        thing = r.alias("rx")
-        source = f"{BY_ID[kind]} {thing} JOIN {UNITS} {unit} ON {unit}.id = {thing}.org_unit_id"
-        where = f"{thing}.id = {key}"
-    seen = r.scope(SIGHT[kind], unit)
-    return f"SELECT 1 FROM {source} WHERE {where} AND {seen}"
-
-
-def _named(kind: Kind, value: str, r: Render) -> str:
-    """``audit_view``'s ``named(kind, value)`` on a JSON value: a reference (a path that is
-    a non-empty string; an id that is an integer in 1..2³¹-1) to an object that exists and
-    that the viewer may read."""
-    if r.dialect.postgres:
-        if kind is Kind.PATH:
-            text = f"({value} #>> '{{}}')"
-            return (
-                f"(CASE WHEN jsonb_typeof({value}) = 'string' AND {text} <> ''"
-                f" THEN {_path_named(text, r)} ELSE false END)"
-            )
-        number = f"(({value})::text)::bigint"
-        return (
-            f"(CASE WHEN jsonb_typeof({value}) = 'number' AND ({value})::text ~ '^[0-9]{{1,10}}$'"
-            f" AND {number} BETWEEN 1 AND {MAX_ID - 1} THEN {_id_named(kind, number, r)}"
-            " ELSE false END)"
-        )
-    # SQLite: ``value`` is a json_each row alias (its type and atom).
-    if kind is Kind.PATH:
-        return (
-            f"({value}.type = 'text' AND {value}.atom <> '' AND {_path_named(f'{value}.atom', r)})"
-        )
-    return (
-        f"({value}.type = 'integer' AND {value}.atom BETWEEN 1 AND {MAX_ID - 1}"
-        f" AND {_id_named(kind, f'{value}.atom', r)})"
-    )
-
-
-def _keys_by_kind() -> dict[Kind, list[str]]:
-    grouped: dict[Kind, list[str]] = {}
-    for key, kind in REFERENCES.items():
-        grouped.setdefault(kind, []).append(key)
-    return grouped
-
-
-REFS, SEEN = "page_refs", "seen_refs"
-
-
-def _items(value: str) -> str:
-    """A JSON value's items: an array's elements, or the value itself as the only one."""
-    return (
-        f"CASE WHEN jsonb_typeof({value}) = 'array' THEN {value}"
-        f" ELSE jsonb_build_array({value}) END"
-    )
-
-
-def _listed(keys: list[str]) -> str:
+def _listed(keys: Iterable[str]) -> str:
     return ", ".join(f"'{key}'" for key in keys)
 
 
-def _seen_references(r: Render) -> list[tuple[str, str]]:
-    """PostgreSQL: every reference in the ``before`` and ``after`` of the page's events, by
-    kind, that names an object the viewer may read, each checked once for the page (a check
-    for each value of each event made the statement slow to plan). Each check is a lateral
-    lookup by key, so the planner cannot choose to hash every readable task instead."""
-    kinds = _keys_by_kind()
-    kind_of = " ".join(
-        f"WHEN kv.key IN ({_listed(keys)}) THEN '{kind.value}'" for kind, keys in kinds.items()
+def _kinds() -> str:
+    """The kind of reference a key of ``before``/``after`` makes (``REFERENCES``), as SQL on
+    ``kv.key``."""
+    grouped: dict[Kind, list[str]] = {}
+    for key, kind in REFERENCES.items():
+        grouped.setdefault(kind, []).append(key)
+    cases = " ".join(
+        f"WHEN kv.key IN ({_listed(keys)}) THEN '{kind.value}'" for kind, keys in grouped.items()
     )
-    every_key = _listed([key for keys in kinds.values() for key in keys])
-    value = "x.value"
-    number = f"(({value})::text)::bigint"
-    refs = (
-        f"SELECT DISTINCT CASE {kind_of} END AS kind, {value} AS value,"
-        f" CASE WHEN jsonb_typeof({value}) = 'number' AND ({value})::text ~ '^[0-9]{{1,10}}$'"
-        f" AND {number} BETWEEN 1 AND {MAX_ID - 1} THEN {number} END AS id,"
-        f" CASE WHEN jsonb_typeof({value}) = 'string' AND ({value} #>> '{{}}') <> ''"
-        f" THEN {value} #>> '{{}}' END AS path"
-        f" FROM page JOIN {EVENTS} pe ON pe.seq = page.k CROSS JOIN LATERAL"
-        " (SELECT key, value FROM jsonb_each(pe.before)"
-        " UNION ALL SELECT key, value FROM jsonb_each(pe.after)) kv"
-        f" CROSS JOIN LATERAL jsonb_array_elements({_items('kv.value')}) x(value)"
+    return f"CASE {cases} END"
+
+
+def _column_refs(column: str, r: Render) -> str:
+    """Every item of every referring value in ``column`` of the page's events (an array's
+    elements; any other value is its only item) as ``(kind, id, path)``: the id when the item
+    is an integer in 1..2³¹-1, the path when it is a non-empty string (``audit_view._ref``),
+    else null."""
+    source = f"page JOIN {EVENTS} pe ON pe.seq = page.k"
+    if r.dialect.postgres:
+        value = "x.value"
+        number = f"(({value})::text)::bigint"
+        listed = (
+            "CASE WHEN jsonb_typeof(kv.value) = 'array' THEN kv.value"
+            " ELSE jsonb_build_array(kv.value) END"
+        )
+        items = (
+            f"{source} CROSS JOIN LATERAL jsonb_each(pe.{column}) kv"
+            f" CROSS JOIN LATERAL jsonb_array_elements({listed}) x(value)"
+        )
+        key = (
+            f"CASE WHEN jsonb_typeof({value}) = 'number' AND ({value})::text ~ '^[0-9]{{1,10}}$'"
+            f" AND {number} BETWEEN 1 AND {MAX_ID - 1} THEN {number} END"
+        )
+        path = (
+            f"CASE WHEN jsonb_typeof({value}) = 'string' AND ({value} #>> '{{}}') <> ''"
+            f" THEN {value} #>> '{{}}' END"
+        )
+    else:
+        # ``json_each`` at a value's own path walks an array's elements, or gives a scalar
+        # as its one row.
+        items = f"{source} JOIN json_each(pe.{column}) kv JOIN json_each(pe.{column}, kv.fullkey) x"
+        key = f"CASE WHEN x.type = 'integer' AND x.atom BETWEEN 1 AND {MAX_ID - 1} THEN x.atom END"
+        path = "CASE WHEN x.type = 'text' AND x.atom <> '' THEN x.atom END"
+    every_key = _listed(REFERENCES)
+    return (
+        f"SELECT {_kinds()} AS kind, {key} AS id, {path} AS path FROM {items}"
         f" WHERE kv.key IN ({every_key})"
     )
-    branches = []
-    for kind in kinds:
-        if kind is Kind.PATH:
-            lookup, given = _path_lookup("f.path", r), "f.path IS NOT NULL"
-        else:
-            lookup, given = _id_lookup(kind, "f.id", r), "f.id IS NOT NULL"
-        branches.append(
-            f"SELECT f.kind, f.value FROM {REFS} f CROSS JOIN LATERAL ({lookup} LIMIT 1) z"
-            f" WHERE f.kind = '{kind.value}' AND {given}"
-        )
-    return [(REFS, refs), (SEEN, " UNION ALL ".join(branches))]
 
 
-def _shown_values(column: str, r: Render) -> str:
-    """``before``/``after`` redacted (``audit_view.shown``'s ``redact``) as JSON."""
-    item, element = r.alias("kv"), r.alias("el")
-    hidden = f"'{OUTSIDE_SCOPE}'"
+def _page_refs(names: frozenset[str]) -> Callable[[Render], list[tuple[str, str]]]:
+    """The references the page's events make in the fields asked (``names``), each once, and
+    where each object referred to sits: ``audit_view.references`` and its lookup
+    (``_locate``), for the whole page in the one statement."""
+
+    def tables(r: Render) -> list[tuple[str, str]]:
+        parts = []
+        if names & {"before", "after"}:
+            parts += [_column_refs("before", r), _column_refs("after", r)]
+        if "orgPath" in names:
+            parts.append(
+                f"SELECT '{Kind.PATH.value}' AS kind, {NO_KEY} AS id, pe.org_path AS path"
+                f" FROM page JOIN {EVENTS} pe ON pe.seq = page.k WHERE pe.org_path <> ''"
+            )
+        refs = " UNION ".join(parts)
+        located = []
+        for kind in Kind:
+            if kind is Kind.PATH:
+                given, source, found = "f.path", f"{UNITS} u", "u.path = f.path"
+            elif kind is Kind.UNIT:
+                given, source, found = "f.id", f"{UNITS} u", "u.id = f.id"
+            else:
+                given = "f.id"
+                source = f"{BY_ID[kind]} x, {UNITS} u"
+                found = "x.id = f.id AND u.id = x.org_unit_id"
+            shown = "f.kind, f.id, f.path, u.path AS at, u.level AS level, u.id AS unit"
+            if r.dialect.postgres:
+                # A lookup by key for each reference: a join lets the planner hash every task.
+                lookup = (
+                    f"{REFS} f CROSS JOIN LATERAL (SELECT u.path, u.level, u.id FROM {source}"
+                    f" WHERE {found} LIMIT 1) u WHERE"
+                )
+            else:
+                lookup = f"{REFS} f, {source} WHERE {found} AND"
+            located.append(
+                f"SELECT {shown} FROM {lookup} f.kind = '{kind.value}' AND {given} IS NOT NULL"
+            )
+        return [(REFS, refs), (LOCATED, " UNION ALL ".join(located))]
+
+    return tables
+
+
+def _located_value(r: Render) -> str:
+    """The located references as one JSON array of ``[kind, id, path, at, level, unit]``."""
+    fields = "l.kind, l.id, l.path, l.at, l.level, l.unit"
     if r.dialect.postgres:
-        # Each reference of the page was checked once (``_seen_references``): here each item
-        # of a referring value (a scalar is one item) is looked up among those found readable.
-        value = f"{item}.value"
-        items = _items(value)
-        cases = []
-        for kind, keys in _keys_by_kind().items():
-            ok = (
-                f"EXISTS (SELECT 1 FROM {SEEN} s WHERE s.kind = '{kind.value}'"
-                f" AND s.value = {element}.value)"
+        return f"(SELECT json_agg(json_build_array({fields})) FROM {LOCATED} l)"
+    return f"(SELECT json_group_array(json_array({fields})) FROM {LOCATED} l)"
+
+
+def _shown(
+    context: RequestContext, redacted: list[tuple[str, str]]
+) -> Callable[[list[str], Any], list[str]]:
+    """The nodes with their ``redacted`` fields (``(key, name)``) as ``audit_view`` shows them,
+    given the page's located references."""
+
+    def finish(nodes: list[str], located: Any) -> list[str]:
+        pairs = (
+            (Ref(kind, path if kind is Kind.PATH else key), Place(at, level, unit))
+            for kind, key, path, at, level, unit in (
+                (Kind(row[0]), row[1], row[2], row[3], row[4], row[5]) for row in located or ()
             )
-            checked = (
-                f"SELECT {element}.value, {element}.n, {ok} AS ok"
-                f" FROM jsonb_array_elements({items}) WITH ORDINALITY {element}(value, n)"
+        )
+        seen = readable(context, pairs)
+        shown = []
+        for text in nodes:
+            node = json.loads(text)
+            changed = False
+            for key, name in redacted:
+                value = REDACTED[name](node[key], seen)
+                changed = changed or value != node[key]
+                node[key] = value
+            # A node that names nothing hidden keeps the text the database built.
+            shown.append(
+                json.dumps(node, ensure_ascii=False, separators=(",", ":")) if changed else text
             )
-            cases.append(
-                f"WHEN {item}.key IN ({_listed(keys)}) THEN (SELECT CASE"
-                f" WHEN jsonb_typeof({value}) = 'null' THEN {value}"
-                f" WHEN jsonb_typeof({value}) = 'array' THEN coalesce(jsonb_agg(c.value"
-                f" ORDER BY c.n) FILTER (WHERE c.ok), '[]'::jsonb)"
-                f" WHEN bool_or(c.ok) THEN {value}"
-                f" ELSE to_jsonb({hidden}::text) END FROM ({checked}) c)"
-            )
-        shown = f"CASE {' '.join(cases)} ELSE {value} END"
-        body = (
-            f"SELECT coalesce(json_object_agg({item}.key, {shown} ORDER BY {item}.n), '{{}}'::json)"
-            f" FROM jsonb_each({column}) WITH ORDINALITY {item}(key, value, n)"
-        )
-        return f"CASE WHEN {column} IS NULL THEN NULL ELSE ({body}) END"
-    raw = (
-        f"CASE WHEN {item}.type IN ('object', 'array') THEN json({item}.value)"
-        f" WHEN {item}.type = 'true' THEN json('true') WHEN {item}.type = 'false'"
-        f" THEN json('false') ELSE {item}.value END"
-    )
-    cases = []
-    for kind, keys in _keys_by_kind().items():
-        kept = (
-            f"SELECT json_group_array(CASE WHEN {element}.type IN ('object', 'array')"
-            f" THEN json({element}.value) WHEN {element}.type = 'true' THEN json('true')"
-            f" WHEN {element}.type = 'false' THEN json('false') ELSE {element}.value END)"
-            f" FROM json_each({item}.value) {element} WHERE {_named(kind, element, r)}"
-        )
-        cases.append(
-            f"WHEN {item}.key IN ({_listed(keys)}) THEN CASE"
-            f" WHEN {item}.type = 'null' THEN NULL"
-            f" WHEN {item}.type = 'array' THEN json(({kept}))"
-            f" WHEN {_named(kind, item, r)} THEN {raw}"
-            f" ELSE {hidden} END"
-        )
-    shown = f"CASE {' '.join(cases)} ELSE {raw} END"
-    body = f"SELECT json_group_object({item}.key, {shown}) FROM json_each({column}) {item}"
-    return f"CASE WHEN {column} IS NULL THEN NULL ELSE json(({body})) END"
+        return shown
+
+    return finish
 
 
 AUDIT_EVENT = ObjectType(
@@ -257,9 +258,9 @@ AUDIT_EVENT = ObjectType(
         "kind": lambda r, row: f"upper(replace({row.alias}.action, '.', '_'))",
         "entityType": column("entity_type"),
         "entityId": _entity_id,
-        "orgPath": _org_path,
-        "before": lambda r, row: _shown_values(f"{row.alias}.before", r),
-        "after": lambda r, row: _shown_values(f"{row.alias}.after", r),
+        "orgPath": _stored("org_path", as_json=False),
+        "before": _stored("before", as_json=True),
+        "after": _stored("after", as_json=True),
         "requestId": column("request_id"),
         "prevHash": column("prev_hash"),
         "hash": column("hash"),
@@ -304,14 +305,23 @@ def _conditions(spec: AuditQuery, r: Render) -> list[str]:
 async def run_audit(
     plan: ListPlan, values: dict[str, Any], r: Render, conn: BaseDBAsyncClient
 ) -> str:
+    redacted = (
+        [(e.key, e.name) for e in plan.node.entries if e.name in REDACTED] if plan.node else []
+    )
+    beside = None
+    if redacted:
+        beside = Beside(_located_value, _shown(r.context, redacted))
     query = ListQuery(
         source=f"{EVENTS} e",
-        row=Row("e", ""),
+        row=EventRow("e", ""),
         table=EVENTS,
         key="seq",
         descending=True,
         where=" AND ".join(_conditions(read_filter(values, AuditFilter, audit_query), r)),
         page=page_arguments(values, ORDER),
-        shared=_seen_references if r.dialect.postgres else None,
+        shared=_page_refs(frozenset(name for _, name in redacted)) if redacted else None,
+        beside=beside,
+        # The subtree's size decides between the primary key backwards and ``(org_path, seq)``.
+        planned_afresh=True,
     )
     return await run_list(plan, query, r, conn)

@@ -2,11 +2,13 @@
 
 The page's keys are chosen first (ordered, limited); the JSON is built only for those rows,
 so the planner costs the nodes' expressions over one page, not over the whole list. Rows
-come back ordered by ``o``: the count first (``o = 0``), then the page.
+come back ordered by ``o``: what the list reads beside its page first (``o = -1``), then the
+count (``o = 0``), then the page.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +17,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from compiled.arguments import PageArguments
 from compiled.connection import ListPlan, assemble
+from compiled.fresh_plan import fetch_planned_afresh
 from compiled.objects import Render, Row, render_object
 from resolvers.pagination import encode_cursor
 
@@ -22,6 +25,17 @@ from resolvers.pagination import encode_cursor
 # refuses.
 NO_KEY = "CAST(NULL AS bigint)"
 NO_TEXT = "CAST(NULL AS text)"
+# The fields of an edge and of ``pageInfo`` that show a cursor.
+CURSOR_FIELDS = frozenset({"cursor", "startCursor", "endCursor"})
+
+
+@dataclass(frozen=True)
+class Beside:
+    """One JSON value the statement reads beside the page (over ``page`` and the shared
+    tables), and what the page's nodes become with it (their JSON texts, the value parsed)."""
+
+    value: Callable[[Render], str]
+    finish: Callable[[list[str], Any], list[str]]
 
 
 @dataclass(frozen=True)
@@ -40,6 +54,9 @@ class ListQuery:
     # Tables the nodes' expressions share, computed once over the page's keys (``page``):
     # ``(name, query)`` pairs rendered into the statement's ``WITH``.
     shared: Callable[[Render], list[tuple[str, str]]] | None = None
+    beside: Beside | None = None
+    # Planned with its values on every run (``compiled.fresh_plan``), never a generic plan.
+    planned_afresh: bool = False
 
     @property
     def size(self) -> int:
@@ -70,13 +87,20 @@ async def run_list(plan: ListPlan, query: ListQuery, r: Render, conn: BaseDBAsyn
             if plan.node is not None
             else NO_TEXT
         )
-        if query.shared is not None:
+        shared = query.shared(r) if query.shared is not None else []
+        if shared or query.beside is not None:
             # The page is a table of its own, which the shared ones read as well.
-            shared = [("page", chosen), *query.shared(r)]
-            prelude = "WITH " + ", ".join(f"{name} AS ({sql})" for name, sql in shared) + " "
+            tables = [("page", chosen), *shared]
+            prelude = "WITH " + ", ".join(f"{name} AS ({sql})" for name, sql in tables) + " "
             picked = "page"
         else:
             picked = f"({chosen}) page"
+        if query.beside is not None:
+            branches.insert(
+                0,
+                f"SELECT -1 AS o, {NO_KEY} AS k, {r.dialect.text(query.beside.value(r))} AS j,"
+                f" {NO_KEY} AS n",
+            )
         joined = query.source.replace(
             f"{query.table} {alias}",
             f"{picked} JOIN {query.table} {alias} ON {alias}.{key} = page.k",
@@ -91,13 +115,25 @@ async def run_list(plan: ListPlan, query: ListQuery, r: Render, conn: BaseDBAsyn
     rows: list[dict[str, Any]] = []
     if branches:
         sql = prelude + " UNION ALL ".join(branches) + " ORDER BY o"
-        rows = list(await conn.execute_query_dict(sql, r.params.values))
+        if query.planned_afresh:
+            rows = await fetch_planned_afresh(conn, sql, r.params.values)
+        else:
+            rows = list(await conn.execute_query_dict(sql, r.params.values))
+    beside = None
+    if rows and int(rows[0]["o"]) < 0:
+        beside = json.loads(rows[0]["j"]) if rows[0]["j"] is not None else None
+        rows = rows[1:]
     total = None
     if plan.connection.counts:
         total = int(rows[0]["n"])
         rows = rows[1:]
     has_next = len(rows) > query.size
     rows = rows[: query.size]
-    cursors = [encode_cursor([int(row["k"])]) for row in rows]
     nodes = [str(row["j"]) for row in rows] if plan.node is not None else ["null"] * len(rows)
+    if query.beside is not None and plan.node is not None:
+        nodes = query.beside.finish(nodes, beside)
+    # A cursor is encoded only when the selection shows one.
+    shown = plan.connection.edge_entries + plan.connection.page_info
+    asked = any(name in CURSOR_FIELDS for _, name in shown)
+    cursors = [encode_cursor([int(row["k"])]) if asked else "" for row in rows]
     return assemble(plan.connection, cursors, nodes, has_next, total)

@@ -14,7 +14,7 @@ Where the referenced objects sit is looked up in one statement per batch of even
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -183,47 +183,60 @@ def _paths(values: dict[str, Any] | None) -> set[str]:
     }
 
 
+def readable(
+    context: RequestContext, located: Iterable[tuple[Ref, Place | None]]
+) -> dict[Ref, Place]:
+    """The located references the viewer may see named: the object exists, and the viewer
+    holds the read right of its kind at its unit."""
+    return {
+        ref: place
+        for ref, place in located
+        if place is not None and scope_for(context, SIGHT[ref.kind]).allows(place.path, place.level)
+    }
+
+
+def named(seen: Container[Ref], kind: Kind, value: Any) -> bool:
+    """``value`` under a key of ``kind`` is a reference among those ``seen`` (``readable``)."""
+    return _ref(kind, value) in seen
+
+
+def redact(values: dict[str, Any] | None, seen: Container[Ref]) -> dict[str, Any] | None:
+    """``before`` or ``after`` as the viewer may see it, given the references ``seen``."""
+    if values is None:
+        return None
+    shown_values: dict[str, Any] = {}
+    for key, value in values.items():
+        kind = REFERENCES.get(key)
+        if kind is None or value is None:
+            shown_values[key] = value
+        elif isinstance(value, list):
+            shown_values[key] = [item for item in value if named(seen, kind, item)]
+        else:
+            shown_values[key] = value if named(seen, kind, value) else OUTSIDE_SCOPE
+    return shown_values
+
+
+def shown_path(org_path: str, seen: Container[Ref]) -> str:
+    """An event's ``org_path`` as the viewer may see it."""
+    return org_path if not org_path or named(seen, Kind.PATH, org_path) else OUTSIDE_SCOPE
+
+
 async def shown(context: RequestContext, events: Sequence[AuditEvent]) -> list[Shown]:
     """``events`` as the viewer may see them: one lookup for all their references, batched
     with the other lookups of the same level of the query."""
     refs = list(set().union(*(references(e) for e in events)))
     located = await context.memo.get(Places, Places).load_many(refs)
-    readable = {
-        ref: place
-        for ref, place in zip(refs, located, strict=True)
-        if place is not None and scope_for(context, SIGHT[ref.kind]).allows(place.path, place.level)
-    }
-    units = {
-        str(ref.key): place.unit_id for ref, place in readable.items() if ref.kind is Kind.PATH
-    }
+    seen = readable(context, zip(refs, located, strict=True))
+    units = {str(ref.key): place.unit_id for ref, place in seen.items() if ref.kind is Kind.PATH}
 
-    def named(kind: Kind, value: Any) -> bool:
-        return _ref(kind, value) in readable
-
-    def redact(values: dict[str, Any] | None) -> dict[str, Any] | None:
-        if values is None:
-            return None
-        seen: dict[str, Any] = {}
-        for key, value in values.items():
-            kind = REFERENCES.get(key)
-            if kind is None or value is None:
-                seen[key] = value
-            elif isinstance(value, list):
-                seen[key] = [item for item in value if named(kind, item)]
-            else:
-                seen[key] = value if named(kind, value) else OUTSIDE_SCOPE
-        return seen
-
-    def seen(event: AuditEvent) -> Shown:
-        before, after = redact(event.before), redact(event.after)
+    def shown_event(event: AuditEvent) -> Shown:
+        before, after = redact(event.before, seen), redact(event.after, seen)
         named_units = _paths(before) | _paths(after)
         return Shown(
-            org_path=event.org_path
-            if not event.org_path or named(Kind.PATH, event.org_path)
-            else OUTSIDE_SCOPE,
+            org_path=shown_path(event.org_path, seen),
             before=before,
             after=after,
             units={path: unit for path, unit in units.items() if path in named_units},
         )
 
-    return [seen(e) for e in events]
+    return [shown_event(e) for e in events]
