@@ -98,6 +98,9 @@ async def run_list(plan: ListPlan, query: ListQuery, r: Render, conn: BaseDBAsyn
         rows = rows[1:]
     has_next = len(rows) > query.size
     rows = rows[: query.size]
-    cursors = [encode_cursor([int(row["k"])]) for row in rows]
+    if plan.connection.shows_cursors:
+        cursors = [encode_cursor([int(row["k"])]) for row in rows]
+    else:  # an inbox that asks for no cursor computes none
+        cursors = [""] * len(rows)
     nodes = [str(row["j"]) for row in rows] if plan.node is not None else ["null"] * len(rows)
     return assemble(plan.connection, cursors, nodes, has_next, total)
