@@ -113,7 +113,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     except TimeLimitError as error:
         raise CommandError(str(error)) from None
     if args.workers == 1:
-        app = create_app(settings, escalate_every=args.escalate_every, deliver=deliver)
+        app = create_app(
+            settings, escalate_every=args.escalate_every, deliver=deliver, freeze_heap=True
+        )
         uvicorn.run(app, **options)
         return 0
     if args.escalate_every:

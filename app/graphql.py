@@ -27,6 +27,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from app.authentication import AuthenticationError, authenticate, parse_bearer
+from app.cleared_operations import ClearedOperations, plain_query
 from app.explorer import Explorer
 from app.request_log import REQUEST_ID_HEADER, request_id_from
 from app.websocket import AuthorityTransportWS, LimitedWebSocketAdapter, connection_token
@@ -91,7 +92,18 @@ def request_id_of(request: Request | WebSocket) -> str:
     return str(given) if given else request_id_from(request.scope.get("headers", []))
 
 
-TRACE_HEADERS = ("traceparent", "tracestate")
+TRACE_HEADERS = {b"traceparent": "traceparent", b"tracestate": "tracestate"}
+
+
+def trace_headers_of(request: Request | WebSocket) -> dict[str, str]:
+    """The caller's W3C trace context headers (the first of each, if not empty), read in one
+    pass over the raw headers."""
+    found: dict[str, str] = {}
+    for name, value in request.scope.get("headers", ()):
+        key = TRACE_HEADERS.get(name.lower())
+        if key is not None and key not in found:
+            found[key] = value.decode("latin-1")
+    return {key: value for key, value in found.items() if value}
 
 
 class GraphQLApp(GraphQL[RequestContext, None]):
@@ -115,6 +127,13 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         self.explorer = Explorer.in_checkout(settings.explorer_dir)
         self.signer = TokenSigner(settings.secret, settings.token_ttl_seconds)
         self.log_keys = log_keys(settings.audit_key, settings.audit_old_keys)
+        # Repeated compiled operations skip the pipeline (``app.cleared_operations``): not
+        # with tracing (each operation is a span), debugging (the response reports the
+        # pipeline) or an operations file (an allow-list is checked against every request).
+        shortcut = settings.compiled_reads and not (
+            settings.tracing or settings.debug or settings.operations_file
+        )
+        self.cleared = ClearedOperations() if shortcut else None
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         try:
@@ -124,6 +143,32 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         finally:
             if isinstance(request, Request):
                 await request.close()  # an upload's spooled files, if a form was read
+
+    async def execute_operation(
+        self,
+        request: Any,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Any,
+        root_value: Any,
+        sub_response: Any,
+    ) -> Any:
+        """A query the compiled path answered before (same text and name, no variables) is
+        answered from its plan; everything else, and anything the plan cannot answer, runs
+        through the whole operation pipeline."""
+        plain = plain_query(request_data, context) if self.cleared is not None else None
+        if plain is not None and request_adapter.method == "POST":
+            assert self.cleared is not None
+            answered = await self.cleared.answer(plain, self.schema, context)
+            if answered is not None:
+                return answered
+        result = await super().execute_operation(
+            request, request_adapter, request_data, context, root_value, sub_response
+        )
+        if plain is not None and request_adapter.method == "POST":
+            assert self.cleared is not None
+            self.cleared.learn(plain, result, context)
+        return result
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """Our own GraphiQL page, from the files the checkout installed (``app.explorer``)."""
@@ -222,7 +267,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             request_id=request_id,
             signer=self.signer,
             log_keys=self.log_keys,
-            trace_headers={k: v for k in TRACE_HEADERS if (v := request.headers.get(k))},
+            trace_headers=trace_headers_of(request),
             client_address=request.client.host if request.client else "",
             debug=self.settings.debug,
             task_events=getattr(request.app.state, "task_events", None),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
@@ -149,8 +150,24 @@ def app_from_env() -> Starlette:
     every = os.environ.get(ESCALATE_EVERY_ENV, "").strip()
     deliver = NotifySettings.from_env() if os.environ.get(SERVE_DELIVER) == "1" else None
     return create_app(
-        Settings.from_env(), escalate_every=float(every) if every else None, deliver=deliver
+        Settings.from_env(),
+        escalate_every=float(every) if every else None,
+        deliver=deliver,
+        freeze_heap=True,
     )
+
+
+def freeze_started_heap() -> None:
+    """Move every object alive after start (modules, the schema, the policy, compiled plans'
+    builders) into the collector's permanent generation.
+
+    A request allocates enough to trigger collections; each pass of the oldest generation
+    otherwise walks all of those long-lived objects again. py-spy showed these passes as a
+    sixth of the Python time of a compiled list (Q2) at 16 clients. The garbage made while
+    starting is collected first, so nothing that is already garbage is frozen.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def create_app(
@@ -160,12 +177,14 @@ def create_app(
     tracer_provider: Any = None,
     escalate_every: float | None = None,
     deliver: NotifySettings | None = None,
+    freeze_heap: bool = False,
 ) -> Starlette:
     """The service. ``register_database=False`` reuses a Tortoise context already open (tests);
     ``tracer_provider`` takes the spans when tracing is on (tests), else the process's;
     ``escalate_every`` runs ``riverchief escalate-due`` in the background every so many
     seconds (``serve --escalate-every``); ``deliver`` also posts notifications to their
-    webhook in the background (``serve --deliver``)."""
+    webhook in the background (``serve --deliver``); ``freeze_heap`` leaves what is alive once
+    the service has started out of the garbage collector's full passes (``serve``)."""
     configure_logs(settings.log_format)
     metrics()  # every series exists from the start, at zero
     if settings.secret_generated:
@@ -199,6 +218,8 @@ def create_app(
                 stack.callback(job.cancel)
             if deliver is not None:
                 await stack.enter_async_context(delivering(deliver))
+            if freeze_heap:
+                freeze_started_heap()
             yield
 
     if settings.compiled_reads:

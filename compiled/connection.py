@@ -38,6 +38,13 @@ class ConnectionPlan:
         return self.node_selection is not None
 
     @property
+    def shows_cursors(self) -> bool:
+        """Whether any cursor is written: an edge's, or the page's first or last."""
+        return any(name == "cursor" for _, name in self.edge_entries) or any(
+            name in ("startCursor", "endCursor") for _, name in self.page_info
+        )
+
+    @property
     def needs_rows(self) -> bool:
         return any(name in ("edges", "pageInfo") for _, name in self.entries)
 
@@ -106,7 +113,8 @@ def assemble(
     has_next_page: bool,
     total: int | None,
 ) -> str:
-    """The connection's JSON text: the nodes' JSON as the database built it."""
+    """The connection's JSON text: the nodes' JSON as the database built it. ``cursors`` may
+    be blanks when the plan shows none (``shows_cursors``)."""
     edge_type = _dumps(f"{plan.node_type}Edge")
     parts = []
     for key, name in plan.entries:

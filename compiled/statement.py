@@ -26,7 +26,6 @@ from resolvers.pagination import encode_cursor
 NO_KEY = "CAST(NULL AS bigint)"
 NO_TEXT = "CAST(NULL AS text)"
 # The fields of an edge and of ``pageInfo`` that show a cursor.
-CURSOR_FIELDS = frozenset({"cursor", "startCursor", "endCursor"})
 
 
 @dataclass(frozen=True)
@@ -132,8 +131,7 @@ async def run_list(plan: ListPlan, query: ListQuery, r: Render, conn: BaseDBAsyn
     nodes = [str(row["j"]) for row in rows] if plan.node is not None else ["null"] * len(rows)
     if query.beside is not None and plan.node is not None:
         nodes = query.beside.finish(nodes, beside)
-    # A cursor is encoded only when the selection shows one.
-    shown = plan.connection.edge_entries + plan.connection.page_info
-    asked = any(name in CURSOR_FIELDS for _, name in shown)
+    # A cursor is encoded only when the selection shows one (an inbox asks for none).
+    asked = plan.connection.shows_cursors
     cursors = [encode_cursor([int(row["k"])]) if asked else "" for row in rows]
     return assemble(plan.connection, cursors, nodes, has_next, total)
