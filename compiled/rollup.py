@@ -116,7 +116,45 @@ def render_rollup(rollup: RollUp, unit_id: str, r: Render) -> str:
         f" GROUP BY a{n}, status, late"
         for n in depths
     )
+    # The counter rows, read once and added up by key: by status (late 0), and the overdue
+    # tasks (late 1; the due days before today added up per unit first). PostgreSQL groups
+    # by the one key and joins its ancestors after; SQLite, which would search the list of
+    # keys once per row, groups by the ancestors as well.
+    shown = "" if d.postgres else ", ".join(f"x.a{n} AS a{n}" for n in depths) + ", "
+    grouped = "" if d.postgres else ", ".join(f"x.a{n}" for n in depths) + ", "
+    if d.postgres:  # the counter rows first, their units hashed
+        by_key = (
+            "SELECT u.key AS key, x.status AS status, x.late AS late, sum(x.n) AS n FROM ("
+            f"SELECT c.org_unit_id AS unit, c.status AS status, 0 AS late, c.n AS n"
+            f" FROM {COUNTS} c WHERE c.n <> 0"
+            f" UNION ALL SELECT e.org_unit_id, NULL, 1, sum(e.n) FROM {DUE_COUNTS} e"
+            f" WHERE e.due_day < {today} AND e.n <> 0 GROUP BY e.org_unit_id"
+            f" UNION ALL SELECT t.org_unit_id, NULL, 1, 1 FROM {TASKS} t"
+            f" WHERE t.due_at >= {since} AND {overdue_sql('t', r.now)}"
+            ") x JOIN rollup_units u ON u.id = x.unit GROUP BY u.key, x.status, x.late"
+        )
+    else:  # each unit's counter rows by the counters' keys (SQLite would loop over both)
+        by_key = (
+            f"SELECT x.key AS key, {shown}x.status AS status, x.late AS late, sum(x.n) AS n"
+            f" FROM (SELECT u.*, c.status AS status, 0 AS late, c.n AS n FROM rollup_units u"
+            f" JOIN {COUNTS} c ON c.org_unit_id = u.id WHERE c.n <> 0"
+            f" UNION ALL SELECT u.*, NULL, 1, e.n FROM rollup_units u JOIN (SELECT"
+            f" e.org_unit_id AS unit, sum(e.n) AS n FROM {DUE_COUNTS} e WHERE e.due_day < {today}"
+            " AND e.n <> 0 GROUP BY e.org_unit_id) e ON e.unit = u.id"
+            f" UNION ALL SELECT u.*, NULL, 1, 1 FROM rollup_units u JOIN {TASKS} t"
+            f" ON t.org_unit_id = u.id WHERE t.due_at >= {since} AND {overdue_sql('t', r.now)}"
+            f") x GROUP BY x.key, {grouped}x.status, x.late"
+        )
     mat = "MATERIALIZED "
+    if d.postgres:
+        deep = [
+            f"rollup_keys AS ({by_key})",
+            f"rollup_deep AS {mat}(SELECT {', '.join(f'k.a{n} AS a{n}' for n in depths)},"
+            " y.status AS status, y.late AS late, y.n AS n FROM rollup_keys y"
+            f" JOIN (SELECT DISTINCT key, {columns} FROM rollup_units) k ON k.key = y.key)",
+        ]
+    else:
+        deep = [f"rollup_deep AS {mat}({by_key})"]
     clauses = [
         f"rollup_anchor AS (SELECT a.path AS path, a.depth AS depth FROM {UNITS} a"
         f" WHERE a.id = {unit_id})",
@@ -125,20 +163,7 @@ def render_rollup(rollup: RollUp, unit_id: str, r: Render) -> str:
         f"rollup_units AS {mat}(SELECT u.id AS id, {deepest} AS key, {above} FROM {UNITS} u"
         f" JOIN rollup_anchor a ON u.path >= a.path AND u.path < {subtree_end('a.path')}"
         f" WHERE {r.scope(TASK_READ, 'u')})",
-        # The counter rows, read once and added up by key: by status (late 0), and the
-        # overdue tasks (late 1; the due days before today added up per unit first).
-        "rollup_keys AS (SELECT u.key AS key, x.status AS status, x.late AS late,"
-        " sum(x.n) AS n FROM ("
-        f"SELECT c.org_unit_id AS unit, c.status AS status, 0 AS late, c.n AS n FROM {COUNTS} c"
-        " WHERE c.n <> 0"
-        f" UNION ALL SELECT e.org_unit_id, NULL, 1, sum(e.n) FROM {DUE_COUNTS} e"
-        f" WHERE e.due_day < {today} AND e.n <> 0 GROUP BY e.org_unit_id"
-        f" UNION ALL SELECT t.org_unit_id, NULL, 1, 1 FROM {TASKS} t"
-        f" WHERE t.due_at >= {since} AND {overdue_sql('t', r.now)}"
-        ") x JOIN rollup_units u ON u.id = x.unit GROUP BY u.key, x.status, x.late)",
-        f"rollup_deep AS {mat}(SELECT {', '.join(f'k.a{n} AS a{n}' for n in depths)},"
-        " y.status AS status, y.late AS late, y.n AS n FROM rollup_keys y"
-        f" JOIN (SELECT DISTINCT key, {columns} FROM rollup_units) k ON k.key = y.key)",
+        *deep,
         # Each ancestor's counts: its keys' added up.
         f"rollup_counts AS {mat}(SELECT y.k AS k, y.status AS status, y.late AS late,"
         f" {d.integer('y.n')} AS n, {place('y.status')} AS place FROM ({counted}) y)",
