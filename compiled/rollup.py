@@ -4,9 +4,10 @@ Below a root ``orgUnit`` (the anchor), the units of ``children`` lists — child
 grandchildren, … — read their ``taskStats`` from one roll-up at the head of the statement
 (``WITH``), as ``resolvers.task_stats`` counts a page of units in one grouped statement: the
 counter rows (``task_count``; ``task_due_count`` before today; the tasks due earlier today)
-of the units in the anchor's subtree on which the viewer holds ``task:read`` are read once,
-each unit's counts are added to its ancestors at the depths shown (the id at that depth in
-its path), and grouped by ancestor. Each shown unit then looks its figures up by its id.
+of the units in the anchor's subtree on which the viewer holds ``task:read`` are read once
+and added up by each unit's deepest shown ancestor (the id at that depth in its path), and
+those sums by their ancestors at the depths shown. Each shown unit then looks its figures
+up by its id.
 That is exact: a unit's subtree is the anchor's units whose path holds its id at its depth.
 
 ``taskStats`` on list rows anywhere else (a list at the root, a unit reached by a link) has
