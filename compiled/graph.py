@@ -23,9 +23,9 @@ from compiled.objects import (
 from compiled.records import RECORD, WATER_BODY, geometry, geometry_of, water_readable
 from compiled.stats import TaskStatsField
 from compiled.tasks import unit_tasks
+from compiled.units import unit_children
 from models.task import overdue_sql
-from policies.rights import ORG_READ, PERSON_PII_READ, RECORD_READ, TASK_READ
-from resolvers.org import PATH_ORDER
+from policies.rights import PERSON_PII_READ, RECORD_READ, TASK_READ
 from resolvers.pagination import OrderKey
 
 NODE = frozenset({"Node"})
@@ -102,9 +102,7 @@ ORG_UNIT = ObjectType(
     },
     {"parent": Link("OrgUnit", "parent_id")},
     {
-        "children": ListField(
-            "OrgUnit", PAGE, owned_by("OrgUnit", ORG_READ, "parent_id", PATH_ORDER)
-        ),
+        "children": ListField("OrgUnit", PAGE, unit_children, rolls_up=True),
         "tasks": ListField("Task", PAGE | {"filter", "orderBy"}, unit_tasks),
         "taskStats": TaskStatsField(),
     },

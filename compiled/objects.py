@@ -15,7 +15,7 @@ import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from graphql import FragmentDefinitionNode, SelectionSetNode
 
@@ -52,6 +52,8 @@ class Render:
     context: RequestContext
     moment: datetime
     arguments: ArgumentReader
+    # The roll-up of ``taskStats`` each shape reads, by name (``compiled.rollup``).
+    rollups: dict[Any, str] = field(default_factory=dict)
     _names: itertools.count[int] = field(default_factory=itertools.count)
     _now: str | None = None
 
@@ -70,7 +72,12 @@ class Render:
         """A rendering whose text is thrown away: it reads every argument of what it renders
         (``NotCompilable`` for one the resolvers would refuse), binding nothing for real."""
         return Render(
-            self.dialect, Params(self.dialect.postgres), self.context, self.moment, self.arguments
+            self.dialect,
+            Params(self.dialect.postgres),
+            self.context,
+            self.moment,
+            self.arguments,
+            self.rollups,
         )
 
     def scope(self, right: Right, unit: str) -> str:

@@ -23,6 +23,7 @@ from compiled.nested import plan_list
 from compiled.objects import Fragments, ObjectPlan, Render, Types, plan_object, render_link
 from compiled.pages import PageSpec, page_select
 from compiled.records import all_records, all_water_bodies
+from compiled.rollup import RollUp, anchor, render_rollup
 from compiled.selection import Field, NotCompilable, merged
 from compiled.tasks import run_tasks
 from compiled.units import all_units
@@ -65,7 +66,8 @@ class ObjectRoot:
 
     def plan(self, entry: Field, fragments: Fragments, types: Types) -> RootPlan:
         node = plan_object(types[self.type_name], merged(entry), fragments, types)
-        return PlannedObject(self, entry.name, node)
+        node, rollup = anchor(node, self.type_name == "OrgUnit")
+        return PlannedObject(self, entry.name, node, rollup)
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class PlannedObject:
     root: ObjectRoot
     name: str
     node: ObjectPlan
+    rollup: RollUp | None = None  # the dashboard's taskStats, counted once (compiled.rollup)
 
     async def run(self, values: dict[str, Any], r: Render, conn: BaseDBAsyncClient) -> str:
         asked = values["id"]
@@ -82,10 +85,13 @@ class PlannedObject:
             raise NotCompilable("an ID the resolvers refuse") from exc
         found = None
         if pk is None:  # nothing to build, but its arguments are checked all the same
+            if self.rollup is not None:
+                r.rollups.update(self.rollup.names())
             render_link(self.node, "NULL", r.dry())
         else:
-            sql = f"SELECT {r.dialect.text(render_link(self.node, r.params(pk), r))} AS j"
-            found = await _one_value(sql, r, conn)
+            head = "" if self.rollup is None else render_rollup(self.rollup, r.params(pk), r)
+            body = r.dialect.text(render_link(self.node, r.params(pk), r))
+            found = await _one_value(f"{head}SELECT {body} AS j", r, conn)
         if found is None:  # not found or out of scope: a refusal, logged
             log_denial(r.context, self.root.right, f"{self.name}(id={asked})")
             return "null"
@@ -156,7 +162,8 @@ class ViewerRoot:
     arguments: frozenset[str] = frozenset()
 
     def plan(self, entry: Field, fragments: Fragments, types: Types) -> RootPlan:
-        return PlannedViewer(plan_object(types["User"], merged(entry), fragments, types))
+        node, _ = anchor(plan_object(types["User"], merged(entry), fragments, types), False)
+        return PlannedViewer(node)
 
 
 @dataclass(frozen=True)

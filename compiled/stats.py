@@ -50,9 +50,29 @@ class TaskStatsField:
 
 
 @dataclass(frozen=True)
+class RolledStats:
+    """``taskStats`` on the rows of ``children`` lists below a root ``orgUnit``: looked up by
+    the row's id in the statement's roll-up (``compiled.rollup``) instead of counting the
+    row's subtree again."""
+
+    stats: PlannedStats
+
+    def render(self, row: Row, r: Render) -> str:
+        found = f"SELECT {r.rollups[self.stats]}.j FROM {r.rollups[self.stats]}"
+        found += f" WHERE {r.rollups[self.stats]}.k = {row.alias}.id"
+        return r.dialect.nested(f"SELECT coalesce(({found}), {self.stats.zero(r)})")
+
+
+@dataclass(frozen=True)
 class PlannedStats:
     fields: tuple[tuple[str, str], ...]  # (key, name) in response order
     by_status: tuple[tuple[str, str], ...]
+
+    def zero(self, r: Render) -> str:
+        """The JSON of a unit where the viewer reads no counted task."""
+        d = r.dialect
+        shown = {"total": "0", "overdue": "0", "byStatus": d.empty_array()}
+        return d.obj([(k, shown.get(n, "'TaskStats'")) for k, n in self.fields])
 
     def render(self, row: Row, r: Render) -> str:
         d = r.dialect
@@ -85,7 +105,7 @@ def _statuses(row: Row, r: Render) -> str:
     counter, unit = r.alias("c"), r.alias("su")
     return (
         f"SELECT {counter}.status AS status, {r.dialect.integer(f'sum({counter}.n)')} AS n,"
-        f" {_place(f'{counter}.status')} AS place FROM {COUNTS} {counter}"
+        f" {place(f'{counter}.status')} AS place FROM {COUNTS} {counter}"
         f" {_in_subtree(counter, unit, row, r)} AND {counter}.n <> 0"
         f" GROUP BY {counter}.status ORDER BY place"
     )
@@ -121,7 +141,7 @@ def _overdue(row: Row, r: Render) -> str:
     return d.integer(f"({late_days}) + ({late_today})")
 
 
-def _place(status: str) -> str:
+def place(status: str) -> str:
     """A status's place in the workflow (``TaskStatus`` order)."""
     cases = " ".join(f"WHEN '{s.value}' THEN {n}" for n, s in enumerate(TaskStatus))
     return f"CASE {status} {cases} END"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from compiled.arguments import page_arguments
-from compiled.objects import Render, Row
+from compiled.objects import Render, Row, subtree_end
 from compiled.pages import PageSpec
 from compiled.selection import NotCompilable
 from core.errors import DomainError
@@ -32,3 +32,25 @@ def all_units(values: dict[str, Any], r: Render) -> PageSpec:
         return found
 
     return PageSpec("OrgUnit", where, PATH_ORDER, page_arguments(values, PATH_ORDER))
+
+
+def unit_children(owner: Row, values: dict[str, Any], r: Render) -> PageSpec:
+    """``OrgUnit.children``, as ``owned_by`` lists a parent's rows (batched first pages
+    included), read through the path index: a unit's children lie in its subtree's range,
+    where the parent's id alone has no index to read by."""
+
+    def where(row: Row, r: Render) -> list[str]:
+        return [
+            r.scope(ORG_READ, row.unit),
+            f"{row.alias}.path > {owner.alias}.path",
+            f"{row.alias}.path < {subtree_end(owner.alias + '.path')}",
+            f"{row.alias}.parent_id = {owner.alias}.id",
+        ]
+
+    return PageSpec(
+        "OrgUnit",
+        where,
+        PATH_ORDER,
+        page_arguments(values, PATH_ORDER),
+        fetch_at_zero=values.get("after") is None,
+    )

@@ -192,13 +192,16 @@ def page(draw: st.DrawFn, doc: Document, keys: Keys, node_type: str) -> list[str
 
 
 @st.composite
-def connection_body(draw: st.DrawFn, doc: Document, keys: Keys, node_type: str, depth: int) -> str:
+def connection_body(
+    draw: st.DrawFn, doc: Document, keys: Keys, node_type: str, depth: int, anchored: bool = False
+) -> str:
+    """``anchored``: the nodes are units of a ``children`` list on a root unit's chain."""
     parts = []
     for name in draw(st.permutations(["edges", "pageInfo", "totalCount", "__typename"])):
         if not draw(st.booleans()):
             continue
         if name == "edges":
-            node = draw(selection(doc, keys, node_type, depth, in_list=True))
+            node = draw(selection(doc, keys, node_type, depth, in_list=True, anchored=anchored))
             edge = draw(st.sampled_from(["cursor", "", "__typename"]))
             parts.append(f"edges {{ {edge} node {{ {node} }} }}")
         elif name == "pageInfo":
@@ -220,23 +223,32 @@ def connection_body(draw: st.DrawFn, doc: Document, keys: Keys, node_type: str, 
 
 @st.composite
 def nested_connection(
-    draw: st.DrawFn, doc: Document, keys: Keys, type_name: str, depth: int
+    draw: st.DrawFn, doc: Document, keys: Keys, type_name: str, depth: int, anchored: bool
 ) -> str:
     name, node_type = draw(st.sampled_from(sorted(CONNECTIONS[type_name].items())))
     given_ = draw(page(doc, keys, node_type))
     if name == "tasks" and draw(st.booleans()):
         given_.append(f"filter: {draw(task_filter(doc, keys))}")
     arguments_ = f"({', '.join(given_)})" if given_ else ""
-    body = draw(connection_body(doc, keys, node_type, depth + 1))
+    chained = anchored and name == "children"
+    body = draw(connection_body(doc, keys, node_type, depth + 1, chained))
     return f"{doc.key()}: {name}{arguments_} {{ {body} }}"
 
 
 @st.composite
 def selection(
-    draw: st.DrawFn, doc: Document, keys: Keys, type_name: str, depth: int, in_list: bool = False
+    draw: st.DrawFn,
+    doc: Document,
+    keys: Keys,
+    type_name: str,
+    depth: int,
+    in_list: bool = False,
+    anchored: bool = False,
 ) -> str:
     """Fields of ``type_name``; ``in_list``: below a node of a list, where ``taskStats`` is
-    left to the resolvers (they count a page of units in one statement)."""
+    left to the resolvers (they count a page of units in one statement) unless the object is
+    ``anchored``: a root ``orgUnit`` or a unit of a ``children`` list of one (whose
+    ``taskStats`` the statement rolls up once)."""
     parts = []
     for _ in range(draw(st.integers(1, 4))):
         kind = draw(
@@ -246,11 +258,11 @@ def selection(
             name, target = draw(st.sampled_from(sorted(LINKS[type_name].items())))
             part = f"{name} {{ {draw(selection(doc, keys, target, depth + 1, in_list))} }}"
         elif kind == "connection" and depth < 2 and type_name in CONNECTIONS:
-            part = draw(nested_connection(doc, keys, type_name, depth))
+            part = draw(nested_connection(doc, keys, type_name, depth, anchored))
         elif kind == "connection" and type_name == "OrgUnit":
             stats = draw(st.lists(st.sampled_from(STATS), min_size=1, max_size=3))
             part = f"taskStats {{ {' '.join(stats)} }}"
-            doc.compilable &= not in_list
+            doc.compilable &= anchored or not in_list
         elif kind == "outside" and OUTSIDE[type_name] and draw(st.integers(0, 4)) == 0:
             part = draw(st.sampled_from(OUTSIDE[type_name]))
             doc.compilable = False
@@ -259,7 +271,7 @@ def selection(
             body = (
                 draw(st.sampled_from(["id", "__typename", "id __typename"]))
                 if on == "Node"
-                else draw(selection(doc, keys, type_name, depth + 1, in_list))
+                else draw(selection(doc, keys, type_name, depth + 1, in_list, anchored))
             )
             if draw(st.booleans()) and on is not None:
                 part = doc.fragment(on, body)
@@ -435,7 +447,7 @@ def operation(draw: st.DrawFn, keys: Keys) -> tuple[str, bool]:
         root = draw(st.sampled_from(sorted(ROOTS)))
         node_type, lists = ROOTS[root]
         if not lists:
-            body = draw(selection(doc, keys, node_type, 0))
+            body = draw(selection(doc, keys, node_type, 0, anchored=node_type == "OrgUnit"))
             roots.append(f"r{n}: {root}(id: {draw(object_id(doc, keys, node_type))}) {{ {body} }}")
             continue
         body = draw(connection_body(doc, keys, node_type, 0))
