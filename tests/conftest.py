@@ -29,6 +29,7 @@ from tortoise.context import TortoiseContext, tortoise_test_context
 from demo.loader import load_demo
 from models import MODEL_MODULES
 from models.audit import create_seq_sequence
+from policies.engine import PolicyEngine
 from tests.fixtures import Tree, build_tree
 from tests.http.client import GraphQLClient, running_app
 
@@ -133,17 +134,18 @@ async def fresh_database() -> AsyncIterator[TortoiseContext]:
 # made within the last few minutes on the same Beijing day, as a module's shared demo already is.
 
 DEMO_COPY_MAX_AGE = timedelta(minutes=5)
-_demo_sources: dict[datetime | None, tuple[datetime, str | sqlite3.Connection]] = {}
+DemoKey = tuple[datetime | None, bool]  # the load's ``now``; whether the policy was seeded first
+_demo_sources: dict[DemoKey, tuple[datetime, str | sqlite3.Connection]] = {}
 _demo_copies = itertools.count()
 
 
-def _demo_source(now: datetime | None) -> str | sqlite3.Connection | None:
+def _demo_source(key: DemoKey) -> str | sqlite3.Connection | None:
     """The copy source for a load at ``now`` (None: the current time), if one is fresh enough."""
-    held = _demo_sources.get(now)
+    held = _demo_sources.get(key)
     if held is None:
         return None
     loaded_at, source = held
-    if now is None and (
+    if key[0] is None and (
         datetime.now(UTC) - loaded_at > DEMO_COPY_MAX_AGE
         or _beijing_day(loaded_at) != _beijing_day(datetime.now(UTC))
     ):
@@ -155,13 +157,22 @@ def _beijing_day(moment: datetime) -> object:
     return (moment + timedelta(hours=8)).date()
 
 
-async def _load_and_keep_sqlite(now: datetime | None) -> None:
+async def _load(key: DemoKey) -> datetime:
+    """Load the demo into the current database, as the key says; the ``now`` it was loaded at."""
+    now, policy_first = key
     moment = now or datetime.now(UTC)
+    if policy_first:
+        await PolicyEngine().seed_if_empty()
     assert await load_demo(now=moment)
+    return moment
+
+
+async def _load_and_keep_sqlite(key: DemoKey) -> None:
+    moment = await _load(key)
     kept = sqlite3.connect(":memory:", check_same_thread=False)
     async with connections.get("default").acquire_connection() as connection:
         await connection.backup(kept)
-    _demo_sources[now] = (moment, kept)
+    _demo_sources[key] = (moment, kept)
 
 
 async def _copy_sqlite(source: sqlite3.Connection) -> None:
@@ -196,27 +207,30 @@ async def _postgres_database(name: str, *, template: str = "") -> AsyncIterator[
 
 
 @asynccontextmanager
-async def demo_database(now: datetime | None = None) -> AsyncIterator[TortoiseContext]:
-    """A database holding the demo as ``load_demo(now=now)`` writes it into a fresh one: loaded
-    the first time in this process, copied every time after."""
-    source = _demo_source(now)
+async def demo_database(
+    now: datetime | None = None, *, policy_first: bool = False
+) -> AsyncIterator[TortoiseContext]:
+    """A database holding the demo as ``load_demo(now=now)`` writes it into a fresh one (after
+    ``PolicyEngine().seed_if_empty()`` if ``policy_first``): loaded the first time in this
+    process, copied every time after."""
+    key = (now, policy_first)
+    source = _demo_source(key)
     if not ON_POSTGRES:
         async with fresh_database() as ctx:
             if isinstance(source, sqlite3.Connection):
                 await _copy_sqlite(source)
             else:
-                await _load_and_keep_sqlite(now)
+                await _load_and_keep_sqlite(key)
             yield ctx
         return
     if not isinstance(source, str):
-        stale = _demo_sources.pop(now, None)
+        stale = _demo_sources.pop(key, None)
         if stale is not None and isinstance(stale[1], str):
             await _drop(stale[1])
         source = f"{_WORKER_DATABASE}_demo_{next(_demo_copies)}"
-        moment = now or datetime.now(UTC)
         async with _postgres_database(source):
-            assert await load_demo(now=moment)
-        _demo_sources[now] = (moment, source)
+            moment = await _load(key)
+        _demo_sources[key] = (moment, source)
     copy = f"{_WORKER_DATABASE}_copy_{next(_demo_copies)}"
     try:
         async with _postgres_database(copy, template=source) as ctx:
