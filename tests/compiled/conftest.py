@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest_asyncio
 
-from demo.loader import load_demo
-from tests.conftest import fresh_database
+from tests.conftest import demo_database
 from tests.http.client import GraphQLClient, app_settings, running_app
 
 ACCOUNTS = (
@@ -68,8 +67,7 @@ def _answer(body: dict[str, Any]) -> Answer:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def services() -> AsyncIterator[Services]:
-    async with fresh_database():
-        assert await load_demo()
+    async with demo_database():
         compiled_settings = replace(app_settings(), debug=True)
         resolved_settings = replace(app_settings(), debug=True, compiled_reads=False)
         async with (

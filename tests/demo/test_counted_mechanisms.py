@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from demo.loader import load_demo
 from models.org import OrgUnit
 from schema.node import to_global_id
-from tests.conftest import fresh_database
+from tests.conftest import demo_database
 from tests.http.client import GraphQLClient, running_app
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -59,8 +58,7 @@ class Demo:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def demo() -> AsyncIterator[Demo]:
-    async with fresh_database():
-        assert await load_demo()
+    async with demo_database():
         units = {u.code: str(to_global_id("OrgUnit", u.id)) for u in await OrgUnit.all()}
         async with running_app() as client:
             names = ("county_admin", "inspector", "village_sec", "zhaxi_head")

@@ -41,7 +41,7 @@ from policies.engine import PolicyEngine
 from policies.rights import TASK_MANAGE
 from resolvers.indicators import rollup
 from resolvers.observations import cleanup_day
-from tests.conftest import fresh_database
+from tests.conftest import demo_database
 
 DESIGN_ACCOUNTS = (
     "county_admin",
@@ -101,8 +101,7 @@ in_module_loop = pytest.mark.asyncio(loop_scope="module")
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def demo() -> AsyncIterator[None]:
-    async with fresh_database():
-        assert await load_demo()
+    async with demo_database():
         yield
 
 

@@ -4,6 +4,7 @@ verifying, and an enterprise river chief governs its own enterprise, not its nei
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,7 +15,6 @@ from tortoise.context import TortoiseContext
 
 from core.context import RequestContext, Viewer
 from core.security import TokenSigner
-from demo.loader import load_demo
 from models.audit import AuditEvent
 from models.enums import RecordType, TaskCategory, TaskStatus
 from models.org import OrgUnit
@@ -25,6 +25,7 @@ from models.task import Task
 from policies.engine import PolicyEngine
 from schema.build import schema
 from schema.node import to_global_id
+from tests.conftest import demo_database
 from tests.fixtures import TEST_SECRET
 from tests.graph import CREATE_TASK, TRANSITION, refusals
 
@@ -73,10 +74,15 @@ class Demo:
 
 
 @pytest.fixture
-async def demo(db: TortoiseContext) -> Demo:
+async def demo_with_the_policy_first() -> AsyncIterator[TortoiseContext]:
+    """The role policy seeded (as test data: no event), then the demo loaded on top."""
+    async with demo_database(policy_first=True) as ctx:
+        yield ctx
+
+
+@pytest.fixture
+async def demo(demo_with_the_policy_first: TortoiseContext) -> Demo:
     engine = PolicyEngine()
-    await engine.seed_if_empty()
-    assert await load_demo()
     await engine.reload()
     return Demo(engine, {u.username: u for u in await User.all()})
 

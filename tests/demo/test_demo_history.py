@@ -35,7 +35,7 @@ from models.task import Task
 from policies.engine import PolicyEngine
 from schema.build import schema
 from schema.node import to_global_id
-from tests.conftest import fresh_database
+from tests.conftest import demo_database, fresh_database
 from tests.fixtures import TEST_LOG_KEYS, TEST_SECRET
 
 NOW = datetime(2025, 6, 16, 2, 30, tzinfo=UTC)  # 10:30 in Yunnan
@@ -82,8 +82,7 @@ in_module_loop = pytest.mark.asyncio(loop_scope="module")
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def demo() -> AsyncIterator[None]:
-    async with fresh_database():
-        assert await load_demo(now=NOW)
+    async with demo_database(now=NOW):
         yield
 
 

@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 import pytest
 import pytest_asyncio
 
-from demo.loader import BEIJING, load_demo
+from demo.loader import BEIJING
 from models.audit import AuditEvent
 from models.notification import Notification, NotificationKind
-from tests.conftest import fresh_database
+from tests.conftest import demo_database
 
 NOW = datetime(2026, 12, 9, 6, 30, tzinfo=UTC)  # a Wednesday
 # The audit actions whose moment each kind of notice shares.
@@ -29,8 +29,7 @@ in_module_loop = pytest.mark.asyncio(loop_scope="module")
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def demo() -> AsyncIterator[None]:
-    async with fresh_database():
-        assert await load_demo(now=NOW)
+    async with demo_database(now=NOW):
         yield
 
 

@@ -12,13 +12,12 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from demo.loader import load_demo
 from models.audit import AuditEvent
 from models.enums import CLOSED_STATUSES, TaskStatus
 from models.task import Task
 from resolvers.quota import QuotaTask, count_done
 from schema.node import to_global_id
-from tests.conftest import fresh_database
+from tests.conftest import demo_database
 from tests.http.client import GraphQLClient, running_app
 from tests.tracks import track_along
 
@@ -50,10 +49,8 @@ WATER = "query($code: String!) { waterBodyByCode(code: $code) { id } }"
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def demo() -> AsyncIterator[GraphQLClient]:
-    async with fresh_database():
-        assert await load_demo()
-        async with running_app() as client:
-            yield client
+    async with demo_database(), running_app() as client:
+        yield client
 
 
 async def gid(title: str) -> str:

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from tortoise.context import TortoiseContext
 
-from demo.loader import load_demo
 from tests.http.client import GraphQLClient, running_app
 
 UNITS = """
@@ -34,8 +33,7 @@ query($id: ID!) {
 
 
 @pytest.fixture
-async def demo_client(db: TortoiseContext) -> Any:
-    assert await load_demo()
+async def demo_client(demo_db: TortoiseContext) -> Any:
     async with running_app() as client:
         yield client
 

@@ -17,12 +17,11 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from demo.loader import load_demo
 from models.org import OrgUnit
 from models.people import Person, User
 from models.task import Task
 from schema.node import to_global_id
-from tests.conftest import fresh_database
+from tests.conftest import demo_database
 from tests.evidence import photo, upload
 from tests.fixtures import PASSWORD_HASH
 from tests.http.client import GraphQLClient, running_app
@@ -85,10 +84,8 @@ WATER = "query($code: String!) { waterBodyByCode(code: $code) { id } }"
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def demo() -> AsyncIterator[GraphQLClient]:
-    async with fresh_database():
-        assert await load_demo()
-        async with running_app() as client:
-            yield client
+    async with demo_database(), running_app() as client:
+        yield client
 
 
 async def data(client: GraphQLClient, token: str, query: str, **variables: Any) -> Any:

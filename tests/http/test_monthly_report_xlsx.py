@@ -12,8 +12,7 @@ import pytest_asyncio
 from openpyxl import load_workbook
 
 from app.reports import SECTIONS
-from demo.loader import load_demo
-from tests.conftest import fresh_database
+from tests.conftest import demo_database
 from tests.http.client import GraphQLClient, running_app
 from tests.schema.test_example_queries import last_full_month, operation
 
@@ -45,10 +44,8 @@ REPORT = (
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def demo_client() -> Any:
-    async with fresh_database():
-        assert await load_demo()
-        async with running_app() as client:
-            yield client
+    async with demo_database(), running_app() as client:
+        yield client
 
 
 async def _unit_of(client: GraphQLClient, token: str) -> str:

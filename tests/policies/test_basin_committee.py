@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from demo.loader import load_demo
 from models.audit import AuditEvent
 from models.enums import TaskStatus
 from models.org import OrgUnit
@@ -23,7 +22,7 @@ from models.people import User
 from models.record import AccountabilityRecord
 from models.task import Task
 from schema.node import to_global_id
-from tests.conftest import fresh_database
+from tests.conftest import demo_database
 from tests.http.test_websocket_authority import Live, live_app, socket
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -94,8 +93,7 @@ class Demo:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def demo() -> AsyncIterator[Demo]:
-    async with fresh_database():
-        assert await load_demo()
+    async with demo_database():
         units = {u.code: u for u in await OrgUnit.all()}
         async with live_app() as live:
             token, peer, admin = [

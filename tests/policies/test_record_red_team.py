@@ -18,7 +18,6 @@ from tortoise.context import TortoiseContext
 
 from core.context import RequestContext, Viewer
 from core.security import TokenSigner
-from demo.loader import load_demo
 from models.audit import AuditEvent
 from models.org import OrgUnit
 from models.people import User
@@ -52,8 +51,7 @@ Demo = Callable[[str], RequestContext]
 
 
 @pytest.fixture
-async def demo(db: TortoiseContext) -> Demo:
-    assert await load_demo()
+async def demo(demo_db: TortoiseContext) -> Demo:
     engine = PolicyEngine()
     await engine.seed_if_empty()
     await engine.reload()

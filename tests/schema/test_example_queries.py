@@ -10,11 +10,10 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from demo.loader import load_demo
 from models.audit import AuditEvent
 from policies.engine import PolicyEngine
 from resolvers.observations import PROGRAMME_ZONE
-from tests.conftest import fresh_database
+from tests.conftest import demo_database
 from tests.http.client import GraphQLClient, running_app
 from tests.operator_cli import in_process
 
@@ -34,10 +33,9 @@ in_module_loop = pytest.mark.asyncio(loop_scope="module")
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def demo_client() -> Any:
-    async with fresh_database():
-        assert await load_demo()  # a fresh installation: the demo seeds the role policy itself
-        async with running_app() as client:
-            yield client
+    # A fresh installation: the demo seeds the role policy itself.
+    async with demo_database(), running_app() as client:
+        yield client
 
 
 @in_module_loop
