@@ -182,9 +182,12 @@ async def _copy_sqlite(source: sqlite3.Connection) -> None:
 
 
 @asynccontextmanager
-async def _postgres_database(name: str, *, template: str = "") -> AsyncIterator[TortoiseContext]:
+async def _postgres_database(
+    name: str, *, template: str = "", one_connection: bool = False
+) -> AsyncIterator[TortoiseContext]:
     """A database named ``name``, copied from ``template`` or else made with the models' tables;
-    dropped when left unless it is to serve as a template."""
+    dropped when left unless it is to serve as a template. ``one_connection``: a pool of one,
+    so statements run in the order they are issued, as on SQLite."""
     admin = await asyncpg.connect(f"{_server_url()}/postgres")
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -196,6 +199,8 @@ async def _postgres_database(name: str, *, template: str = "") -> AsyncIterator[
     finally:
         await admin.close()
     url = TEST_DATABASE_URL.rsplit("/", 1)[0] + f"/{name}"
+    if one_connection:
+        url += "?minsize=1&maxsize=1"
     config = generate_config(url, app_modules={"models": MODEL_MODULES}, testing=True)
     ctx = TortoiseContext()
     async with ctx:
@@ -208,11 +213,12 @@ async def _postgres_database(name: str, *, template: str = "") -> AsyncIterator[
 
 @asynccontextmanager
 async def demo_database(
-    now: datetime | None = None, *, policy_first: bool = False
+    now: datetime | None = None, *, policy_first: bool = False, one_connection: bool = False
 ) -> AsyncIterator[TortoiseContext]:
     """A database holding the demo as ``load_demo(now=now)`` writes it into a fresh one (after
     ``PolicyEngine().seed_if_empty()`` if ``policy_first``): loaded the first time in this
-    process, copied every time after."""
+    process, copied every time after. ``one_connection`` (PostgreSQL): served through a pool of
+    one connection (SQLite has one anyway)."""
     key = (now, policy_first)
     source = _demo_source(key)
     if not ON_POSTGRES:
@@ -233,7 +239,7 @@ async def demo_database(
         _demo_sources[key] = (moment, source)
     copy = f"{_WORKER_DATABASE}_copy_{next(_demo_copies)}"
     try:
-        async with _postgres_database(copy, template=source) as ctx:
+        async with _postgres_database(copy, template=source, one_connection=one_connection) as ctx:
             yield ctx
     finally:
         await _drop(copy)

@@ -67,7 +67,10 @@ def _answer(body: dict[str, Any]) -> Answer:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def services() -> AsyncIterator[Services]:
-    async with demo_database():
+    # One connection, so the resolvers' statements run in the order they are issued: when
+    # several list items fail, which error is reported (and in which order) follows the order
+    # of the items, not which of several connections answered first, on both services alike.
+    async with demo_database(one_connection=True):
         compiled_settings = replace(app_settings(), debug=True)
         resolved_settings = replace(app_settings(), debug=True, compiled_reads=False)
         async with (
