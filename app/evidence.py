@@ -15,10 +15,8 @@ import asyncio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from app.authentication import UNAUTHENTICATED_BODY
-from app.request_log import request_id_from
+from app.route_context import signed_in_context
 from core import telemetry
-from core.context import RequestContext
 from core.evidence_files import JPEG, PDF, PNG, SHA256_HEX, WEBP, EvidenceStore
 from policies.guard import log_denial
 from policies.rights import RECORD_READ
@@ -38,22 +36,10 @@ class EvidenceFiles:
         self.store = store
 
     async def endpoint(self, request: Request) -> Response:
-        state = request.scope.get("state", {})
-        viewer = state.get("viewer")
-        if viewer is None:
-            telemetry.error("UNAUTHENTICATED")
-            return Response(
-                UNAUTHENTICATED_BODY,
-                status_code=401,
-                media_type="application/json",
-                headers={"www-authenticate": "Bearer"},
-            )
+        context = signed_in_context(request)
+        if isinstance(context, Response):
+            return context
         sha256 = str(request.path_params.get("sha256", ""))
-        context = RequestContext(
-            viewer=viewer,
-            policy=request.app.state.policy,
-            request_id=str(state.get("request_id") or request_id_from(request.scope["headers"])),
-        )
         found = await readable_file(context, sha256) if SHA256_HEX.match(sha256) else None
         content = await asyncio.to_thread(self.store.read, sha256) if found is not None else None
         if found is None or content is None:

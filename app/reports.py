@@ -22,10 +22,8 @@ from openpyxl.styles import Font
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from app.authentication import UNAUTHENTICATED_BODY
-from app.request_log import request_id_from
+from app.route_context import signed_in_context
 from core import telemetry
-from core.context import RequestContext
 from core.errors import DomainError, ErrorCode
 from policies.guard import FORBIDDEN, holds_anywhere, log_denial
 from resolvers.assessment_ranking import AssessmentRanking, assessment_ranking
@@ -121,21 +119,9 @@ def disposition(report: MonthlyReport) -> str:
 
 
 async def monthly_xlsx(request: Request) -> Response:
-    state = request.scope.get("state", {})
-    viewer = state.get("viewer")
-    if viewer is None:
-        telemetry.error("UNAUTHENTICATED")
-        return Response(
-            UNAUTHENTICATED_BODY,
-            status_code=401,
-            media_type="application/json",
-            headers={"www-authenticate": "Bearer"},
-        )
-    context = RequestContext(
-        viewer=viewer,
-        policy=request.app.state.policy,
-        request_id=str(state.get("request_id") or request_id_from(request.scope["headers"])),
-    )
+    context = signed_in_context(request)
+    if isinstance(context, Response):
+        return context
     if not holds_anywhere(context, *REPORT_RIGHTS):  # the field's guard
         log_denial(context, REPORT_RIGHTS[0], "*")
         return _error(FORBIDDEN, "You may not read task.", 403)
